@@ -1,0 +1,29 @@
+"""`chaitime draft`: regenerate an episode's blog-post draft, show notes and chapters."""
+
+from __future__ import annotations
+
+import click
+
+from ..writing.draft import draft_episode
+from .base import cli, workspace
+
+
+@cli.command()
+@click.argument("episode")
+@click.option("--new-chapters", is_flag=True, help="Remake chapters.json from the transcript (discards edited chapter titles).")
+def draft(episode: str, new_chapters: bool) -> None:
+    """Regenerate EPISODE's post.md, youtube.txt (and chapters.json if missing).
+
+    Once you have edited post.md it is yours: the new draft goes to post.draft.md instead.
+    """
+    ws = workspace()
+    ep = ws.episode(episode)
+    with ep.lock():
+        result = draft_episode(ep, ws.settings, new_chapters=new_chapters)
+    for warning in result.warnings:
+        click.echo(f"chaitime: warning: {warning}", err=True)
+    if result.kept_host_post:
+        click.echo(f"{ep.slug}: post.md has your edits, so it was left alone; the new draft is {result.post_path.name}.")
+    else:
+        click.echo(f"{ep.slug}: wrote {result.post_path.name}")
+    click.echo(f"{ep.slug}: wrote {result.youtube_path.name}" + (f" and {result.chapters_path.name}" if result.chapters_made else ""))

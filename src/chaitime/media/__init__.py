@@ -1,0 +1,1 @@
+"""Media: ffmpeg discovery and runs, probing, audio extraction, loudness, rendering."""

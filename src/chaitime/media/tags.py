@@ -1,0 +1,69 @@
+"""MP3 facts and ID3 tags through mutagen (the one module that imports it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import InputError
+
+
+def _mp3(path: Path):
+    try:
+        from mutagen.mp3 import MP3, HeaderNotFoundError
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        raise InputError("mutagen is missing: `pip install mutagen`.") from exc
+    try:
+        return MP3(str(path))
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: no such file. Re-run `chaitime ingest` to make it.") from exc
+    except HeaderNotFoundError as exc:
+        raise InputError(f"{path}: not a readable MP3 (no MPEG frame header). Re-run `chaitime ingest` to re-encode it.") from exc
+
+
+def mp3_duration_s(path: Path) -> float:
+    """Playing time of an MP3 in seconds, from its Xing/Info header or frame count."""
+    return float(_mp3(Path(path)).info.length)
+
+
+def mp3_is_cbr(path: Path) -> bool:
+    """Whether the MP3 is constant bit rate (variable rates break durations in some players)."""
+    from mutagen.mp3 import BitrateMode
+
+    return _mp3(Path(path)).info.bitrate_mode in (BitrateMode.CBR, BitrateMode.UNKNOWN)
+
+
+def write_chapters(mp3_path: Path, chapters, duration_s: float) -> None:
+    """Put ``chapters`` (objects with start_s and title) into the MP3 as ID3 CHAP frames under
+    one top-level, ordered CTOC table, replacing any chapters it had. Each chapter ends where
+    the next starts, the last at ``duration_s``. The file is edited as a copy, then renamed."""
+    import shutil
+
+    from mutagen.id3 import CHAP, CTOC, TIT2, CTOCFlags
+
+    from ..fsutil import atomic_path
+
+    mp3_path = Path(mp3_path)
+    starts = [0.0 if i == 0 else float(c.start_s) for i, c in enumerate(chapters)]
+    ends = starts[1:] + [max(float(duration_s), starts[-1] if starts else 0.0)]
+    with atomic_path(mp3_path) as tmp:
+        shutil.copyfile(mp3_path, tmp)
+        audio = _mp3(tmp)
+        if audio.tags is None:
+            audio.add_tags()
+        audio.tags.delall("CHAP")
+        audio.tags.delall("CTOC")
+        ids = [f"chp{i}" for i in range(len(starts))]
+        for element_id, chapter, start, end in zip(ids, chapters, starts, ends):
+            audio.tags.add(
+                CHAP(
+                    element_id=element_id,
+                    start_time=round(start * 1000),
+                    end_time=round(end * 1000),
+                    start_offset=0xFFFFFFFF,  # "not used": players seek by time
+                    end_offset=0xFFFFFFFF,
+                    sub_frames=[TIT2(encoding=3, text=[str(chapter.title)])],
+                )
+            )
+        if ids:
+            audio.tags.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED, child_element_ids=ids, sub_frames=[TIT2(encoding=3, text=["Chapters"])]))
+        audio.save()

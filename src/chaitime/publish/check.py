@@ -1,0 +1,287 @@
+"""`chaitime check`: validate a workspace the way a podcast directory would.
+
+Each rule is a function from the gathered ``Context`` to problems; RULES lists them in the
+order they are reported. A problem says where, what, and how to fix it; errors are what Apple
+or a podcast app would reject, warnings what they would accept but show badly.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from lxml import etree
+
+from .. import config
+from ..errors import ChaitimeError
+from ..fsutil import write_text
+from ..media.tags import mp3_is_cbr
+from ..workspace import Workspace
+from .cover import image_info
+from .feed import DESCRIPTION_MAX_BYTES, NS_ITUNES, NS_PODCAST, Show, render_feed, show_from
+from .releases import AUDIO, MEDIA_TYPES, TRANSCRIPTS, Release, release
+
+ERROR, WARNING = "error", "warning"
+COVER_MIN_PX, COVER_MAX_PX = 1400, 3000
+LANGUAGE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$", re.IGNORECASE)
+DURATION_TOLERANCE_S = 1.0
+LOUDNESS_TOLERANCE_LU = 1.0
+TRUE_PEAK_MAX_DBTP = -1.0
+
+
+@dataclass(frozen=True)
+class Problem:
+    level: str  # ERROR or WARNING
+    where: str
+    what: str
+    fix: str
+
+    def line(self) -> str:
+        return f"{self.level}: {self.where}: {self.what} Fix: {self.fix}"
+
+
+@dataclass
+class Context:
+    """Everything the rules look at, gathered once; problems met while gathering are kept."""
+
+    ws: Workspace
+    show: Show | None = None
+    releases: list[Release] = field(default_factory=list)
+    gathered: list[Problem] = field(default_factory=list)
+    feed: etree._Element | None = None  # the feed as `chaitime feed` would write it now
+    loudness: bool = True
+
+
+def check_workspace(ws: Workspace, base_url: str | None = None, loudness: bool = True) -> list[Problem]:
+    """Every problem in the workspace, errors and warnings, in a stable order."""
+    ctx = gather(ws, base_url, loudness)
+    problems = list(ctx.gathered)
+    for rule in RULES:
+        problems.extend(rule(ctx))
+    return problems
+
+
+def gather(ws: Workspace, base_url: str | None, loudness: bool) -> Context:
+    ctx = Context(ws, loudness=loudness)
+    try:
+        ctx.show = show_from(ws, base_url)
+    except ChaitimeError as exc:
+        ctx.gathered.append(Problem(ERROR, "chaitime.toml", str(exc), "Edit chaitime.toml as the message says."))
+    for ep in ws.episodes():
+        try:
+            meta = ep.meta()
+            if not meta.draft:
+                ctx.releases.append(release(ep, meta))
+        except ChaitimeError as exc:
+            ctx.gathered.append(Problem(ERROR, f"episodes/{ep.slug}", str(exc), "Fix the episode as the message says."))
+    ctx.releases.sort(key=lambda r: (r.pub_date, r.meta.number or 0, r.slug), reverse=True)
+    if ctx.show is not None:
+        ctx.feed = etree.fromstring(render_feed(ctx.show, ctx.releases))
+    return ctx
+
+
+# --- Rules ---------------------------------------------------------------------------------------
+
+def show_fields(ctx: Context) -> Iterator[Problem]:
+    show = ctx.show
+    if show is None:
+        return
+    where = "chaitime.toml [show]"
+    required = {"title": show.title, "description": show.description, "author": show.author, "email": show.email}
+    for key, value in required.items():
+        if not value:
+            yield Problem(ERROR, where, f"{key} is empty.", f"Set {key} = \"...\" under [show].")
+    if len(show.description.encode("utf-8")) > DESCRIPTION_MAX_BYTES:
+        yield Problem(ERROR, where, f"description is over {DESCRIPTION_MAX_BYTES} bytes.", "Shorten it.")
+    if not LANGUAGE.match(show.language):
+        yield Problem(ERROR, where, f"language {show.language!r} is not a language code.", 'Use an ISO 639 code like "en" or "en-us".')
+    if show.email and "@" not in show.email:
+        yield Problem(ERROR, where, f"email {show.email!r} is not an e-mail address.", "Apple sends its verification code there: set a real one.")
+    for section, key in (("show", "title"), ("show", "author"), ("show", "email"), ("publish", "base_url")):
+        if ctx.ws.settings.get(section, key) == config.DEFAULTS[section][key]:
+            yield Problem(WARNING, f"chaitime.toml [{section}]", f"{key} is still the default {config.DEFAULTS[section][key]!r}.",
+                          f"Set your own {key}.")
+    if show.urls.base.startswith("http://"):
+        yield Problem(WARNING, "chaitime.toml [publish]", "base_url is http://; podcast apps want https for media and podcast: tags.",
+                      "Serve the site over https and set base_url to the https address.")
+
+
+def cover_art(ctx: Context) -> Iterator[Problem]:
+    if ctx.show is None:
+        return
+    path = ctx.show.image
+    where = _rel(ctx, path) if path else "chaitime.toml [show] image"
+    if path is None or not path.is_file():
+        yield Problem(ERROR, where, "cover art missing.", "Add a square 1400-3000 px RGB PNG or JPEG and point [show] image at it.")
+        return
+    try:
+        info = image_info(path)
+    except ChaitimeError as exc:
+        yield Problem(ERROR, where, str(exc), "Export the cover as PNG or JPEG.")
+        return
+    suffixes = {"png": (".png",), "jpeg": (".jpg", ".jpeg")}[info.format]
+    if path.suffix.lower() not in suffixes:
+        yield Problem(ERROR, where, f"a {info.format.upper()} file named {path.suffix}.", f"Rename it to end in {suffixes[0]}.")
+    if info.width != info.height:
+        yield Problem(ERROR, where, f"cover is {info.width}x{info.height}, not square.", "Crop it to a square.")
+    if not COVER_MIN_PX <= max(info.width, info.height) <= COVER_MAX_PX or min(info.width, info.height) < COVER_MIN_PX:
+        yield Problem(ERROR, where, f"cover is {info.width}x{info.height} px; Apple needs 1400 to 3000 px.", "Resize it to 3000x3000.")
+    if info.mode != "RGB":
+        yield Problem(ERROR, where, f"cover is {info.mode}; Apple needs RGB without transparency.", "Export it as RGB (no alpha, not CMYK or grayscale).")
+
+
+def episodes(ctx: Context) -> Iterator[Problem]:
+    if not ctx.releases:
+        yield Problem(WARNING, "episodes/", "no published episodes; podcast directories reject an empty feed.",
+                      "Run `chaitime ingest RECORDING`, or set draft = false on a finished episode.")
+    for rel in ctx.releases:
+        where = f"episodes/{rel.slug}"
+        if not mp3_is_cbr(rel.audio):
+            yield Problem(WARNING, f"{where}/{AUDIO}", "variable bit rate MP3; some players show wrong durations.",
+                          "Re-run `chaitime ingest` to encode at a constant bit rate.")
+        if not any(rel.episode.path(name).is_file() for name, _, _ in TRANSCRIPTS):
+            yield Problem(WARNING, where, "no transcript (transcript.vtt, .srt or .podcast.json).",
+                          "Re-run `chaitime ingest` on the recording to transcribe it.")
+        elif TRANSCRIPTS[0][0] not in rel.transcripts:
+            yield Problem(WARNING, where, "transcript.vtt missing (Apple and most players read VTT).", "Re-run `chaitime ingest`.")
+        late = [c for c in rel.chapters if c.start_s >= rel.duration_s]
+        if late:
+            yield Problem(ERROR, f"{where}/chapters.json", f"chapter {late[0].title!r} starts at {late[0].start_s:.0f} s, after the audio ends "
+                          f"({rel.duration_s:.0f} s).", "Fix or delete chapters.json (re-run ingest to regenerate it).")
+        if ctx.show is not None and ctx.show.show_type == "serial" and not rel.meta.number:
+            yield Problem(ERROR, f"{where}/episode.toml", "a serial show needs a number on every episode.", "Add number = N.")
+        if ctx.show is not None and ctx.show.title and ctx.show.title.casefold() in rel.meta.title.casefold():
+            yield Problem(WARNING, f"{where}/episode.toml", "title repeats the show's name; Apple asks for the episode's own title.",
+                          "Drop the show name from title.")
+
+
+def duplicates(ctx: Context) -> Iterator[Problem]:
+    guids = Counter(r.meta.guid for r in ctx.releases)
+    for guid, count in sorted(guids.items()):
+        if count > 1:
+            slugs = ", ".join(r.slug for r in ctx.releases if r.meta.guid == guid)
+            yield Problem(ERROR, "episodes/", f"guid {guid!r} is used by {count} episodes ({slugs}); apps skip repeats.",
+                          "Give the newer episode a new guid in its episode.toml (never change one already published).")
+    if ctx.feed is not None:
+        urls = Counter(e.get("url") for e in ctx.feed.iter("enclosure"))
+        for url, count in sorted(urls.items()):
+            if count > 1:
+                yield Problem(ERROR, "feed", f"enclosure URL {url} appears {count} times.", "Give each episode its own folder.")
+
+
+def feed_rules(ctx: Context) -> Iterator[Problem]:
+    """The standards.md feed rules, checked on the feed as it would be written now."""
+    if ctx.feed is None:
+        return
+    for item in ctx.feed.iter("item"):
+        title = item.findtext("title") or "?"
+        where = f"feed item {title!r}"
+        desc = item.findtext("description") or ""
+        if len(desc.encode("utf-8")) > DESCRIPTION_MAX_BYTES:
+            yield Problem(ERROR, where, f"description over {DESCRIPTION_MAX_BYTES} bytes.", "Shorten the description in episode.toml.")
+        enclosure = item.find("enclosure")
+        if enclosure is None or enclosure.get("type") not in MEDIA_TYPES.values():
+            yield Problem(ERROR, where, "enclosure missing or of a type Apple does not take.", "Publish audio.mp3.")
+        if item.findtext(f"{{{NS_ITUNES}}}explicit") not in ("true", "false"):
+            yield Problem(ERROR, where, "itunes:explicit is not true/false.", "Set explicit = true or false in episode.toml.")
+    for elem in ctx.feed.iter(f"{{{NS_PODCAST}}}*"):
+        url = elem.get("url")
+        if url and not url.startswith("https://"):
+            yield Problem(WARNING, "feed", f"{etree.QName(elem).localname} URL {url} is not https.", "Publish over https.")
+            break
+
+
+def written_feed(ctx: Context) -> Iterator[Problem]:
+    """feeds/podcast.xml against the files: sizes, durations, guids, staleness."""
+    path = ctx.ws.feed_path
+    if not path.is_file():
+        yield Problem(WARNING, _rel(ctx, path), "no feed written yet.", "Run `chaitime feed`.")
+        return
+    try:
+        on_disk = etree.parse(str(path)).getroot()
+    except etree.XMLSyntaxError as exc:
+        yield Problem(ERROR, _rel(ctx, path), f"not valid XML ({exc}).", "Run `chaitime feed` to rewrite it.")
+        return
+    by_guid = {r.meta.guid: r for r in ctx.releases}
+    for item in on_disk.iter("item"):
+        yield from _written_item(ctx, path, item, by_guid)
+    if ctx.feed is not None and etree.tostring(on_disk, method="c14n") != etree.tostring(ctx.feed, method="c14n"):
+        yield Problem(WARNING, _rel(ctx, path), "out of date with the episodes and chaitime.toml.", "Run `chaitime feed`.")
+
+
+def _written_item(ctx: Context, path: Path, item, by_guid: dict[str, Release]) -> Iterator[Problem]:
+    where = _rel(ctx, path)
+    guid = item.findtext("guid") or ""
+    url = (item.find("enclosure").get("url") if item.find("enclosure") is not None else "") or ""
+    rel = by_guid.get(guid)
+    if rel is None:
+        moved = next((r for r in ctx.releases if url.endswith(f"/episodes/{r.slug}/{AUDIO}")), None)
+        if moved is not None:
+            yield Problem(ERROR, f"episodes/{moved.slug}/episode.toml", f"guid changed from {guid!r} to {moved.meta.guid!r} after the "
+                          "episode was in the feed; apps will show it as a new episode.", f"Set guid = \"{guid}\" back.")
+        return
+    length = int((item.find("enclosure").get("length") or "0") if item.find("enclosure") is not None else 0)
+    if length != rel.audio_bytes:
+        yield Problem(ERROR, where, f"enclosure of {rel.slug!r} says {length} bytes but {AUDIO} has {rel.audio_bytes}.",
+                      "Run `chaitime feed` (and publish again).")
+    duration = float(item.findtext(f"{{{NS_ITUNES}}}duration") or 0)
+    if abs(duration - rel.duration_s) > DURATION_TOLERANCE_S:
+        yield Problem(ERROR, where, f"duration of {rel.slug!r} says {duration:.0f} s but {AUDIO} plays {rel.duration_s:.0f} s.",
+                      "Run `chaitime feed` (and publish again).")
+
+
+def loudness(ctx: Context) -> Iterator[Problem]:
+    if not ctx.loudness:
+        return
+    target = ctx.ws.settings.get("audio", "target_lufs")
+    for rel in ctx.releases:
+        level = _measured(rel)
+        want = target if target is not None else (-19.0 if _is_mono(rel.audio) else -16.0)
+        where = f"episodes/{rel.slug}/{AUDIO}"
+        if abs(level.integrated_lufs - want) > LOUDNESS_TOLERANCE_LU:
+            yield Problem(ERROR, where, f"loudness {level.integrated_lufs:.1f} LUFS, target {want:.0f} LUFS (+/-1 LU).",
+                          "Re-run `chaitime ingest` on the recording to master it again.")
+        if level.true_peak_dbtp > TRUE_PEAK_MAX_DBTP:
+            yield Problem(ERROR, where, f"true peak {level.true_peak_dbtp:.1f} dBTP, above {TRUE_PEAK_MAX_DBTP:.0f} dBTP.",
+                          "Re-run `chaitime ingest` on the recording to master it again.")
+
+
+def _measured(rel: Release):
+    """Measure the master, reusing the last result while the file is unchanged (an hour of
+    audio takes ffmpeg tens of seconds); the record lives in the episode's .chaitime/."""
+    from ..media.loudness import Loudness, measure
+
+    record = rel.episode.machine_dir / "check-loudness.json"
+    stat = rel.audio.stat()
+    key = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    try:
+        saved = json.loads(record.read_text(encoding="utf-8"))
+        if saved["key"] == key:
+            return Loudness(**saved["loudness"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    level = measure(rel.audio)
+    write_text(record, json.dumps({"key": key, "loudness": asdict(level)}, sort_keys=True) + "\n")
+    return level
+
+
+def _is_mono(path: Path) -> bool:
+    from ..media.probe import probe
+
+    return probe(path).is_mono
+
+
+def _rel(ctx: Context, path: Path) -> str:
+    try:
+        return str(path.relative_to(ctx.ws.root))
+    except ValueError:
+        return str(path)
+
+
+RULES: tuple[Callable[[Context], Iterator[Problem]], ...] = (
+    show_fields, cover_art, episodes, duplicates, feed_rules, written_feed, loudness,
+)

@@ -1,0 +1,124 @@
+"""The published episodes of a workspace, with every fact the feed, the site and `check` need.
+
+An episode is published unless episode.toml says ``draft = true``; the newest comes first
+(by date, then number, then slug), so the same workspace always gives the same order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError
+from ..media.tags import mp3_duration_s
+from ..workspace import Episode, EpisodeMeta, Workspace
+
+AUDIO = "audio.mp3"
+VIDEO = "video.mp4"
+CHAPTERS = "chapters.json"
+POST = "post.md"
+# Transcript files in feed order (VTT first: it is what Apple and most players take in):
+# name, MIME type, whether it carries timed captions.
+TRANSCRIPTS: tuple[tuple[str, str, bool], ...] = (
+    ("transcript.vtt", "text/vtt", True),
+    ("transcript.srt", "application/x-subrip", True),
+    ("transcript.podcast.json", "application/json", False),
+)
+CHAPTERS_TYPE = "application/json+chapters"
+MEDIA_TYPES = {".mp3": "audio/mpeg", ".m4a": "audio/x-m4a", ".mp4": "video/mp4", ".m4v": "video/x-m4v", ".mov": "video/quicktime"}
+
+
+@dataclass(frozen=True)
+class Chapter:
+    start_s: float
+    title: str
+
+
+@dataclass(frozen=True)
+class Release:
+    """One published episode: its folder, metadata and the files it ships."""
+
+    episode: Episode
+    meta: EpisodeMeta
+    pub_date: dt.datetime
+    audio_bytes: int
+    duration_s: float
+    chapters: tuple[Chapter, ...]
+    transcripts: tuple[str, ...]  # file names present, in feed order
+    has_video: bool
+    post_md: str | None
+
+    @property
+    def slug(self) -> str:
+        return self.episode.slug
+
+    @property
+    def audio(self) -> Path:
+        return self.episode.path(AUDIO)
+
+
+def published(ws: Workspace) -> list[Release]:
+    """Every episode that is not a draft, newest first; an episode without audio is an error."""
+    releases = []
+    for ep in ws.episodes():
+        meta = ep.meta()
+        if not meta.draft:
+            releases.append(release(ep, meta))
+    return sorted(releases, key=lambda r: (r.pub_date, r.meta.number or 0, r.slug), reverse=True)
+
+
+def release(ep: Episode, meta: EpisodeMeta) -> Release:
+    audio = ep.path(AUDIO)
+    if not audio.is_file():
+        raise InputError(
+            f"{audio}: missing, so episode {ep.slug!r} can't be published. Run `chaitime ingest` on its "
+            "recording again, or set draft = true in its episode.toml."
+        )
+    return Release(
+        episode=ep,
+        meta=meta,
+        pub_date=pub_date(meta),
+        audio_bytes=audio.stat().st_size,
+        duration_s=mp3_duration_s(audio),
+        chapters=read_chapters(ep.path(CHAPTERS)),
+        transcripts=tuple(name for name, _, _ in TRANSCRIPTS if ep.path(name).is_file()),
+        has_video=ep.path(VIDEO).is_file(),
+        post_md=_read_text(ep.path(POST)),
+    )
+
+
+def pub_date(meta: EpisodeMeta) -> dt.datetime:
+    """The episode's date at midnight UTC: stable, so the feed never changes on its own."""
+    return dt.datetime.combine(dt.date.fromisoformat(meta.date), dt.time(0, 0), tzinfo=dt.timezone.utc)
+
+
+def read_chapters(path: Path) -> tuple[Chapter, ...]:
+    """Podcasting 2.0 JSON chapters, ascending; () when the file is absent."""
+    if not path.is_file():
+        return ()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        items = [Chapter(float(c["startTime"]), str(c.get("title", "")).strip()) for c in data["chapters"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(
+            f"{path}: not Podcasting 2.0 JSON chapters ({exc}). Expected "
+            '{"version": "1.2.0", "chapters": [{"startTime": 0, "title": "..."}]}; fix it or delete it.'
+        ) from exc
+    return tuple(sorted(items, key=lambda c: c.start_s))
+
+
+def clock(seconds: float) -> str:
+    """'0:00', '4:05', '1:02:03': the form players and apps turn into links."""
+    total = max(0, int(seconds))
+    h, rest = divmod(total, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None

@@ -1,0 +1,119 @@
+"""`chaitime serve`: preview the built site over HTTP on localhost.
+
+Podcast apps probe media with HEAD and fetch it in byte ranges (Apple rejects servers that
+refuse either), so this server answers both: Range -> 206 with Content-Range, Accept-Ranges on
+every file, 416 for a range past the end.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import http.server
+import os
+import re
+from functools import partial
+from pathlib import Path
+
+from ..errors import InputError
+
+CONTENT_TYPES = {
+    ".xml": "application/rss+xml; charset=utf-8",
+    ".vtt": "text/vtt; charset=utf-8",
+    ".srt": "application/x-subrip; charset=utf-8",
+    ".mp3": "audio/mpeg",
+    ".m4a": "audio/x-m4a",
+    ".mp4": "video/mp4",
+    ".json": "application/json",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+}
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+class SiteHandler(http.server.SimpleHTTPRequestHandler):
+    """Static files with HEAD and single byte-range support."""
+
+    def guess_type(self, path):
+        suffix = Path(str(path)).suffix.lower()
+        if str(path).endswith("chapters.json"):
+            return "application/json+chapters"
+        return CONTENT_TYPES.get(suffix) or super().guess_type(path)
+
+    def end_headers(self) -> None:
+        self.send_header("Accept-Ranges", "bytes")
+        super().end_headers()
+
+    def send_head(self):
+        path = Path(self.translate_path(self.path))
+        header = self.headers.get("Range")
+        if not header or not path.is_file():
+            return super().send_head()
+        return self._send_range(path, header)
+
+    def _send_range(self, path: Path, header: str):
+        size = path.stat().st_size
+        span = parse_range(header, size)
+        if span is None:
+            self.send_response(416)
+            self.send_header("Content-Range", f"bytes */{size}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
+        start, end = span
+        fh = open(path, "rb")
+        fh.seek(start)
+        self.send_response(206)
+        self.send_header("Content-Type", self.guess_type(str(path)))
+        self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        self.send_header("Content-Length", str(end - start + 1))
+        self.send_header("Last-Modified", email.utils.formatdate(path.stat().st_mtime, usegmt=True))
+        self.end_headers()
+        return _Limited(fh, end - start + 1)
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+
+class _Limited:
+    """A file object that reads at most ``remaining`` bytes (what copyfile sends for a range)."""
+
+    def __init__(self, fh, remaining: int) -> None:
+        self.fh, self.remaining = fh, remaining
+
+    def read(self, n: int = -1) -> bytes:
+        n = self.remaining if n < 0 else min(n, self.remaining)
+        data = self.fh.read(n)
+        self.remaining -= len(data)
+        return data
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """'bytes=a-b', 'bytes=a-' or 'bytes=-n' -> inclusive (start, end); None if unsatisfiable."""
+    m = _RANGE.match(header.strip())
+    if not m or (not m.group(1) and not m.group(2)) or size == 0:
+        return None
+    if not m.group(1):
+        length = int(m.group(2))
+        return (max(0, size - length), size - 1) if length else None
+    start = int(m.group(1))
+    end = min(int(m.group(2)), size - 1) if m.group(2) else size - 1
+    return (start, end) if start <= end else None
+
+
+def make_server(folder: Path, port: int = 8000, host: str = "127.0.0.1", verbose: bool = False) -> http.server.ThreadingHTTPServer:
+    """A server for ``folder`` (not yet serving); port 0 picks a free one."""
+    folder = Path(folder)
+    if not (folder / "index.html").is_file():
+        raise InputError(f"{folder}: no index.html. Build the site first with `chaitime publish --out {folder}`.")
+    try:
+        server = http.server.ThreadingHTTPServer((host, port), partial(SiteHandler, directory=os.fspath(folder)))
+    except OSError as exc:
+        raise InputError(f"{host}:{port}: can't listen ({exc.strerror}). Pick another port with --port.") from exc
+    server.verbose = verbose
+    return server

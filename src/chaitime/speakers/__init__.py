@@ -1,0 +1,108 @@
+"""Who said what: speaker labels on every word and segment of a transcript.
+
+Three kinds of input, chosen automatically:
+- separate tracks, one per person: a word belongs to the track loudest under it;
+- stereo with one person per channel (detected): the same, per channel;
+- one mixed recording: voice embeddings over the speech, clustered (count estimated or given).
+Labels are "S1", "S2"... (in order of first speech) or the track names; names.py turns them
+into people's names.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from ..transcript.model import Transcript
+from .assign import label_transcript, speaking_time
+from .audio import FRAME_S, decode
+from .diarize import Diarization, diarize
+from .stereo import attribute_stereo, channels_independent
+from .tracks import attribute_tracks, mix_tracks
+
+__all__ = ["attribute", "channels_independent", "mix_tracks"]
+
+log = logging.getLogger("chaitime")
+WORD_GAP_S = 0.3  # words closer than this form one stretch of speech
+
+
+def attribute(
+    transcript: Transcript,
+    *,
+    mix_path: Path,
+    tracks: dict[str, Path] | None = None,
+    num_speakers: int | None = None,
+    host_voice: Path | None = None,
+) -> Transcript:
+    """``transcript`` with .speaker on every word and segment, segments split at speaker changes.
+
+    ``transcript.meta["speakers"]`` records how: method, labels, seconds each, and the label
+    whose voice matched ``host_voice`` (names.py makes that one the host).
+    """
+    if not transcript.segments:
+        return transcript
+    if tracks:
+        labeled, method = attribute_tracks(transcript, tracks), "tracks"
+    elif num_speakers != 1 and channels_independent(mix_path):
+        labeled, method = attribute_stereo(transcript, mix_path), "stereo"
+    else:
+        labeled, method = _attribute_mix(transcript, mix_path, num_speakers)
+    return _with_record(labeled, method, _host_label(labeled, mix_path, host_voice))
+
+
+def _attribute_mix(transcript: Transcript, mix_path: Path, num_speakers: int | None) -> tuple[Transcript, str]:
+    if num_speakers == 1:
+        return label_transcript(transcript, lambda a, b: "S1"), "single"
+    samples = decode(Path(mix_path))[:, 0]
+    result = diarize(samples, num_speakers=num_speakers, speech=word_spans(transcript) or None)
+    log.debug("diarization: %d speakers by %s", result.num_speakers, result.method)
+    return label_transcript(transcript, _majority(result), smooth=True), f"mix/{result.method}"
+
+
+def word_spans(transcript: Transcript) -> list[tuple[float, float]]:
+    """Stretches of speech: the transcript's words, joined across gaps under WORD_GAP_S."""
+    spans: list[list[float]] = []
+    for w in sorted(transcript.words, key=lambda w: w.start_s):
+        if w.end_s <= w.start_s:
+            continue
+        if spans and w.start_s - spans[-1][1] < WORD_GAP_S:
+            spans[-1][1] = max(spans[-1][1], w.end_s)
+        else:
+            spans.append([w.start_s, w.end_s])
+    return [(a, b) for a, b in spans]
+
+
+def _majority(result: Diarization):
+    labels = result.frame_labels
+    voiced = np.flatnonzero(labels >= 0)
+
+    def who(start_s: float, end_s: float) -> str:
+        if voiced.size == 0:
+            return "S1"
+        span = labels[int(start_s / FRAME_S) : max(int(start_s / FRAME_S) + 1, int(np.ceil(end_s / FRAME_S)))]
+        span = span[span >= 0]
+        if span.size:
+            return f"S{np.bincount(span).argmax() + 1}"
+        middle = (start_s + end_s) / 2 / FRAME_S
+        return f"S{labels[voiced[np.abs(voiced - middle).argmin()]] + 1}"
+
+    return who
+
+
+def _host_label(labeled: Transcript, mix_path: Path, host_voice: Path | None) -> str | None:
+    if not host_voice:
+        return None
+    from .enroll import closest_label
+
+    return closest_label(labeled, mix_path, Path(host_voice))
+
+
+def _with_record(labeled: Transcript, method: str, host_label: str | None) -> Transcript:
+    seconds = speaking_time(labeled)
+    record = {"method": method, "labels": labeled.speakers(), "seconds": {k: round(v, 1) for k, v in seconds.items() if k}}
+    if host_label:
+        record["host_label"] = host_label
+    return replace(labeled, meta={**labeled.meta, "speakers": record})

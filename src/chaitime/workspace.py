@@ -1,0 +1,202 @@
+"""A show workspace (a folder with chaitime.toml, episodes/, feeds/) and its episode folders.
+
+What the host edits (episode.toml, edit.md, post.md) is never overwritten without their say;
+what the machine owns lives in each episode's .chaitime/ folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import os
+import re
+import tomllib
+import unicodedata
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from . import config, fsutil
+from .errors import BusyError, ConfigError
+
+EPISODE_TOML = "episode.toml"
+MACHINE_DIR = ".chaitime"
+# Namespace for episode guids derived from the recording's content hash: the same recording gets
+# the same guid in any workspace, and the guid is stored once in episode.toml and never recomputed.
+GUID_NAMESPACE = uuid.UUID("5b0e3c9e-2f43-4d8b-9a51-6c6861697469")
+
+
+@dataclass(frozen=True)
+class EpisodeMeta:
+    """episode.toml: the host's metadata for one episode."""
+
+    title: str
+    guid: str
+    date: str  # YYYY-MM-DD
+    number: int | None = None
+    season: int | None = None
+    guests: tuple[str, ...] = ()
+    description: str = ""
+    explicit: bool = False
+    draft: bool = False
+    episode_type: str = "full"
+    speakers: dict[str, str] = field(default_factory=dict)  # label -> name, host-fixable
+    extra: dict[str, Any] = field(default_factory=dict)  # keys we don't know yet, kept as they are
+
+    def to_toml(self) -> str:
+        data: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "extra" or value is None:
+                continue
+            data[f.name] = list(value) if isinstance(value, tuple) else value
+        data.update(self.extra)
+        header = (
+            "# episode.toml: this episode's metadata. Edit freely; chaitime never overwrites your changes.\n"
+            "# guid identifies the episode in podcast apps forever: don't change it.\n"
+        )
+        return header + tomli_w.dumps(data)
+
+
+def _meta_from(path: Path, data: dict[str, Any]) -> EpisodeMeta:
+    known = {f.name for f in fields(EpisodeMeta)} - {"extra"}
+    for key in ("title", "guid", "date"):
+        if not data.get(key):
+            raise ConfigError(f"{path}: missing key {key!r}. Add it (see another episode.toml), or delete the file and re-run ingest.")
+    try:
+        dt.date.fromisoformat(str(data["date"]))
+    except ValueError as exc:
+        raise ConfigError(f"{path}: date {data['date']!r} is not YYYY-MM-DD.") from exc
+    for key in ("number", "season"):
+        if key in data and (not isinstance(data[key], int) or isinstance(data[key], bool) or data[key] < 1):
+            raise ConfigError(f"{path}: {key} must be a positive whole number, not {data[key]!r}.")
+    for key in ("explicit", "draft"):
+        if key in data and not isinstance(data[key], bool):
+            raise ConfigError(f"{path}: {key} must be true or false, not {data[key]!r}.")
+    if "guests" in data and not (isinstance(data["guests"], list) and all(isinstance(g, str) for g in data["guests"])):
+        raise ConfigError(f"{path}: guests must be a list of names, like guests = [\"Ada Lovelace\"].")
+    if data.get("episode_type", "full") not in ("full", "trailer", "bonus"):
+        raise ConfigError(f"{path}: episode_type must be full, trailer or bonus.")
+    if "speakers" in data and not isinstance(data["speakers"], dict):
+        raise ConfigError(f"{path}: speakers must be a table of label = \"Name\".")
+    values = {k: v for k, v in data.items() if k in known}
+    values["date"] = str(values["date"])
+    values["guests"] = tuple(values.get("guests", ()))
+    return EpisodeMeta(**values, extra={k: v for k, v in data.items() if k not in known})
+
+
+@dataclass(frozen=True)
+class Episode:
+    folder: Path
+
+    @property
+    def slug(self) -> str:
+        return self.folder.name
+
+    @property
+    def machine_dir(self) -> Path:
+        return self.folder / MACHINE_DIR
+
+    def path(self, name: str) -> Path:
+        return self.folder / name
+
+    @property
+    def meta_path(self) -> Path:
+        return self.folder / EPISODE_TOML
+
+    def meta(self) -> EpisodeMeta:
+        try:
+            data = tomllib.loads(self.meta_path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"{self.meta_path}: missing. Re-run `chaitime ingest` on the recording to recreate it.") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{self.meta_path}: not valid TOML ({exc}). Fix the line it names.") from exc
+        return _meta_from(self.meta_path, data)
+
+    def write_meta(self, meta: EpisodeMeta) -> None:
+        fsutil.write_if_changed(self.meta_path, meta.to_toml())
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the episode for this process; a second ingest of it is told it is busy."""
+        self.machine_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.machine_dir / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise BusyError(f"{self.folder}: episode is busy (another chaitime is working on it). Wait for it to finish.") from exc
+            yield
+        finally:
+            os.close(fd)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+    settings: config.Settings
+
+    @classmethod
+    def open(cls, root: Path | None = None) -> "Workspace":
+        root = Path(root or Path.cwd()).resolve()
+        return cls(root, config.load(root))
+
+    @property
+    def episodes_dir(self) -> Path:
+        return self.root / "episodes"
+
+    @property
+    def feeds_dir(self) -> Path:
+        return self.root / "feeds"
+
+    @property
+    def feed_path(self) -> Path:
+        return self.feeds_dir / "podcast.xml"
+
+    def episodes(self) -> list[Episode]:
+        if not self.episodes_dir.is_dir():
+            return []
+        return [Episode(p) for p in sorted(self.episodes_dir.iterdir()) if (p / EPISODE_TOML).is_file()]
+
+    def episode(self, name: str | Path) -> Episode:
+        """An episode by slug or folder path."""
+        p = Path(name)
+        for candidate in (p, self.episodes_dir / p):
+            if (candidate / EPISODE_TOML).is_file():
+                return Episode(candidate.resolve())
+        raise ConfigError(f"{name}: no such episode (no {EPISODE_TOML}). Episodes: {', '.join(e.slug for e in self.episodes()) or 'none yet'}.")
+
+    def find_by_source(self, source_hash: str) -> Episode | None:
+        for ep in self.episodes():
+            record = ep.machine_dir / "source.hash"
+            if record.is_file() and record.read_text().strip() == source_hash:
+                return ep
+        return None
+
+    def new_episode_folder(self, title: str, number: int | None) -> Episode:
+        base = slugify(title) or "episode"
+        if number is not None:
+            base = f"{number:03d}-{base}"
+        candidate, n = base, 2
+        while (self.episodes_dir / candidate).exists():
+            candidate, n = f"{base}-{n}", n + 1
+        return Episode(self.episodes_dir / candidate)
+
+
+def slugify(text: str, max_len: int = 60) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:max_len].rstrip("-")
+
+
+def guid_for(source_hash: str) -> str:
+    return str(uuid.uuid5(GUID_NAMESPACE, source_hash))
+
+
+def update_meta(meta: EpisodeMeta, **changes: Any) -> EpisodeMeta:
+    return replace(meta, **{k: v for k, v in changes.items() if v is not None})

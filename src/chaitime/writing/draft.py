@@ -1,0 +1,78 @@
+"""The draft stage: chapters.json, post.md (or post.draft.md) and youtube.txt for one episode.
+
+``chaitime draft`` and the ingest pipeline call ``draft_episode``. Chapters already in
+chapters.json are kept (the host may have edited their titles); a missing file is made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import fsutil
+from ..config import Settings
+from ..transcript.model import Transcript
+from ..workspace import Episode, EpisodeMeta
+from .chapters import chapters_json, load_chapters, make_chapters
+from .notes import youtube_description
+from .post import POST, compose, render, write_draft
+
+TRANSCRIPT = "transcript.json"
+CHAPTERS = "chapters.json"
+YOUTUBE = "youtube.txt"
+AUDIO = "audio.mp3"
+VIDEO = "video.mp4"
+
+
+@dataclass(frozen=True)
+class DraftResult:
+    post_path: Path  # post.md, or post.draft.md when the host owns post.md
+    youtube_path: Path
+    chapters_path: Path
+    chapters_made: bool  # chapters.json was (re)made this time
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def kept_host_post(self) -> bool:
+        return self.post_path.name != POST
+
+
+def draft_episode(episode: Episode, settings: Settings, *, new_chapters: bool = False) -> DraftResult:
+    """(Re)write the episode's drafts from transcript.json, chapters.json and episode.toml."""
+    transcript = Transcript.load(episode.path(TRANSCRIPT))
+    meta = episode.meta()
+    chapters_path = episode.path(CHAPTERS)
+    made = new_chapters or not chapters_path.is_file()
+    if made:
+        names = [*settings.hosts, *meta.guests, *meta.speakers.values()]
+        chapters = make_chapters(transcript, hosts=host_speakers(settings, meta), names=names)
+        fsutil.write_if_changed(chapters_path, chapters_json(chapters))
+    else:
+        chapters = load_chapters(chapters_path)
+    duration_s = episode_duration(episode, transcript)
+    video = VIDEO if episode.path(VIDEO).is_file() else None
+    content = compose(transcript, meta, settings, chapters, audio_path=AUDIO, video_path=video, duration_s=duration_s)
+    post_path = write_draft(episode, render(content))
+    youtube = youtube_description(
+        meta, content.chapters, summary=content.summary, duration_s=duration_s, settings=settings, links=content.links, hosts=content.hosts
+    )
+    fsutil.write_if_changed(episode.path(YOUTUBE), youtube)
+    return DraftResult(post_path, episode.path(YOUTUBE), chapters_path, made, content.warnings)
+
+
+def host_speakers(settings: Settings, meta: EpisodeMeta) -> list[str]:
+    """Speaker values that mean a host: the host names, and labels episode.toml maps to them."""
+    hosts = [h for h in settings.hosts if h]
+    keys = {h.casefold() for h in hosts}
+    return hosts + [label for label, name in meta.speakers.items() if str(name).casefold() in keys]
+
+
+def episode_duration(episode: Episode, transcript: Transcript) -> float:
+    """The audio's length when there is audio.mp3, else the transcript's."""
+    audio = episode.path(AUDIO)
+    if audio.is_file():
+        from ..media.probe import probe
+
+        return probe(audio).duration_s
+    ends = [s.end_s for s in transcript.segments]
+    return max([transcript.duration_s, *ends])

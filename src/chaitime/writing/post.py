@@ -1,0 +1,381 @@
+"""post.md: the blog-post draft, from transcript, chapters and episode.toml.
+
+Front matter (YAML that Jekyll, Hugo and MkDocs read), an opening paragraph, show notes with a
+0:00 chapter list, two or three pull quotes found verbatim in the transcript, the interview as
+Q&A under chapter headings (filler words and false starts removed, paragraphs split at pauses),
+and the links mentioned. Once the host edits post.md it is theirs: see ``write_draft``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from .. import fsutil
+from ..config import Settings
+from ..errors import ChaitimeError
+from ..transcript.model import Transcript
+from ..workspace import Episode, EpisodeMeta
+from . import llm
+from .chapters import Chapter
+from .keyphrases import ranked, section_phrases
+from .links import Link, find_links, write_urls
+from .notes import chapter_lines, clock
+from .text import FILLERS, Sentence, clean_text, content_stems, has_disfluency, normalize_space, sentences, tokens
+
+log = logging.getLogger("chaitime")
+
+POST = "post.md"
+POST_DRAFT = "post.draft.md"
+POST_HASH = "post.hash"  # in .chaitime/: hash of the post.md chaitime last wrote
+PARAGRAPH_PAUSE_S = 1.2  # a pause this long inside a turn starts a new paragraph
+PARAGRAPH_MAX_WORDS = 120
+QUOTE_WORDS = (10, 40)
+QUOTE_COUNT = 3
+_NEEDS_CONTEXT = {"and", "but", "so", "because", "or", "yes", "no", "yeah", "it", "that", "this", "they", "he", "she", "then", "also", "which"}
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    speaker: str | None  # a display name; None when the transcript has no speakers
+    text: str
+    start_s: float
+    continues_turn: bool = False
+
+
+@dataclass(frozen=True)
+class Quote:
+    text: str  # verbatim from the transcript
+    speaker: str | None
+    start_s: float
+
+
+@dataclass(frozen=True)
+class DraftContent:
+    """Everything post.md says, before it is formatted."""
+
+    meta: EpisodeMeta
+    hosts: tuple[str, ...]
+    summary: str
+    tags: tuple[str, ...]
+    chapters: tuple[Chapter, ...]
+    sections: tuple[tuple[Paragraph, ...], ...]  # one per chapter
+    quotes: tuple[Quote, ...]
+    links: tuple[Link, ...]
+    audio_path: str
+    video_path: str | None
+    duration_s: float
+    warnings: tuple[str, ...] = ()
+
+
+def draft_post(
+    transcript: Transcript,
+    meta: EpisodeMeta,
+    settings: Settings,
+    chapters: Sequence[Chapter],
+    *,
+    audio_path: str,
+    video_path: str | None,
+    duration_s: float,
+) -> str:
+    """The post.md text (polished by the configured LLM when [draft] llm_url is set)."""
+    content = compose(transcript, meta, settings, chapters, audio_path=audio_path, video_path=video_path, duration_s=duration_s)
+    return render(content)
+
+
+def compose(
+    transcript: Transcript,
+    meta: EpisodeMeta,
+    settings: Settings,
+    chapters: Sequence[Chapter],
+    *,
+    audio_path: str,
+    video_path: str | None,
+    duration_s: float,
+    polish: bool = True,
+) -> DraftContent:
+    """Gather the post's parts offline, then let the LLM (if configured) polish them."""
+    chapters = tuple(chapters) or (Chapter(0.0, "Conversation", duration_s),)
+    sents = sentences(transcript)
+    names = speaker_names(meta)
+    by_chapter = split_by_chapter(sents, chapters)
+    phrase_sets = section_phrases([[s.text for s in part] for part in by_chapter], exclude=[*settings.hosts, *meta.guests, *names.values()])
+    topics = [found[0] for found in (ranked(phrase_sets, n, limit=1) for n in range(len(chapters))) if found]
+    fillers = FILLERS | {f.lower() for f in settings.get("audio", "fillers", []) or []}
+    content = DraftContent(
+        meta=meta,
+        hosts=tuple(h for h in settings.hosts if h),
+        summary=meta.description.strip() or opening_sentence(settings.hosts, meta.guests, topics),
+        tags=tuple(dict.fromkeys(t.lower() for t in topics))[:6],
+        chapters=chapters,
+        sections=tuple(tuple(paragraphs(part, names, fillers)) for part in by_chapter),
+        quotes=tuple(pull_quotes(sents, by_chapter, names, settings.hosts, transcript.text, fillers)),
+        links=tuple(find_links(sents)),
+        audio_path=audio_path,
+        video_path=video_path,
+        duration_s=duration_s,
+    )
+    endpoint = llm.endpoint_from(settings) if polish else None
+    return _polished(content, endpoint, by_chapter, transcript.text, sents, names) if endpoint else content
+
+
+def speaker_names(meta: EpisodeMeta) -> dict[str, str]:
+    """Speaker label -> display name, from episode.toml's [speakers] table."""
+    return {str(k): str(v) for k, v in meta.speakers.items() if v}
+
+
+def split_by_chapter(sents: list[Sentence], chapters: Sequence[Chapter]) -> list[list[Sentence]]:
+    starts = [c.start_s for c in chapters]
+    parts: list[list[Sentence]] = [[] for _ in chapters]
+    for s in sents:
+        # A sentence belongs to the chapter it starts in (a little slack for rounded times).
+        parts[max(0, bisect.bisect_right(starts, s.start_s + 0.05) - 1)].append(s)
+    return parts
+
+
+def opening_sentence(hosts: Sequence[str], guests: Sequence[str], topics: Sequence[str]) -> str:
+    """'Maya Patel talks with Sam Okafor about kaggle competitions, deployment and gardening.'"""
+    who = _and_list([h for h in hosts if h]) or "We"
+    verb = "talk" if who == "We" or len([h for h in hosts if h]) > 1 else "talks"
+    lowered = [t if any(w.isupper() and len(w) > 1 or w[1:].lower() != w[1:] for w in t.split()) else t.lower() for t in topics]
+    about = f" about {_and_list(lowered)}" if lowered else ""
+    with_guests = f" with {_and_list(list(guests))}" if guests else ""
+    return f"{who} {verb}{with_guests}{about}."
+
+
+def _and_list(items: Sequence[str]) -> str:
+    items = [i for i in items if i]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1] if items else ""
+
+
+# --- the interview as Q&A ----------------------------------------------------------------------
+
+
+def paragraphs(sents: Sequence[Sentence], names: dict[str, str], fillers: frozenset[str] | set[str] = FILLERS) -> list[Paragraph]:
+    """Cleaned sentences joined into paragraphs: a new one at each turn, long pause or ~120 words."""
+    out: list[Paragraph] = []
+    words, after_question = 0, False
+    asks = _utterance_asks(sents)
+    for s, asking in zip(sents, asks):
+        text = write_urls(clean_text(s.text, fillers))
+        if not tokens(text):
+            continue
+        speaker = names.get(s.speaker, s.speaker) if s.speaker else None
+        prev = out[-1] if out else None
+        # Without speakers, an utterance that asks, or answers, a question is taken as a new turn.
+        new_turn = speaker is None and s.segment_start and (after_question or asking)
+        same_turn = prev is not None and prev.speaker == speaker and not new_turn
+        after_question = s.is_question
+        if same_turn and s.pause_before_s < PARAGRAPH_PAUSE_S and words < PARAGRAPH_MAX_WORDS:
+            out[-1] = replace(prev, text=f"{prev.text} {text}")
+            words += len(text.split())
+        else:
+            out.append(Paragraph(speaker, text, s.start_s, continues_turn=same_turn))
+            words = len(text.split())
+    return out
+
+
+def _utterance_asks(sents: Sequence[Sentence]) -> list[bool]:
+    """For each sentence, whether its utterance (transcript segment) contains a question."""
+    flags: list[bool] = []
+    group: list[Sentence] = []
+    for s in [*sents, None]:
+        if s is None or (s.segment_start and group):
+            asks = any(g.is_question for g in group)
+            flags += [asks] * len(group)
+            group = []
+        if s is not None:
+            group.append(s)
+    return flags
+
+
+# --- pull quotes ---------------------------------------------------------------------------------
+
+
+def pull_quotes(sents, by_chapter, names: dict[str, str], hosts: Sequence[str], transcript_text: str, fillers=FILLERS) -> list[Quote]:
+    """Two or three quotable guest sentences, verbatim, spread over the chapters."""
+    host_keys = {h.casefold() for h in hosts}
+    common = _topical_stems(sents)
+    per_chapter = [
+        sorted((c for c in (_quote_candidate(s, names, host_keys, common, transcript_text, fillers) for s in part) if c), key=lambda c: -c[0])
+        for part in by_chapter
+    ]
+    # The best of each chapter first (spread), then the next best anywhere to reach two.
+    picked = sorted((part[0] for part in per_chapter if part), key=lambda c: -c[0])[:QUOTE_COUNT]
+    rest = sorted((c for part in per_chapter for c in part[1:]), key=lambda c: -c[0])
+    picked += rest[: max(0, 2 - len(picked))]
+    return sorted((q for _, q in picked), key=lambda q: q.start_s)
+
+
+def _topical_stems(sents: Sequence[Sentence]) -> set[str]:
+    counts: dict[str, int] = {}
+    for s in sents:
+        for w in set(content_stems(s.text)):
+            counts[w] = counts.get(w, 0) + 1
+    return {w for w, c in counts.items() if c >= 2}
+
+
+def _quote_candidate(s: Sentence, names, host_keys, common, transcript_text, fillers) -> tuple[float, Quote] | None:
+    words = s.text.split()
+    name = names.get(s.speaker, s.speaker) if s.speaker else None
+    if name and (name.casefold() in host_keys or (s.speaker or "").casefold() in host_keys):
+        return None
+    if not QUOTE_WORDS[0] <= len(words) <= QUOTE_WORDS[1] or s.is_question or has_disfluency(s.text, fillers):
+        return None
+    if words[0].strip(",.").lower() in _NEEDS_CONTEXT or not llm.is_verbatim(s.text, transcript_text):
+        return None
+    stems = set(content_stems(s.text))
+    score = len(stems) + 2 * len(stems & common) - 0.15 * abs(len(words) - 22)
+    return score, Quote(normalize_space(s.text), name, s.start_s)
+
+
+# --- LLM polish ----------------------------------------------------------------------------------
+
+
+def _polished(content: DraftContent, endpoint, by_chapter, transcript_text: str, sents, names) -> DraftContent:
+    try:
+        result = llm.polish(
+            endpoint,
+            transcript_text=transcript_text,
+            summary=content.summary,
+            titles=[c.title for c in content.chapters],
+            chapter_texts=[" ".join(s.text for s in part) for part in by_chapter],
+        )
+    except ChaitimeError as exc:
+        log.warning("LLM polish skipped: %s", exc)
+        return replace(content, warnings=content.warnings + (f"LLM polish skipped: {exc}",))
+    quotes = [q for q in (_locate_quote(text, sents, names) for text in result.quotes) if q]
+    return replace(
+        content,
+        summary=result.summary,
+        chapters=tuple(replace(c, title=t) for c, t in zip(content.chapters, result.titles)),
+        quotes=tuple(quotes[:QUOTE_COUNT]) if len(quotes) >= 2 else content.quotes,
+    )
+
+
+def _locate_quote(text: str, sents: Sequence[Sentence], names) -> Quote | None:
+    """The verbatim quote with the speaker and time of the sentence it starts in."""
+    quote = normalize_space(text).strip("\"“” ")
+    for s in sents:
+        body = normalize_space(s.text)
+        if body and (body in quote and quote.startswith(body[:20]) or quote in body):
+            return Quote(quote, names.get(s.speaker, s.speaker) if s.speaker else None, s.start_s)
+    return None
+
+
+# --- formatting ----------------------------------------------------------------------------------
+
+
+def render(c: DraftContent) -> str:
+    """The Markdown text of post.md."""
+    blocks = [front_matter(c), _escape(c.summary), "## Show notes", "\n".join(f"- {line}" for line in chapter_lines(c.chapters))]
+    if c.quotes:
+        blocks += ["## Highlights", *(_quote_block(q, c.audio_path) for q in c.quotes)]
+    blocks.append("## The conversation")
+    for chapter, section in zip(c.chapters, c.sections):
+        blocks.append(f"### {_escape(chapter.title)}")
+        blocks += [_paragraph(p) for p in section]
+    if c.links:
+        blocks += ["## Links", "\n".join(_link_line(link, c.audio_path) for link in c.links)]
+    return "\n\n".join(blocks) + "\n"
+
+
+def front_matter(c: DraftContent) -> str:
+    """YAML front matter; every string double-quoted (a JSON string is a valid YAML one)."""
+    m = c.meta
+    fields: list[tuple[str, object]] = [
+        ("title", m.title),
+        ("date", _Raw(m.date)),
+        ("guests", list(m.guests)),
+        ("hosts", list(c.hosts)),
+        ("summary", c.summary),
+        ("description", c.summary),
+        ("tags", list(c.tags)),
+        ("duration", clock(c.duration_s)),
+        ("audio", c.audio_path),
+    ]
+    if c.video_path:
+        fields.append(("video", c.video_path))
+    if m.number is not None:
+        fields.append(("episode", _Raw(str(m.number))))
+    if m.draft:
+        fields.append(("draft", _Raw("true")))
+    lines = [f"{key}: {_yaml(value)}" for key, value in fields]
+    return "---\n" + "\n".join(lines) + "\n---"
+
+
+@dataclass(frozen=True)
+class _Raw:
+    text: str
+
+
+def _yaml(value: object) -> str:
+    if isinstance(value, _Raw):
+        return value.text
+    if isinstance(value, list):
+        return "[" + ", ".join(_yaml(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _quote_block(q: Quote, audio_path: str) -> str:
+    who = f"{q.speaker}, " if q.speaker else ""
+    return f"> {_escape(q.text)}\n>\n> — {who}[{clock(q.start_s)}]({_at(audio_path, q.start_s)})"
+
+
+def _paragraph(p: Paragraph) -> str:
+    if p.speaker and not p.continues_turn:
+        return f"**{_escape(p.speaker)}:** {_escape(p.text)}"
+    return _escape(p.text)
+
+
+def _link_line(link: Link, audio_path: str) -> str:
+    when = f" (mentioned at [{clock(link.start_s)}]({_at(audio_path, link.start_s)}))"
+    if link.kind == "paper":
+        return f"- *{_escape(link.text)}* ([search]({link.url})){when}"
+    return f"- [{_escape(link.text)}]({link.url}){when}"
+
+
+def _at(audio_path: str, seconds: float) -> str:
+    """A Media Fragments link to a time in the audio: players seek there."""
+    return f"{audio_path}#t={int(seconds)}"
+
+
+def _escape(text: str) -> str:
+    """Keep spoken text literal in Markdown: no accidental emphasis, links, HTML or headings."""
+    text = re.sub(r"([\\`*\[\]<])", r"\\\1", text)
+    return re.sub(r"^([#>+-]|\d+\.)(\s)", r"\\\1\2", text)
+
+
+# --- writing post.md without overwriting the host's edits ---------------------------------------
+
+
+def write_draft(episode: Episode, text: str) -> Path:
+    """Write post.md, or post.draft.md beside it when the host has edited post.md.
+
+    post.md is chaitime's while it still hashes to what chaitime last wrote (recorded in
+    .chaitime/post.hash); any other post.md, or one with no record, is the host's.
+    """
+    post = episode.path(POST)
+    if post.exists() and not _is_ours(episode, post):
+        draft = episode.path(POST_DRAFT)
+        fsutil.write_if_changed(draft, text)
+        return draft
+    fsutil.write_if_changed(post, text)
+    fsutil.write_text(episode.machine_dir / POST_HASH, fsutil.file_hash(post) + "\n")
+    return post
+
+
+def host_owns_post(episode: Episode) -> bool:
+    post = episode.path(POST)
+    return post.exists() and not _is_ours(episode, post)
+
+
+def _is_ours(episode: Episode, post: Path) -> bool:
+    record = episode.machine_dir / POST_HASH
+    return record.is_file() and record.read_text().strip() == fsutil.file_hash(post)
+

@@ -1,0 +1,195 @@
+"""Sentences with times, content words, and cleaning spoken text for reading.
+
+A Sentence is the unit every writer here works on: chapters start at one, the Q&A is built from
+them, pull quotes are picked among them. Cleaning removes filler words and false starts
+("I I think", "we- we"), which read badly on a page though they are fine to hear.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..transcript.model import Segment, Transcript, Word
+
+_END = re.compile(r"[.?!…][\"')\]]*$")
+_ABBREVIATIONS = {"dr.", "mr.", "mrs.", "ms.", "prof.", "e.g.", "i.e.", "etc.", "vs.", "st.", "jr."}
+_SPLIT_TEXT = re.compile(r"(?<=[.?!…])\s+(?=\S)")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    start_s: float
+    end_s: float
+    text: str
+    speaker: str | None
+    pause_before_s: float  # silence since the previous sentence ended
+    turn_start: bool  # first sentence of a speaker's turn
+    segment_start: bool = False  # first sentence of a transcript segment (an utterance)
+
+    @property
+    def is_question(self) -> bool:
+        return self.text.rstrip("\"') ").endswith("?")
+
+
+def sentences(transcript: Transcript) -> list[Sentence]:
+    """Every sentence of the transcript in order, timed from its words (or interpolated)."""
+    out: list[Sentence] = []
+    for seg in transcript.segments:
+        for n, (start, end, text, speaker) in enumerate(_segment_sentences(seg)):
+            prev = out[-1] if out else None
+            pause = max(0.0, start - prev.end_s) if prev else start
+            turn = prev is None or speaker != prev.speaker
+            out.append(Sentence(start, end, text, speaker, pause, turn, n == 0))
+    return out
+
+
+def _segment_sentences(seg: Segment) -> list[tuple[float, float, str, str | None]]:
+    words = [w for w in seg.words if w.text.strip()]
+    if words:
+        return [(g[0].start_s, g[-1].end_s, join_words(g), seg.speaker) for g in _word_groups(words)]
+    texts = [t.strip() for t in _SPLIT_TEXT.split(seg.text.strip()) if t.strip()]
+    total = sum(len(t) for t in texts) or 1
+    out, t0 = [], seg.start_s
+    for text in texts:
+        t1 = t0 + (seg.end_s - seg.start_s) * len(text) / total
+        out.append((t0, t1, text, seg.speaker))
+        t0 = t1
+    return out
+
+
+def _word_groups(words: list[Word]) -> list[list[Word]]:
+    groups: list[list[Word]] = [[]]
+    for w in words:
+        groups[-1].append(w)
+        token = w.text.strip()
+        if _END.search(token) and token.lower() not in _ABBREVIATIONS:
+            groups.append([])
+    return [g for g in groups if g]
+
+
+def join_words(words: Iterable[Word]) -> str:
+    """Words as the transcript spells them: Whisper words carry their own leading space."""
+    text = "".join(w.text if w.text[:1].isspace() else " " + w.text for w in words)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def normalize_space(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+# --- content words ------------------------------------------------------------------------
+
+STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are aren't as at be because been before
+    being below between both but by can can't cannot could couldn't did didn't do does doesn't doing don't
+    down during each few for from further had hadn't has hasn't have haven't having he he'd he'll he's her
+    here here's hers herself him himself his how how's i i'd i'll i'm i've if in into is isn't it it's its
+    itself let's me more most mustn't my myself no nor not of off on once only or other ought our ours
+    ourselves out over own same shan't she she'd she'll she's should shouldn't so some such than that
+    that's the their theirs them themselves then there there's these they they'd they'll they're they've
+    this those through to too under until up very was wasn't we we'd we'll we're we've were weren't what
+    what's when when's where where's which while who who's whom why why's with won't would wouldn't you
+    you'd you'll you're you've your yours yourself yourselves
+    um umm uh uhh erm er ah ahh hmm mm mhm oh okay ok yeah yes yep right well like just really actually
+    basically literally kind sort thing things stuff lot lots bit much many maybe pretty quite sure
+    know think mean say said says go going gone get got getting make made want wanted see look come
+    came take took give gave tell told thank thanks welcome today now also even still always never
+    something anything everything someone anyone everyone people way ways time times one two first
+    back good great really lot will shall may might must us let yeah hey hi hello guess feel felt
+    year years day days able since ever every another already around across onto upon via per
+    different new big small simple best better important whole real hard easy high low large little
+    long short next last early wonderful happy nice cool interesting amazing awesome love loved
+    start started learn learned work worked use used help try tried need needed keep put find
+    call called talk talking talked change changed sounds advice tip question questions show
+    episode guest host podcast listening listen three four five six seven eight nine ten hundred
+    thousand million finally firstly secondly lastly anyway hear heard subject topic""".split()
+)
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9'+\-]*[A-Za-z0-9+]|[A-Za-z]")
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-case word tokens (letters, digits, inner apostrophes and hyphens)."""
+    return [t.lower() for t in _TOKEN.findall(text)]
+
+
+def stem(word: str) -> str:
+    """A light suffix stripper: enough to make 'models' meet 'model' and 'training' meet 'train'."""
+    w = word.lower().removesuffix("'s")
+    for suffix, repl, min_len in (("ies", "y", 5), ("sses", "ss", 6), ("ing", "", 6), ("ed", "", 5), ("s", "", 4)):
+        if w.endswith(suffix) and len(w) >= min_len and not (suffix == "s" and w.endswith(("ss", "us", "is"))):
+            return w[: len(w) - len(suffix)] + repl
+    return w
+
+
+def content_stems(text: str) -> list[str]:
+    return [stem(t) for t in tokens(text) if t not in STOPWORDS and len(t) > 2 and not t.isdigit()]
+
+
+# --- cleaning spoken text -------------------------------------------------------------------
+
+FILLERS = frozenset({"um", "umm", "uh", "uhh", "erm", "er", "ah", "ahh", "hmm", "mm", "mhm", "uh-huh", "eh"})
+# Multi-word fillers only when set off by commas (", you know," is filler; "you know the answer" is not).
+_PHRASE_FILLERS = re.compile(r"(^|,)\s*(?:you know|i mean|like|sort of|kind of)\s*(?:,|(?=[.?!]$))", re.IGNORECASE)
+
+
+def clean_text(text: str, fillers: Iterable[str] = FILLERS) -> str:
+    """``text`` without filler words, stutters and repeated false starts, punctuation tidied."""
+    filler_set = {f.lower() for f in fillers}
+    text = _PHRASE_FILLERS.sub(" ", normalize_space(text))
+    words = [w for w in text.split(" ") if w]
+    words = _drop_fillers(words, filler_set)
+    words = _drop_cut_off_words(words)
+    words = _drop_repeats(words)
+    return _tidy(" ".join(words))
+
+
+def has_disfluency(text: str, fillers: Iterable[str] = FILLERS) -> bool:
+    return _tidy(clean_text(text, fillers)) != _tidy(normalize_space(text))
+
+
+def _core(word: str) -> str:
+    return word.strip(".,;:!?\"'()[]…").lower()
+
+
+def _drop_fillers(words: list[str], fillers: set[str]) -> list[str]:
+    out: list[str] = []
+    for w in words:
+        if _core(w) in fillers:
+            # "so, um." keeps its full stop on the word before: "so."
+            end = w.rstrip(",;:")[len(w.rstrip(",;:.?!…")) :]
+            if end and out and out[-1][-1:] not in ".?!":
+                out[-1] = out[-1].rstrip(",;:") + end
+            continue
+        out.append(w)
+    return out
+
+
+def _drop_cut_off_words(words: list[str]) -> list[str]:
+    """'we- we went' -> 'we went': a word broken off with a dash is a false start."""
+    return [w for w in words if not (len(w) > 1 and w.endswith(("-", "—", "–")) and w[:-1].isalpha())]
+
+
+def _drop_repeats(words: list[str]) -> list[str]:
+    """'I I think', 'it was it was': drop an n-gram (3, 2, 1 words) said twice in a row."""
+    for n in (3, 2, 1):
+        i, out = 0, []
+        while i < len(words):
+            here = [_core(w) for w in words[i : i + n]]
+            nxt = [_core(w) for w in words[i + n : i + 2 * n]]
+            if len(nxt) == n and here == nxt and all(here) and not any(w[-1:] in ".?!" for w in words[i : i + n]):
+                i += n
+                continue
+            out.append(words[i])
+            i += 1
+        words = out
+    return words
+
+
+def _tidy(text: str) -> str:
+    text = re.sub(r"\s+([,.;:?!])", r"\1", text)
+    text = re.sub(r",\s*,+", ",", text)
+    text = re.sub(r",([.?!])", r"\1", text)
+    text = re.sub(r"^[\s,;:]+", "", text).strip()
+    return text[:1].upper() + text[1:] if text else text

@@ -1,0 +1,517 @@
+"""Chapters, post.md, show notes, links, the `draft` command and the optional LLM polish.
+
+The main path builds transcripts straight from a script with synthetic word timings (no audio,
+no Whisper): the sample module's three-topic interview, with known topic boundaries.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from chaitime import config, sample
+from chaitime.cli.base import cli
+from chaitime.cli import writing as _writing_commands  # noqa: F401  (registers `draft`)
+from chaitime.media import ffmpeg, tags
+from chaitime.sample import Line
+from chaitime.transcript.model import Segment, Transcript, Word
+from chaitime.workspace import Episode, EpisodeMeta
+from chaitime.writing import links, notes, text
+from chaitime.writing.chapters import Chapter, chapter_count_range, chapters_json, load_chapters, make_chapters
+from chaitime.writing.post import compose, draft_post, render, write_draft
+
+HOST, GUEST = sample.HOST, sample.GUEST
+FILLER_RE = re.compile(r"\b(um+|uh+|erm|uh-huh|hmm)\b", re.IGNORECASE)
+
+
+def transcript_from(lines, *, word_s: float = 0.3, labels: dict[str, str | None] | None = None) -> Transcript:
+    """A transcript of ``lines`` with evenly timed words; ``labels`` renames speakers (None: unknown)."""
+    segments, t = [], 0.5
+    for line in lines:
+        speaker = labels.get(line.speaker, line.speaker) if labels is not None else line.speaker
+        words = []
+        for w in line.text.split():
+            words.append(Word(round(t, 3), round(t + word_s * 0.9, 3), " " + w, 0.9, speaker))
+            t += word_s
+        segments.append(Segment(words[0].start_s, words[-1].end_s, line.text, tuple(words), speaker))
+        t += line.pause_after_s
+    return Transcript(tuple(segments), "en", round(t + 0.5, 3))
+
+
+def true_boundary_sentences(tr: Transcript) -> list[int]:
+    sents = text.sentences(tr)
+    starts = [tr.segments[i].start_s for i in sample.TOPIC_BOUNDARIES]
+    return [next(n for n, s in enumerate(sents) if abs(s.start_s - t) < 1e-6) for t in starts]
+
+
+def sentence_index(tr: Transcript, t: float) -> int:
+    return min(range(len(text.sentences(tr))), key=lambda n: abs(text.sentences(tr)[n].start_s - t))
+
+
+def assert_well_formed(chapters: list[Chapter], duration_s: float, min_s: float) -> None:
+    assert chapters[0].start_s == 0
+    starts = [c.start_s for c in chapters]
+    assert starts == sorted(starts) and len(set(starts)) == len(starts)
+    assert all(0 <= s < duration_s for s in starts)
+    ends = starts[1:] + [duration_s]
+    assert all(end - start >= min_s for start, end in zip(starts, ends)), list(zip(starts, ends))
+    assert [c.end_s for c in chapters] == pytest.approx(ends)
+    assert all(c.title.strip() for c in chapters)
+
+
+# --- chapters ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("word_s", [0.3, 0.45])
+def test_chapters_start_within_a_sentence_of_topic_changes(word_s):
+    tr = transcript_from(sample.TOPIC_SCRIPT, word_s=word_s)
+    min_s = tr.duration_s / 16  # scaled down: the script is 3-4 minutes, not an hour
+    chapters = make_chapters(tr, hosts=[HOST], min_chapter_s=min_s)
+    assert_well_formed(chapters, tr.duration_s, min_s)
+    assert len(chapters) == 3
+    found = [sentence_index(tr, c.start_s) for c in chapters[1:]]
+    for got, want in zip(found, true_boundary_sentences(tr)):
+        assert abs(got - want) <= 1, (found, true_boundary_sentences(tr))
+
+
+def test_chapters_start_at_a_host_question_or_pause():
+    tr = transcript_from(sample.TOPIC_SCRIPT)
+    sents = text.sentences(tr)
+    for c in make_chapters(tr, hosts=[HOST], min_chapter_s=12)[1:]:
+        s = sents[sentence_index(tr, c.start_s)]
+        assert (s.speaker == HOST and s.turn_start) or s.pause_before_s >= 1.0
+
+
+def test_chapters_without_speakers_still_follow_topics():
+    tr = transcript_from(sample.TOPIC_SCRIPT, labels={HOST: None, GUEST: None})
+    chapters = make_chapters(tr, hosts=[HOST], min_chapter_s=12)
+    assert len(chapters) == 3
+    for got, want in zip([sentence_index(tr, c.start_s) for c in chapters[1:]], true_boundary_sentences(tr)):
+        assert abs(got - want) <= 1
+
+
+@pytest.mark.parametrize("labels", [None, {HOST: "SPEAKER_00", GUEST: "SPEAKER_01"}])
+def test_chapter_titles_come_from_each_topic(labels):
+    tr = transcript_from(sample.TOPIC_SCRIPT, labels=labels)
+    found = make_chapters(tr, hosts=[HOST, "SPEAKER_00"], min_chapter_s=12, names=[HOST, GUEST])
+    titles = [set(text.tokens(c.title)) for c in found]
+    assert titles[0] & {"kaggle", "competition", "competitions", "leaderboard", "beginner"}
+    assert titles[1] & {"deployment", "model", "production", "web", "server", "container"}
+    assert titles[2] & {"gardening", "grow", "plant", "tomatoes", "tomato", "garden"}
+    assert not any(t & {"maya", "sam", "okafor", "patel"} for t in titles)
+
+
+def test_a_one_minute_demo_gets_one_chapter():
+    tr = transcript_from(sample.DEFAULT_SCRIPT)
+    assert 50 < tr.duration_s < 120
+    chapters = make_chapters(tr, hosts=[HOST])
+    assert len(chapters) == 1 and chapters[0].start_s == 0 and chapters[0].end_s == pytest.approx(tr.duration_s)
+
+
+def test_chapter_count_scales_with_length():
+    assert chapter_count_range(60, 60) == (1, 1)
+    assert chapter_count_range(3600, 60) == (6, 12)  # one per 5-10 minutes
+    assert chapter_count_range(3600, 30) == (12, 24)
+    long = transcript_from(list(sample.TOPIC_SCRIPT) * 6, word_s=1.0)  # ~56 minutes
+    t0 = time.perf_counter()
+    chapters = make_chapters(long, hosts=[HOST])
+    elapsed = time.perf_counter() - t0
+    low, high = chapter_count_range(long.duration_s, 60)
+    assert low <= len(chapters) <= high
+    assert_well_formed(chapters, long.duration_s, 60)
+    assert elapsed < 5
+
+
+def test_empty_transcript_gets_one_chapter():
+    chapters = make_chapters(Transcript((), "en", 0.0), hosts=[HOST])
+    assert [c.start_s for c in chapters] == [0]
+
+
+def test_chapters_json_is_podcasting_2_and_reads_back(tmp_path):
+    tr = transcript_from(sample.TOPIC_SCRIPT)
+    chapters = make_chapters(tr, hosts=[HOST], min_chapter_s=12)
+    data = json.loads(chapters_json(chapters))
+    assert data["version"] == "1.2.0"
+    assert data["chapters"][0]["startTime"] == 0
+    assert [c["startTime"] for c in data["chapters"]] == sorted(c["startTime"] for c in data["chapters"])
+    path = tmp_path / "chapters.json"
+    path.write_text(chapters_json(chapters))
+    assert [(c.start_s, c.title) for c in load_chapters(path)] == [(c.start_s, c.title) for c in chapters]
+
+
+# --- cleaning, links, notes -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "spoken, clean",
+    [
+        ("Um, I I think that, you know, we- we went there, uh.", "I think that we went there."),
+        ("It was it was a good, like, model.", "It was a good model."),
+        ("Uh, yes.", "Yes."),
+        ("You know the answer.", "You know the answer."),
+        ("I like models.", "I like models."),
+    ],
+)
+def test_clean_text_removes_fillers_and_false_starts(spoken, clean):
+    assert text.clean_text(spoken) == clean
+
+
+def test_links_spoken_written_and_papers():
+    said = [
+        "You can find it at github dot com slash fastai slash fastbook, and the docs too.",
+        "Read the paper called Attention Is All You Need by Vaswani.",
+        "Check https://example.com/page. Also kaggle.com has it.",
+        "The arxiv dot org slash abs slash 2106 dot 09685 paper.",
+        "We had a dot in the corner, and the dot com era was wild.",
+    ]
+    found = links.find_links([text.Sentence(i, i + 1, t, None, 0, True) for i, t in enumerate(said)])
+    assert [(link.kind, link.url) for link in found] == [
+        ("url", "https://github.com/fastai/fastbook"),
+        ("paper", "https://scholar.google.com/scholar?q=Attention+Is+All+You+Need"),
+        ("url", "https://example.com/page"),
+        ("url", "https://kaggle.com"),
+        ("url", "https://arxiv.org/abs/2106.09685"),
+    ]
+    assert found[1].text == "Attention Is All You Need" and found[0].start_s == 0
+
+
+def test_youtube_description_lists_chapters_from_zero():
+    meta = EpisodeMeta(title="T", guid="g", date="2024-05-01", guests=(GUEST,))
+    chapters = [Chapter(0, "Intro"), Chapter(65, "Kaggle"), Chapter(3725, "Gardening")]
+    desc = notes.youtube_description(meta, chapters, summary="We talk.", duration_s=4000, hosts=[HOST])
+    assert "0:00 Intro\n1:05 Kaggle\n1:02:05 Gardening" in desc
+    assert desc.startswith("We talk.") and f"Guest: {GUEST}" in desc
+    short = notes.youtube_description(meta, chapters[:2], summary="We talk.", duration_s=4000)
+    assert "0:00" not in short  # YouTube needs three chapters: no half-working list
+
+
+# --- post.md ----------------------------------------------------------------------------------
+
+
+def interview_lines() -> list[Line]:
+    """The topic script with disfluencies and a spoken link added to the guest's answers."""
+    lines = list(sample.TOPIC_SCRIPT)
+    lines[3] = Line(GUEST, "Um, pick a tabular competition with, you know, a clean dataset and and an active discussion forum.")
+    lines[5] = Line(GUEST, "Uh, build a cross validation scheme that matches the test split. My notebook is at github dot com slash samokafor slash cv-tricks.")
+    lines[19] = Line(GUEST, "We we batch requests, um, keep the model in memory, and cache frequent answers.", pause_after_s=1.5)
+    return lines
+
+
+def settings_for(root: Path, extra: str = "") -> config.Settings:
+    (root / "chaitime.toml").write_text(
+        '[show]\ntitle = "Chai Time"\nauthor = "Maya Patel"\nhosts = ["Maya Patel"]\n'
+        '[publish]\nbase_url = "https://example.com/show"\n' + extra
+    )
+    return config.load(root)
+
+
+def meta_for(**kw) -> EpisodeMeta:
+    values = dict(title='Kaggle: "medals", deployment & gardening', guid="g-1", date="2024-05-01", number=7, guests=(GUEST,),
+                  speakers={"SPEAKER_00": HOST, "SPEAKER_01": GUEST})
+    values.update(kw)
+    return EpisodeMeta(**values)
+
+
+def labelled(lines) -> Transcript:
+    return transcript_from(lines, labels={HOST: "SPEAKER_00", GUEST: "SPEAKER_01"})
+
+
+def split_post(post: str) -> tuple[dict, str]:
+    _, front, body = post.split("---\n", 2)
+    return yaml.safe_load(front), body
+
+
+@pytest.fixture()
+def drafted(tmp_path):
+    tr = labelled(interview_lines())
+    chapters = make_chapters(tr, hosts=["SPEAKER_00"], min_chapter_s=12)
+    post = draft_post(tr, meta_for(), settings_for(tmp_path), chapters, audio_path="audio.mp3", video_path="video.mp4", duration_s=tr.duration_s)
+    return tr, chapters, post
+
+
+def test_post_front_matter_reads_as_yaml(drafted):
+    tr, chapters, post = drafted
+    front, _ = split_post(post)
+    assert front["title"] == 'Kaggle: "medals", deployment & gardening'
+    assert str(front["date"]) == "2024-05-01"
+    assert front["guests"] == [GUEST] and front["hosts"] == [HOST]
+    assert front["audio"] == "audio.mp3" and front["video"] == "video.mp4"
+    assert front["duration"] == notes.clock(tr.duration_s)
+    assert HOST in front["summary"] and GUEST in front["summary"]
+    assert front["tags"] and all(isinstance(t, str) for t in front["tags"])
+    assert front["episode"] == 7
+
+
+def test_post_show_notes_list_chapters_from_zero(drafted):
+    _, chapters, post = drafted
+    listed = re.findall(r"^- (\d+:\d\d) (.+)$", post.split("## Show notes", 1)[1].split("##", 1)[0], re.MULTILINE)
+    assert listed[0][0] == "0:00"
+    assert [title for _, title in listed] == [c.title for c in chapters]
+    for c in chapters:
+        assert f"### {c.title}" in post
+
+
+def test_post_quotes_are_verbatim_and_linked(drafted):
+    tr, _, post = drafted
+    highlights = post.split("## Highlights", 1)[1].split("## The conversation", 1)[0]
+    quotes = re.findall(r"^> (?!—)(\S.*)$", highlights, re.MULTILINE)
+    assert 2 <= len(quotes) <= 3
+    spoken = text.normalize_space(tr.text)
+    for q in quotes:
+        assert q in spoken
+    assert len(re.findall(r"^> — Sam Okafor, \[\d+:\d\d\]\(audio\.mp3#t=\d+\)$", highlights, re.MULTILINE)) == len(quotes)
+
+
+def test_post_is_qa_with_names_and_no_fillers(drafted):
+    _, _, post = drafted
+    _, body = split_post(post)
+    assert body.count(f"**{HOST}:**") >= 10 and body.count(f"**{GUEST}:**") >= 10
+    assert "SPEAKER_0" not in body
+    assert not FILLER_RE.findall(body), FILLER_RE.findall(body)
+    assert "and and" not in body and "We we" not in body and "you know," not in body
+    assert "pick a tabular competition with a clean dataset and an active discussion forum." in body.lower()
+
+
+def test_post_collects_spoken_links(drafted):
+    _, _, post = drafted
+    links_section = post.split("## Links", 1)[1]
+    assert "[github.com/samokafor/cv-tricks](https://github.com/samokafor/cv-tricks)" in links_section
+    assert "My notebook is at github.com/samokafor/cv-tricks." in post  # written as an address in the Q&A
+
+
+def test_post_without_speakers_is_plain_paragraphs(tmp_path):
+    tr = transcript_from(interview_lines(), labels={HOST: None, GUEST: None})
+    chapters = make_chapters(tr, hosts=[HOST], min_chapter_s=12)
+    post = draft_post(tr, meta_for(speakers={}), settings_for(tmp_path), chapters, audio_path="audio.mp3", video_path=None, duration_s=tr.duration_s)
+    body = post.split("## The conversation", 1)[1]
+    assert "**" not in body.split("## Links")[0]
+    assert body.count("### ") == len(chapters)
+    assert "Pick a tabular competition" in body and not FILLER_RE.findall(body)
+
+
+def test_paragraphs_split_at_pauses():
+    lines = [Line(GUEST, "First thought about models.", pause_after_s=0.2), Line(GUEST, "Still the same thought.", pause_after_s=2.0),
+             Line(GUEST, "A new thought after a long pause.")]
+    tr = transcript_from(lines)
+    content = compose(tr, meta_for(speakers={}), config.Settings(Path("."), config._merge({})), [Chapter(0, "All")],
+                      audio_path="a.mp3", video_path=None, duration_s=tr.duration_s, polish=False)
+    assert [p.text for p in content.sections[0]] == ["First thought about models. Still the same thought.", "A new thought after a long pause."]
+    rendered = render(content)
+    assert f"**{GUEST}:** First thought" in rendered and "\n\nA new thought after a long pause." in rendered
+
+
+# --- post.md ownership ------------------------------------------------------------------------
+
+
+def test_write_draft_never_overwrites_the_hosts_post(tmp_path):
+    ep = Episode(tmp_path / "001-x")
+    ep.folder.mkdir()
+    assert write_draft(ep, "draft one\n") == ep.path("post.md")
+    assert write_draft(ep, "draft two\n") == ep.path("post.md")  # still ours: replaced
+    assert ep.path("post.md").read_text() == "draft two\n"
+    ep.path("post.md").write_text("draft two\nmy edit\n")
+    assert write_draft(ep, "draft three\n") == ep.path("post.draft.md")
+    assert ep.path("post.md").read_text() == "draft two\nmy edit\n"
+    assert ep.path("post.draft.md").read_text() == "draft three\n"
+
+
+def test_a_post_with_no_record_is_the_hosts(tmp_path):
+    ep = Episode(tmp_path / "001-x")
+    ep.folder.mkdir()
+    ep.path("post.md").write_text("written by hand\n")
+    assert write_draft(ep, "machine\n").name == "post.draft.md"
+    assert ep.path("post.md").read_text() == "written by hand\n"
+
+
+# --- the command ------------------------------------------------------------------------------
+
+
+def make_workspace(root: Path, extra_toml: str = "", *, chapters: bool = True) -> Episode:
+    """A workspace with one ingested episode; its chapters.json as ingest would write it
+    (with the minimum chapter length scaled down to the 3-minute script)."""
+    settings_for(root, extra_toml)
+    ep = Episode(root / "episodes" / "007-kaggle")
+    ep.folder.mkdir(parents=True)
+    ep.meta_path.write_text(meta_for().to_toml())
+    tr = labelled(interview_lines())
+    ep.path("transcript.json").write_text(tr.to_json())
+    if chapters:
+        found = make_chapters(tr, hosts=["SPEAKER_00"], min_chapter_s=12, names=[HOST, GUEST])
+        ep.path("chapters.json").write_text(chapters_json(found))
+    return ep
+
+
+def run_draft(root: Path, monkeypatch, *args: str):
+    monkeypatch.chdir(root)
+    return CliRunner().invoke(cli, ["draft", "007-kaggle", *args], catch_exceptions=False)
+
+
+def test_draft_command_writes_and_then_keeps_host_edits(tmp_path, monkeypatch):
+    ep = make_workspace(tmp_path)
+    first = run_draft(tmp_path, monkeypatch)
+    assert first.exit_code == 0, first.output
+    for name in ("post.md", "youtube.txt", "chapters.json"):
+        assert ep.path(name).is_file(), name
+    assert "0:00" in ep.path("youtube.txt").read_text()
+    # The host renames a chapter and edits the post.
+    data = json.loads(ep.path("chapters.json").read_text())
+    data["chapters"][1]["title"] = "Shipping Models"
+    ep.path("chapters.json").write_text(json.dumps(data))
+    edited = ep.path("post.md").read_text() + "\nA note in my own words.\n"
+    ep.path("post.md").write_text(edited)
+    second = run_draft(tmp_path, monkeypatch)
+    assert second.exit_code == 0
+    assert "post.draft.md" in second.output and "your edits" in second.output
+    assert ep.path("post.md").read_text() == edited
+    assert "### Shipping Models" in ep.path("post.draft.md").read_text()
+    assert "Shipping Models" in ep.path("youtube.txt").read_text()
+
+
+def test_draft_command_makes_missing_chapters(tmp_path, monkeypatch):
+    ep = make_workspace(tmp_path, chapters=False)
+    result = run_draft(tmp_path, monkeypatch)
+    assert result.exit_code == 0 and "chapters.json" in result.output
+    chapters = load_chapters(ep.path("chapters.json"))
+    assert len(chapters) == 1 and chapters[0].start_s == 0  # 3 minutes at the default 60 s minimum
+    assert "- 0:00 " in ep.path("post.md").read_text()
+
+
+def test_draft_command_names_a_missing_episode(tmp_path, monkeypatch):
+    make_workspace(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["draft", "nope"])
+    assert result.exit_code != 0 and "nope" in str(result.exception)
+
+
+# --- LLM polish against a local stub ----------------------------------------------------------
+
+
+class _Stub(BaseHTTPRequestHandler):
+    requests: list[dict] = []
+    reply: dict = {}
+
+    def do_POST(self):  # noqa: N802 (http.server's name)
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
+        out = json.dumps({"choices": [{"message": {"role": "assistant", "content": "```json\n" + json.dumps(self.reply) + "\n```"}}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture()
+def llm_stub():
+    _Stub.requests = []
+    server = HTTPServer(("127.0.0.1", 0), _Stub)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_llm_polish_rewrites_summary_and_titles_and_checks_quotes(tmp_path, monkeypatch, llm_stub):
+    real = ["Most of my medals came from careful features, not from bigger models or ensembles.",
+            "A renamed column can silently break every prediction."]
+    _Stub.reply = {"summary": "Sam Okafor on winning Kaggle medals, shipping models and growing tomatoes.",
+                   "titles": ["Kaggle Medals", "Shipping Models", "The Garden"],
+                   "quotes": [real[0], "Sam said nothing like this at all, ever.", real[1]]}
+    port = llm_stub.server_address[1]
+    monkeypatch.setenv("STUB_KEY", "secret-1")
+    ep = make_workspace(tmp_path, f'[draft]\nllm_url = "http://127.0.0.1:{port}/v1"\nllm_model = "tiny"\nllm_api_key_env = "STUB_KEY"\n')
+    result = run_draft(tmp_path, monkeypatch)
+    assert result.exit_code == 0, result.output
+    post = ep.path("post.md").read_text()
+    assert _Stub.requests[0]["path"] == "/v1/chat/completions"
+    assert _Stub.requests[0]["body"]["model"] == "tiny" and _Stub.requests[0]["auth"] == "Bearer secret-1"
+    front, body = split_post(post)
+    assert front["summary"].startswith("Sam Okafor on winning Kaggle medals")
+    assert "### Kaggle Medals" in body and "### The Garden" in body
+    assert real[0] in body and real[1] in body
+    assert "nothing like this" not in post
+    assert json.loads(ep.path("chapters.json").read_text())["chapters"][0]["title"] != "Kaggle Medals"  # the host's file
+
+
+def test_unreachable_llm_leaves_the_offline_draft(tmp_path, monkeypatch):
+    ep = make_workspace(tmp_path, '[draft]\nllm_url = "http://127.0.0.1:9/v1"\n')
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["draft", "007-kaggle"], catch_exceptions=False)
+    assert result.exit_code == 0
+    assert "warning" in result.output and "127.0.0.1:9" in result.output
+    assert "## Highlights" in ep.path("post.md").read_text()
+
+
+# --- ID3 chapters in the MP3, read back by ffmpeg ---------------------------------------------
+
+
+def ffmetadata_chapters(path: Path) -> list[tuple[float, float, str]]:
+    """Chapters as ffmpeg's ffmetadata muxer lists them: (start_s, end_s, title), by start."""
+    out = subprocess.run([ffmpeg.ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path), "-f", "ffmetadata", "-"],
+                         capture_output=True, text=True, check=True).stdout
+    found = []
+    for block in out.split("[CHAPTER]")[1:]:
+        fields = dict(line.split("=", 1) for line in block.strip().splitlines() if "=" in line)
+        num, den = (int(x) for x in fields["TIMEBASE"].split("/"))
+        found.append((int(fields["START"]) * num / den, int(fields["END"]) * num / den, fields["title"]))
+    return sorted(found)
+
+
+def test_id3_chapters_read_back_with_ffmpeg(tmp_path):
+    mp3 = tmp_path / "audio.mp3"
+    ffmpeg.run(["-f", "lavfi", "-i", "sine=frequency=440:duration=40", "-c:a", "libmp3lame", "-b:a", "96k",
+                "-metadata", "title=Episode Seven", str(mp3)], what="making a test MP3")
+    chapters = [Chapter(0, "Kaggle Competitions"), Chapter(12.5, "Shipping Models"), Chapter(27, "Tomatoes & Basil — café")]
+    tags.write_chapters(mp3, chapters, 40.0)
+    tags.write_chapters(mp3, chapters, 40.0)  # rewriting replaces, never duplicates
+    got = ffmetadata_chapters(mp3)
+    assert [title for _, _, title in got] == [c.title for c in chapters]
+    # ffmpeg shifts times by the MP3 encoder delay (a few tens of ms).
+    assert [s for s, _, _ in got] == pytest.approx([0, 12.5, 27], abs=0.1)
+    assert [e for _, e, _ in got] == pytest.approx([12.5, 27, 40], abs=0.1)
+    assert "title=Episode Seven" in subprocess.run([ffmpeg.ffmpeg_exe(), "-i", str(mp3), "-f", "ffmetadata", "-"],
+                                                   capture_output=True, text=True).stdout
+    assert tags.mp3_duration_s(mp3) == pytest.approx(40, abs=0.2)  # still a whole, readable MP3
+
+
+# --- real synthesized speech: eSpeak NG timings, real MP3 -------------------------------------
+
+
+def test_chapters_and_draft_from_synthesized_speech(tmp_path, monkeypatch):
+    """Line timings from eSpeak NG speech (segments without words: sentence times interpolated),
+    and a real audio.mp3 whose length the post reports."""
+    pytest.importorskip("espeakng_loader")
+    samples, spoken = sample.synthesize(sample.TOPIC_SCRIPT)
+    tr = Transcript(tuple(Segment(s.start_s, s.end_s, s.text, (), s.speaker) for s in spoken), "en", len(samples) / sample.ESPEAK_RATE_HZ)
+    min_s = tr.duration_s / 16
+    chapters = make_chapters(tr, hosts=[HOST], min_chapter_s=min_s, names=[HOST, GUEST])
+    assert_well_formed(chapters, tr.duration_s, min_s)
+    assert len(chapters) == 3
+    for got, want in zip([sentence_index(tr, c.start_s) for c in chapters[1:]], true_boundary_sentences(tr)):
+        assert abs(got - want) <= 1
+
+    ep = make_workspace(tmp_path)
+    ep.path("transcript.json").write_text(tr.to_json())
+    ep.path("chapters.json").write_text(chapters_json(chapters))
+    wav = tmp_path / "speech.wav"
+    sample.write_wav(wav, samples, sample.ESPEAK_RATE_HZ)
+    ffmpeg.run(["-i", str(wav), "-c:a", "libmp3lame", "-b:a", "64k", str(ep.path("audio.mp3"))], what="encoding test audio")
+    tags.write_chapters(ep.path("audio.mp3"), chapters, tr.duration_s)
+    assert [round(s) for s, _, _ in ffmetadata_chapters(ep.path("audio.mp3"))] == [round(c.start_s) for c in chapters]
+    result = run_draft(tmp_path, monkeypatch, "--new-chapters")
+    assert result.exit_code == 0, result.output
+    front, _ = split_post(ep.path("post.md").read_text())
+    assert front["duration"] == notes.clock(tags.mp3_duration_s(ep.path("audio.mp3")))
