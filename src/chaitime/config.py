@@ -59,12 +59,18 @@ class Settings:
         return p if p.is_absolute() else self.root / p
 
 
-def init(folder: Path) -> tuple[Path, bool]:
-    """Write the default chaitime.toml in ``folder`` unless one exists; returns (path, written)."""
+def init(folder: Path, *, host: str | None = None, title: str | None = None) -> tuple[Path, bool]:
+    """Write the default chaitime.toml in ``folder`` unless one exists; returns (path, written).
+    ``host``/``title`` fill in the template's placeholders (the demo names its sample host)."""
     path = Path(folder) / CONFIG_NAME
     if path.exists():
         return path, False
-    fsutil.write_text(path, default_text())
+    text = default_text()
+    if host:
+        text = text.replace('"Your Name"', _toml_str(host))
+    if title:
+        text = text.replace('"My Interview Show"', _toml_str(title))
+    fsutil.write_text(path, text)
     for sub in ("episodes", "feeds"):
         (Path(folder) / sub).mkdir(parents=True, exist_ok=True)
     return path, True
@@ -127,3 +133,7 @@ def _check_choices(path: Path, raw: dict) -> None:
     url = raw.get("publish", {}).get("base_url")
     if url is not None and not str(url).startswith(("http://", "https://")):
         raise ConfigError(f"{path}: [publish] base_url {url!r} must start with https:// (or http://).")
+
+
+def _toml_str(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

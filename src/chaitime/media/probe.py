@@ -22,6 +22,7 @@ class MediaInfo:
     width: int = 0
     height: int = 0
     fps: float = 0.0
+    video_codec: str = ""
     bit_rate_bps: int = 0
 
     @property
@@ -76,7 +77,7 @@ def _describe(path: Path, container) -> MediaInfo:
     )
     if video is not None:
         rate = video.average_rate or video.guessed_rate
-        info.update(width=video.codec_context.width, height=video.codec_context.height, fps=float(rate) if rate else 0.0)
+        info.update(video_codec=video.codec_context.name, width=video.codec_context.width, height=video.codec_context.height, fps=float(rate) if rate else 0.0)
     return MediaInfo(**info)
 
 

@@ -67,3 +67,35 @@ def write_chapters(mp3_path: Path, chapters, duration_s: float) -> None:
         if ids:
             audio.tags.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED, child_element_ids=ids, sub_frames=[TIT2(encoding=3, text=["Chapters"])]))
         audio.save()
+
+
+def write_tags(mp3_path: Path, *, title: str, show: str, author: str, track: int | None = None,
+               date: str | None = None, cover: Path | None = None) -> None:
+    """ID3v2 tags a podcast player shows: title, artist (show author), album (show title),
+    track (episode number), year and cover art (standards.md). Edited as a copy, then renamed."""
+    import shutil
+
+    from mutagen.id3 import APIC, TALB, TCON, TDRC, TIT2, TPE1, TRCK
+
+    from ..fsutil import atomic_path
+
+    mp3_path = Path(mp3_path)
+    with atomic_path(mp3_path) as tmp:
+        shutil.copyfile(mp3_path, tmp)
+        audio = _mp3(tmp)
+        if audio.tags is None:
+            audio.add_tags()
+        tags = audio.tags
+        for frame in (TIT2(encoding=3, text=title), TPE1(encoding=3, text=author), TALB(encoding=3, text=show), TCON(encoding=3, text="Podcast")):
+            tags.setall(frame.FrameID, [frame])
+        tags.delall("TRCK")
+        tags.delall("TDRC")
+        tags.delall("APIC")
+        if track:
+            tags.add(TRCK(encoding=3, text=str(track)))
+        if date:
+            tags.add(TDRC(encoding=3, text=date))
+        if cover and Path(cover).is_file():
+            mime = "image/png" if Path(cover).suffix.lower() == ".png" else "image/jpeg"
+            tags.add(APIC(encoding=3, mime=mime, type=3, desc="Cover", data=Path(cover).read_bytes()))
+        audio.save(v2_version=3)

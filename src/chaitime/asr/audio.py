@@ -1,0 +1,67 @@
+"""Speech audio for ASR: 16 kHz mono int16, decoded once by ffmpeg to a raw file and read back
+memory-mapped in chunks, so a 3-hour recording never sits in memory as float32 all at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .. import fsutil
+from ..media import ffmpeg
+
+SAMPLE_RATE_HZ = 16_000
+
+
+def speech_args(out: Path) -> list[str]:
+    """ffmpeg output options that write 16 kHz mono s16le to ``out`` (added to a larger command)."""
+    return ["-map", "0:a:0", "-ac", "1", "-ar", str(SAMPLE_RATE_HZ), "-c:a", "pcm_s16le", "-f", "s16le", str(out)]
+
+
+def decode_speech(path: Path, out: Path, progress: ffmpeg.Progress | None = None) -> "PcmAudio":
+    """Decode any media file's first audio stream to a raw speech file (atomic)."""
+    with fsutil.atomic_path(out) as tmp:
+        ffmpeg.run(["-i", ffmpeg.as_input(path), "-vn", *speech_args(tmp)], what=f"decoding {path}", progress=progress)
+    return PcmAudio(out)
+
+
+@dataclass(frozen=True)
+class PcmAudio:
+    path: Path
+
+    def samples(self) -> np.ndarray:
+        if self.path.stat().st_size < 2:
+            return np.zeros(0, dtype=np.int16)
+        return np.memmap(self.path, dtype=np.int16, mode="r")
+
+    @property
+    def duration_s(self) -> float:
+        return self.path.stat().st_size / 2 / SAMPLE_RATE_HZ
+
+    def chunk_bounds(self, max_chunk_s: float = 600.0, search_s: float = 20.0) -> list[tuple[int, int]]:
+        """Split into chunks of at most ``max_chunk_s`` each ending at the quietest 0.2 s window
+        of its last ``search_s`` seconds, so no word is cut in two."""
+        data = self.samples()
+        total, step = len(data), int(max_chunk_s * SAMPLE_RATE_HZ)
+        bounds, start = [], 0
+        while total - start > step:
+            end = _quietest_point(data, start + step - int(search_s * SAMPLE_RATE_HZ), start + step)
+            bounds.append((start, end))
+            start = end
+        if total > start:
+            bounds.append((start, total))
+        return bounds
+
+    def chunk(self, start: int, end: int) -> np.ndarray:
+        return np.asarray(self.samples()[start:end], dtype=np.float32) / 32768.0
+
+
+def _quietest_point(data: np.ndarray, lo: int, hi: int) -> int:
+    win = SAMPLE_RATE_HZ // 5
+    region = np.asarray(data[lo:hi], dtype=np.float32)
+    n = len(region) // win
+    if n == 0:
+        return hi
+    energy = (region[: n * win].reshape(n, win) ** 2).mean(axis=1)
+    return lo + int(np.argmin(energy)) * win + win // 2

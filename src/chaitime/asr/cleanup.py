@@ -1,0 +1,80 @@
+"""No invented words: Whisper's known failures on silence, noise and music are filtered here,
+for every engine (standards.md: "Thanks for watching", one line repeated hundreds of times)."""
+
+from __future__ import annotations
+
+import re
+import zlib
+
+from ..transcript.model import Segment
+
+# openai-whisper's own thresholds (transcribe.py): a window is "no speech" when the no-speech
+# probability is high AND the decode is unsure; gzip compression over 2.4 means repetition.
+NO_SPEECH_PROB = 0.6
+LOGPROB_FLOOR = -1.0
+COMPRESSION_MAX = 2.4
+MIN_WORD_PROBABILITY = 0.15
+# Phrases Whisper writes on silence/music when it has nothing to transcribe (YouTube captions).
+STOCK_PHRASES = re.compile(
+    r"^\W*(thanks? (you )?for watching|thank you\.?|please subscribe|subtitles by|\[?music\]?|\(upbeat music\)|you)\W*$",
+    re.IGNORECASE,
+)
+
+
+def compression_ratio(text: str) -> float:
+    data = text.encode("utf-8")
+    return len(data) / max(1, len(zlib.compress(data)))
+
+
+def unlikely_speech(no_speech_prob: float, avg_logprob: float, compression: float) -> bool:
+    return (no_speech_prob > NO_SPEECH_PROB and avg_logprob < LOGPROB_FLOOR) or compression > COMPRESSION_MAX
+
+
+def clean(segments: list[Segment]) -> list[Segment]:
+    """Drop hallucinated segments and cut repetition loops; keep order."""
+    out: list[Segment] = []
+    for seg in segments:
+        seg = _cut_repetition(seg)
+        if not seg.text.strip() or _is_stock_phrase(seg) or compression_ratio(seg.text) > COMPRESSION_MAX and len(seg.text) > 60:
+            continue
+        if out and _same_text(out[-1], seg) and seg.start_s - out[-1].end_s < 2.0:
+            continue  # a segment repeated back to back: the classic loop
+        out.append(seg)
+    return out
+
+
+def _is_stock_phrase(seg: Segment) -> bool:
+    if not STOCK_PHRASES.match(seg.text.strip()):
+        return False
+    probs = [w.probability for w in seg.words] or [0.0]
+    return sum(probs) / len(probs) < 0.7 or seg.end_s - seg.start_s > 4.0
+
+
+def _same_text(a: Segment, b: Segment) -> bool:
+    return _norm(a.text) == _norm(b.text) and len(_norm(a.text)) > 0
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^\w ]", "", text.lower()).strip()
+
+
+def _cut_repetition(seg: Segment, max_repeats: int = 3) -> Segment:
+    """Keep the first ``max_repeats`` of an n-gram (n=1..6) repeated back to back."""
+    words = list(seg.words)
+    if len(words) < 8:
+        return seg
+    keys = [_norm(w.text) for w in words]
+    for n in range(1, 7):
+        i = 0
+        while i + n * (max_repeats + 1) <= len(keys):
+            gram, reps = keys[i : i + n], 1
+            while keys[i + reps * n : i + (reps + 1) * n] == gram:
+                reps += 1
+            if reps > max_repeats:
+                del words[i + max_repeats * n : i + reps * n]
+                del keys[i + max_repeats * n : i + reps * n]
+            i += 1
+    if len(words) == len(seg.words):
+        return seg
+    text = "".join(w.text for w in words).strip()
+    return Segment(words[0].start_s, words[-1].end_s, text, tuple(words), seg.speaker)

@@ -1,0 +1,68 @@
+"""The engine interface: every engine turns 16 kHz float32 audio into Segments on that audio's
+own timeline; the caller offsets chunks and owns cleanup. Device choice lives here too."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from ..errors import ModelError
+from ..transcript.model import Segment
+
+ENGINES = ("faster-whisper", "openai-whisper")
+
+
+@dataclass(frozen=True)
+class AsrOptions:
+    model: str = "tiny.en"
+    engine: str = "auto"  # auto | faster-whisper | openai-whisper
+    device: str = "auto"  # auto | cpu | cuda
+    language: str | None = "en"  # None or "auto": detect
+    vocabulary: tuple[str, ...] = ()
+    batch_size: int | None = None
+    allow_download: bool = True
+
+    @property
+    def lang(self) -> str | None:
+        return None if self.language in (None, "", "auto") else self.language
+
+
+class Engine(Protocol):
+    name: str
+    device: str
+
+    def transcribe(self, audio: np.ndarray, *, language: str | None, vocabulary: tuple[str, ...]) -> tuple[list[Segment], str]:
+        """Segments (with words) for ``audio`` starting at 0 s, and the language used."""
+
+
+def cuda_available() -> bool:
+    """A usable CUDA device, asked of CTranslate2 (cheap) and then of torch if it is installed."""
+    try:
+        import ctranslate2
+
+        if ctranslate2.get_cuda_device_count() > 0:
+            return True
+    except Exception:  # noqa: BLE001 - no CUDA runtime
+        pass
+    from . import openai_engine
+
+    return openai_engine.cuda_available()
+
+
+def choose(engine: str, device: str) -> tuple[str, str]:
+    """(engine, device) from the user's auto/explicit choices."""
+    if engine not in ("auto", *ENGINES):
+        raise ModelError(f"unknown engine {engine!r}. Use auto, faster-whisper or openai-whisper.")
+    if device not in ("auto", "cpu", "cuda"):
+        raise ModelError(f"unknown device {device!r}. Use auto, cpu or cuda.")
+    has_cuda = cuda_available() if device in ("auto", "cuda") else False
+    if device == "cuda" and not has_cuda:
+        raise ModelError("--device cuda: no usable CUDA GPU found (no driver or no GPU build of CTranslate2/torch). Use --device cpu or auto.")
+    device = device if device != "auto" else ("cuda" if has_cuda else "cpu")
+    if engine == "auto":
+        from . import openai_engine
+
+        engine = "openai-whisper" if device == "cuda" and openai_engine.installed() else "faster-whisper"
+    return engine, device

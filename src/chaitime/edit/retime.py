@@ -1,0 +1,79 @@
+"""Move a transcript and chapters from the original timeline to the edited one.
+
+Always from the original-timeline copies (.chaitime/transcript.raw.json, chapters.orig.json), so
+rendering twice with the same edit list gives the same files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..transcript.model import Segment, Transcript, Word
+from ..writing.chapters import Chapter
+from .cutlist import CutList, TimeMap
+from .lines import tokens_of
+
+MIN_CHAPTER_GAP_S = 1.0  # a chapter whose start moved within this of the next one is dropped
+
+
+def retime_transcript(transcript: Transcript, cuts: CutList, timemap: TimeMap, duration_s: float) -> Transcript:
+    """The transcript without the removed words, every time mapped through ``timemap``."""
+    removed_at = {(t.segment, t.word): t.index for t in tokens_of(transcript)}
+    segments = []
+    for si, seg in enumerate(transcript.segments):
+        kept = [w for w in seg.words if removed_at.get((si, w)) not in cuts.removed_words]
+        moved = _retime_segment(seg, kept, si, removed_at, cuts, timemap)
+        if moved is not None:
+            segments.append(moved)
+    meta = {**transcript.meta, "timeline": "edited", "removed_s": round(cuts.removed_s(transcript.duration_s or duration_s), 3)}
+    return replace(transcript, segments=tuple(segments), duration_s=duration_s, meta=meta)
+
+
+def _retime_segment(seg: Segment, kept: list[Word], si: int, removed_at: dict, cuts: CutList, timemap: TimeMap) -> Segment | None:
+    if not seg.words:
+        if (si, Word(seg.start_s, seg.end_s, seg.text, 1.0, seg.speaker)) in removed_at and removed_at[
+            (si, Word(seg.start_s, seg.end_s, seg.text, 1.0, seg.speaker))
+        ] in cuts.removed_words:
+            return None
+        start, end = timemap(seg.start_s), timemap(seg.end_s)
+        return replace(seg, start_s=start, end_s=end) if end > start else None
+    if not kept:
+        return None
+    words = tuple(replace(w, start_s=timemap(w.start_s), end_s=max(timemap(w.start_s), timemap(w.end_s))) for w in kept)
+    if len(kept) == len(seg.words):
+        return replace(seg, start_s=min(timemap(seg.start_s), words[0].start_s), end_s=max(timemap(seg.end_s), words[-1].end_s), words=words)
+    text = "".join(w.text for w in kept).strip()
+    if not kept[0].text.startswith(" "):
+        text = " ".join(w.text.strip() for w in kept)
+    return replace(seg, start_s=words[0].start_s, end_s=words[-1].end_s, text=_capitalized(text, seg.text), words=words)
+
+
+def _capitalized(text: str, original: str) -> str:
+    """Keep the segment's opening capital after its first word ("Um, I started" -> "I started")."""
+    stripped = original.strip()
+    if text and stripped[:1].isupper():
+        return text[0].upper() + text[1:]
+    return text
+
+
+def retime_chapters(chapters: list[Chapter], timemap: TimeMap, duration_s: float) -> list[Chapter]:
+    """Chapters on the edited timeline: the first stays at 0; one whose content was cut away
+    (its start lands on the next chapter's) is dropped."""
+    moved = [
+        Chapter(0.0 if i == 0 else round(timemap(c.start_s), 3), c.title, None if c.end_s is None else round(timemap(c.end_s), 3))
+        for i, c in enumerate(chapters)
+    ]
+    out: list[Chapter] = []
+    for i, ch in enumerate(moved):
+        following = moved[i + 1].start_s if i + 1 < len(moved) else duration_s
+        if i == 0 or following - ch.start_s >= MIN_CHAPTER_GAP_S:
+            out.append(ch)
+    return out
+
+
+def unretime_chapters(chapters: list[Chapter], timemap: TimeMap) -> list[Chapter]:
+    """Chapters the host edited on the edited timeline, moved back to the original one."""
+    return [
+        Chapter(0.0 if i == 0 else round(timemap.inverse(c.start_s), 3), c.title, None if c.end_s is None else round(timemap.inverse(c.end_s), 3))
+        for i, c in enumerate(chapters)
+    ]

@@ -1,0 +1,344 @@
+"""The ingest pipeline: a stage table, up-to-date checks, resume, progress events.
+
+Each stage is a function of explicit inputs; this module wires them and owns the records in
+``.chaitime/stages.json``: a stage whose key (input hashes, parameters, tool versions) matches
+its record and whose outputs exist is skipped, so a re-run does nothing and an interrupted run
+resumes at the first unfinished stage. Outputs are written atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import __version__, asr, fsutil
+from .asr.audio import speech_args
+from .errors import InputError
+from .media import ffmpeg, loudness, probe as probe_mod, tags
+from .media.probe import MediaInfo
+from .transcript.formats import EPISODE_FILES, WRITERS
+from .transcript.model import Transcript
+from .workspace import Episode, EpisodeMeta, Workspace, guid_for, update_meta
+
+log = logging.getLogger("chaitime")
+
+Progress = Callable[..., None]  # (stage, done, total, unit="s")
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    title: str | None = None
+    guests: tuple[str, ...] = ()
+    number: int | None = None
+    date: str | None = None
+    model: str | None = None
+    engine: str | None = None
+    device: str | None = None
+    language: str | None = None
+    draft: bool = False
+    force: bool = False
+    tracks: dict[str, Path] = field(default_factory=dict)
+    num_speakers: int | None = None
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    episode: Episode
+    meta: EpisodeMeta
+    duration_s: float
+    loudness_before: loudness.Loudness | None
+    loudness_after: loudness.Loudness | None
+    words: int
+    outputs: tuple[Path, ...]
+    ran: tuple[str, ...]
+    seconds: float
+    created: bool
+    notes: tuple[str, ...] = ()
+
+
+class Records:
+    """stages.json: the key each stage last finished with."""
+
+    def __init__(self, episode: Episode, force: bool) -> None:
+        self.path = episode.machine_dir / "stages.json"
+        self.force = force
+        try:
+            self.data = json.loads(self.path.read_text()) if self.path.is_file() else {}
+        except ValueError:
+            self.data = {}  # a damaged record only costs a re-run
+        self.ran: list[str] = []
+
+    def fresh(self, stage: str, key: str, outputs: list[Path]) -> bool:
+        return not self.force and self.data.get(stage) == key and all(p.exists() for p in outputs)
+
+    def done(self, stage: str, key: str) -> None:
+        self.data[stage] = key
+        self.ran.append(stage)
+        fsutil.write_text(self.path, json.dumps(self.data, indent=1, sort_keys=True) + "\n")
+
+
+def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions(), progress: Progress | None = None) -> IngestResult:
+    """Turn ``recording`` into a finished episode folder in ``ws``."""
+    started = time.monotonic()
+    progress = progress or (lambda *a, **k: None)
+    recording = Path(recording)
+    info = probe_mod.probe(recording)
+    source_hash = fsutil.file_hash(recording)
+    episode, created = _episode_for(ws, recording, source_hash, opts)
+    with episode.lock():
+        meta = _write_meta(episode, recording, source_hash, opts)
+        rec = Records(episode, opts.force)
+        _link_source(episode, recording, info)
+        before = _extract(episode, recording, info, source_hash, rec, progress)
+        asr_opts = _asr_options(ws, meta, opts)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # Mastering is ffmpeg in a subprocess; it overlaps with transcription on the other core.
+            mastered = pool.submit(_master, episode, ws, meta, info, before, rec)
+            raw = _transcribe(episode, asr_opts, rec, progress)
+            after = mastered.result()
+        named = _speakers(episode, ws, raw, opts, rec)
+        notes = _writing(episode, ws, named, rec)
+        _write_edit_md(episode, ws, named)
+        _feed(ws, meta)
+    outputs = tuple(p for p in (episode.path(n) for n in OUTPUT_NAMES) if p.exists())
+    meta = episode.meta()
+    return IngestResult(episode, meta, info.duration_s, before, after, len(named.words), outputs, tuple(rec.ran),
+                        time.monotonic() - started, created, notes)
+
+
+OUTPUT_NAMES = ("episode.toml", "audio.mp3", "video.mp4", "transcript.json", *EPISODE_FILES.values(),
+                "chapters.json", "edit.md", "post.md", "post.draft.md", "youtube.txt")
+
+
+# --- episode folder and metadata -------------------------------------------------------------
+def _episode_for(ws: Workspace, recording: Path, source_hash: str, opts: IngestOptions) -> tuple[Episode, bool]:
+    existing = ws.find_by_source(source_hash)
+    if existing is not None:
+        return existing, False
+    title = opts.title or _title_from(recording)
+    episode = ws.new_episode_folder(title, opts.number)
+    episode.machine_dir.mkdir(parents=True, exist_ok=True)
+    fsutil.write_text(episode.machine_dir / "source.hash", source_hash + "\n")
+    return episode, True
+
+
+def _title_from(recording: Path) -> str:
+    return recording.stem.replace("_", " ").replace("-", " ").strip().title() or "Episode"
+
+
+def _write_meta(episode: Episode, recording: Path, source_hash: str, opts: IngestOptions) -> EpisodeMeta:
+    """episode.toml: made once; later ingests change only what the host passes explicitly."""
+    if opts.date:
+        try:
+            dt.date.fromisoformat(opts.date)
+        except ValueError as exc:
+            raise InputError(f"--date {opts.date!r}: use YYYY-MM-DD, e.g. 2026-11-23.") from exc
+    if episode.meta_path.is_file():
+        meta = episode.meta()
+        meta = update_meta(meta, title=opts.title, number=opts.number, date=opts.date, guests=tuple(opts.guests) or None,
+                           draft=True if opts.draft else None)
+    else:
+        date = opts.date or dt.date.fromtimestamp(recording.stat().st_mtime).isoformat()
+        meta = EpisodeMeta(title=opts.title or _title_from(recording), guid=guid_for(source_hash), date=date,
+                           number=opts.number, guests=tuple(opts.guests), draft=opts.draft)
+    episode.write_meta(meta)
+    return meta
+
+
+def _link_source(episode: Episode, recording: Path, info: MediaInfo) -> None:
+    """Keep the recording with the episode (a hard link costs no space) and note where it came from."""
+    record = {"path": str(recording.resolve()), "has_video": info.has_video, "name": recording.name}
+    link = episode.path("source" + recording.suffix.lower())
+    if not link.exists():
+        try:
+            os.link(recording, link)
+        except OSError:
+            pass  # another filesystem: the record's path is enough to re-render
+    if link.exists():
+        record["link"] = link.name
+    fsutil.write_if_changed(episode.machine_dir / "source.json", json.dumps(record, indent=1) + "\n")
+
+
+# --- stages -------------------------------------------------------------------------------------
+def _extract(episode: Episode, recording: Path, info: MediaInfo, source_hash: str, rec: Records, progress: Progress) -> loudness.Loudness:
+    """Decode once: 16 kHz mono speech for ASR and the lossless master, measuring loudness on the way."""
+    speech, master = episode.machine_dir / "speech.s16", episode.machine_dir / "master.flac"
+    measured = episode.machine_dir / "loudness.json"
+    key = fsutil.text_hash("extract", source_hash, ffmpeg.ffmpeg_version(), 1)
+    if rec.fresh("extract", key, [speech, master, measured]):
+        return loudness.Loudness(**json.loads(measured.read_text()))
+    channels = ["-ac", "2"] if info.channels > 2 else []
+    with fsutil.atomic_path(speech) as sp, fsutil.atomic_path(master) as ma:
+        stderr = ffmpeg.run(
+            ["-i", ffmpeg.as_input(recording), *speech_args(sp),
+             "-map", "0:a:0", *channels, "-af", loudness.MEASURE_FILTER, "-c:a", "flac", "-f", "flac", str(ma)],
+            what=f"decoding {recording.name}", progress=lambda s: progress("decode", s, info.duration_s))
+        before = loudness.parse_summary(stderr)
+    fsutil.write_text(measured, json.dumps(before.__dict__) + "\n")
+    rec.done("extract", key)
+    return before
+
+
+def _master(episode: Episode, ws: Workspace, meta: EpisodeMeta, info: MediaInfo, before: loudness.Loudness, rec: Records) -> loudness.Loudness:
+    """audio.mp3 (and video.mp4 with the same mastered sound) in one ffmpeg run, then ID3 tags."""
+    audio, video, after_path = episode.path("audio.mp3"), episode.path("video.mp4"), episode.machine_dir / "loudness.out.json"
+    target = loudness.target_for(info.channels, ws.settings.get("audio", "target_lufs"))
+    channels = 1 if info.channels == 1 else 2
+    gain = loudness.gain_db(before, target)
+    cover = ws.settings.resolve(ws.settings.show.get("image"))
+    tag_values = dict(title=meta.title, show=ws.settings.show["title"], author=ws.settings.show["author"], track=meta.number,
+                      date=meta.date, cover=cover if cover and cover.is_file() else None)
+    key = fsutil.text_hash("master", rec.data.get("extract"), target, gain, channels, info.has_video, ffmpeg.ffmpeg_version(),
+                           sorted((k, str(v)) for k, v in tag_values.items()), fsutil.file_hash(cover) if tag_values["cover"] else None, 2)
+    outputs = [audio, after_path] + ([video] if info.has_video else [])
+    if rec.fresh("master", key, outputs):
+        return loudness.Loudness(**json.loads(after_path.read_text()))
+    _encode(episode, info, gain, channels, audio, video)
+    after = loudness.measure(audio)
+    if abs(after.integrated_lufs - target) > 0.3 and gain != 0.0:
+        # The limiter took loudness off a peaky recording: add back what it took, once.
+        _encode(episode, info, gain + target - after.integrated_lufs, channels, audio, video)
+        after = loudness.measure(audio)
+    tags.write_tags(audio, **tag_values)
+    fsutil.write_text(after_path, json.dumps(after.__dict__) + "\n")
+    rec.done("master", key)
+    return after
+
+
+def _encode(episode: Episode, info: MediaInfo, gain: float, channels: int, audio: Path, video: Path) -> None:
+    master = episode.machine_dir / "master.flac"
+    chain = loudness.master_filter(gain)
+    with contextlib.ExitStack() as stack:
+        a = stack.enter_context(fsutil.atomic_path(audio))
+        args = ["-i", str(master)]
+        outs = ["-map", "0:a:0", "-af", chain, *loudness.mp3_args(channels), "-f", "mp3", str(a)]
+        if info.has_video:
+            v = stack.enter_context(fsutil.atomic_path(video))
+            args += ["-i", ffmpeg.as_input(info.path)]
+            outs += ["-map", "1:v:0", "-map", "0:a:0", "-af", chain, *_video_codec(info), "-c:a", "aac", "-b:a", "160k",
+                     "-ac", str(channels), "-movflags", "+faststart", "-f", "mp4", str(v)]
+        ffmpeg.run(args + outs, what="mastering the audio")
+
+
+def _video_codec(info: MediaInfo) -> list[str]:
+    """Copy H.264/HEVC as recorded (no generation loss); anything else becomes H.264."""
+    if info.video_codec in ("h264", "hevc"):
+        return ["-c:v", "copy"]
+    return ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p"]
+
+
+def _asr_options(ws: Workspace, meta: EpisodeMeta, opts: IngestOptions) -> asr.AsrOptions:
+    s = ws.settings
+    vocabulary = tuple(dict.fromkeys([*(s.get("transcribe", "vocabulary") or []), *meta.guests, *s.hosts]))
+    return asr.AsrOptions(
+        model=opts.model or s.get("transcribe", "model", "tiny.en"),
+        engine=opts.engine or s.get("transcribe", "engine", "auto"),
+        device=opts.device or s.get("transcribe", "device", "auto"),
+        language=opts.language or s.get("transcribe", "language", "en"),
+        vocabulary=tuple(v for v in vocabulary if v),
+    )
+
+
+def _transcribe(episode: Episode, options: asr.AsrOptions, rec: Records, progress: Progress) -> Transcript:
+    out = episode.machine_dir / "transcript.asr.json"
+    engine_name, device = asr.engine.choose(options.engine, options.device)
+    key = fsutil.text_hash("transcribe", rec.data.get("extract"), options, engine_name, device, asr.engine_version(engine_name), 1)
+    if rec.fresh("transcribe", key, [out]):
+        return Transcript.load(out)
+    pcm = asr.PcmAudio(episode.machine_dir / "speech.s16")
+    transcript = asr.transcribe_pcm(pcm, options, lambda done, total: progress("transcribe", done, total))
+    fsutil.write_text(out, transcript.to_json())
+    rec.done("transcribe", key)
+    return transcript
+
+
+def _speakers(episode: Episode, ws: Workspace, raw: Transcript, opts: IngestOptions, rec: Records) -> Transcript:
+    """Label who speaks (tracks, stereo channels or voice clustering), then put names on labels."""
+    from . import speakers
+    from .speakers.names import name_speakers
+
+    labeled_path = episode.machine_dir / "speakers.json"
+    host_voice = ws.settings.resolve(ws.settings.show.get("host_voice"))
+    track_key = sorted((n, fsutil.file_hash(p)) for n, p in opts.tracks.items())
+    key = fsutil.text_hash("speakers", rec.data.get("transcribe"), track_key, opts.num_speakers,
+                           fsutil.file_hash(host_voice) if host_voice and host_voice.is_file() else None, speakers.embed.available()[0], 1)
+    if rec.fresh("speakers", key, [labeled_path]):
+        labeled = Transcript.load(labeled_path)
+    else:
+        labeled = speakers.attribute(raw, mix_path=episode.machine_dir / "master.flac", tracks=opts.tracks or None,
+                                     num_speakers=opts.num_speakers, host_voice=host_voice if host_voice and host_voice.is_file() else None)
+        fsutil.write_text(labeled_path, labeled.to_json())
+        rec.done("speakers", key)
+    meta = episode.meta()
+    named, used = name_speakers(labeled, hosts=ws.settings.hosts, guests=list(meta.guests), mapping=meta.speakers)
+    if used != meta.speakers:
+        episode.write_meta(update_meta(meta, speakers=used))
+    _write_transcripts(episode, named)
+    return named
+
+
+def _write_transcripts(episode: Episode, transcript: Transcript) -> None:
+    """transcript.raw.json keeps the original timeline (render re-times from it); the episode's
+    transcript files follow it unless a render has re-timed them since."""
+    raw_path = episode.machine_dir / "transcript.raw.json"
+    changed = fsutil.write_if_changed(raw_path, transcript.to_json())
+    if changed or not episode.path("transcript.json").exists():
+        fsutil.write_if_changed(episode.path("transcript.json"), transcript.to_json())
+        for fmt, name in EPISODE_FILES.items():
+            fsutil.write_if_changed(episode.path(name), WRITERS[fmt](transcript))
+
+
+def _writing(episode: Episode, ws: Workspace, transcript: Transcript, rec: Records) -> tuple[str, ...]:
+    """chapters.json, post.md (or post.draft.md once the host edited it), youtube.txt, ID3 chapters."""
+    from .writing.chapters import load_chapters
+    from .writing.draft import draft_episode
+
+    key = fsutil.text_hash("draft", transcript.to_json(), episode.meta().to_toml(), sorted(ws.settings.data.items()), 1)
+    outputs = [episode.path("chapters.json"), episode.path("youtube.txt")]
+    if rec.fresh("draft", key, outputs):
+        return ()
+    result = draft_episode(episode, ws.settings)
+    chapters = load_chapters(result.chapters_path)
+    audio = episode.path("audio.mp3")
+    if chapters and audio.is_file():
+        tags.write_chapters(audio, chapters, tags.mp3_duration_s(audio))
+    rec.done("draft", key)
+    notes = list(result.warnings)
+    if result.kept_host_post:
+        notes.append(f"post.md was edited by you, so the new draft went to {result.post_path.name}")
+    return tuple(notes)
+
+
+def _write_edit_md(episode: Episode, ws: Workspace, transcript: Transcript) -> None:
+    """edit.md is written once; after that it is the host's cut list."""
+    target = episode.path("edit.md")
+    if target.exists():
+        return
+    try:
+        from .edit.markdown import write_edit_md
+    except ImportError:
+        return
+    audio = ws.settings.data.get("audio", {})
+    fsutil.write_text(target, write_edit_md(transcript, fillers=audio.get("fillers"),
+                                            silence_max_s=audio.get("silence_max_s", 1.5), silence_keep_s=audio.get("silence_keep_s", 0.5)))
+
+
+def _feed(ws: Workspace, meta: EpisodeMeta) -> None:
+    from .publish.feed import write_feed
+
+    write_feed(ws)
+
+
+def summary_line(result: IngestResult) -> str:
+    b, a = result.loudness_before, result.loudness_after
+    loud = f"{b.integrated_lufs:.1f} -> {a.integrated_lufs:.1f} LUFS, peak {a.true_peak_dbtp:.1f} dBTP" if a and b else ""
+    return f"{result.duration_s / 60:.1f} min, {loud}, {result.words} words, {result.seconds:.1f} s"
