@@ -11,36 +11,34 @@ from dataclasses import replace
 from ..transcript.model import Segment, Transcript, Word
 from ..writing.chapters import Chapter
 from .cutlist import CutList, TimeMap
-from .lines import tokens_of
+from .lines import Token, tokens_of
 
 MIN_CHAPTER_GAP_S = 1.0  # a chapter whose start moved within this of the next one is dropped
 
 
 def retime_transcript(transcript: Transcript, cuts: CutList, timemap: TimeMap, duration_s: float) -> Transcript:
     """The transcript without the removed words, every time mapped through ``timemap``."""
-    removed_at = {(t.segment, t.word): t.index for t in tokens_of(transcript)}
+    by_segment: dict[int, list[Token]] = {}
+    for tok in tokens_of(transcript):
+        by_segment.setdefault(tok.segment, []).append(tok)
     segments = []
     for si, seg in enumerate(transcript.segments):
-        kept = [w for w in seg.words if removed_at.get((si, w)) not in cuts.removed_words]
-        moved = _retime_segment(seg, kept, si, removed_at, cuts, timemap)
+        tokens = by_segment.get(si, [])
+        kept = [t.word for t in tokens if t.index not in cuts.removed_words]
+        moved = _retime_segment(seg, kept, len(tokens), timemap)
         if moved is not None:
             segments.append(moved)
     meta = {**transcript.meta, "timeline": "edited", "removed_s": round(cuts.removed_s(transcript.duration_s or duration_s), 3)}
     return replace(transcript, segments=tuple(segments), duration_s=duration_s, meta=meta)
 
 
-def _retime_segment(seg: Segment, kept: list[Word], si: int, removed_at: dict, cuts: CutList, timemap: TimeMap) -> Segment | None:
-    if not seg.words:
-        if (si, Word(seg.start_s, seg.end_s, seg.text, 1.0, seg.speaker)) in removed_at and removed_at[
-            (si, Word(seg.start_s, seg.end_s, seg.text, 1.0, seg.speaker))
-        ] in cuts.removed_words:
-            return None
-        start, end = timemap(seg.start_s), timemap(seg.end_s)
-        return replace(seg, start_s=start, end_s=end) if end > start else None
+def _retime_segment(seg: Segment, kept: list[Word], token_count: int, timemap: TimeMap) -> Segment | None:
     if not kept:
         return None
+    if not seg.words:  # a segment without word times is one token
+        return replace(seg, start_s=timemap(seg.start_s), end_s=timemap(seg.end_s))
     words = tuple(replace(w, start_s=timemap(w.start_s), end_s=max(timemap(w.start_s), timemap(w.end_s))) for w in kept)
-    if len(kept) == len(seg.words):
+    if len(kept) == token_count:
         return replace(seg, start_s=min(timemap(seg.start_s), words[0].start_s), end_s=max(timemap(seg.end_s), words[-1].end_s), words=words)
     text = "".join(w.text for w in kept).strip()
     if not kept[0].text.startswith(" "):

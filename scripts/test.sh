@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# The test suite, with everything it needs installed into .venv. Extra args go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/setup-env.sh test
+python -m pytest -q -ra "$@"
