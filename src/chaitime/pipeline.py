@@ -92,6 +92,7 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
     progress = progress or (lambda *a, **k: None)
     recording = Path(recording)
     info = probe_mod.probe(recording)
+    _check_asr(_asr_options(ws, None, opts))  # a bad model or device fails before any work
     source_hash = fsutil.file_hash(recording)
     episode, created = _episode_for(ws, recording, source_hash, opts)
     with episode.lock():
@@ -236,9 +237,15 @@ def _video_codec(info: MediaInfo) -> list[str]:
     return ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p"]
 
 
-def _asr_options(ws: Workspace, meta: EpisodeMeta, opts: IngestOptions) -> asr.AsrOptions:
+def _check_asr(options: asr.AsrOptions) -> None:
+    asr.engine.choose(options.engine, options.device)
+    asr.models.resolve(options.model, allow_download=options.allow_download)
+
+
+def _asr_options(ws: Workspace, meta: EpisodeMeta | None, opts: IngestOptions) -> asr.AsrOptions:
     s = ws.settings
-    vocabulary = tuple(dict.fromkeys([*(s.get("transcribe", "vocabulary") or []), *meta.guests, *s.hosts]))
+    guests = meta.guests if meta else opts.guests
+    vocabulary = tuple(dict.fromkeys([*(s.get("transcribe", "vocabulary") or []), *guests, *s.hosts]))
     return asr.AsrOptions(
         model=opts.model or s.get("transcribe", "model", "tiny.en"),
         engine=opts.engine or s.get("transcribe", "engine", "auto"),

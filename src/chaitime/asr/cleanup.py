@@ -30,6 +30,14 @@ def unlikely_speech(no_speech_prob: float, avg_logprob: float, compression: floa
     return (no_speech_prob > NO_SPEECH_PROB and avg_logprob < LOGPROB_FLOOR) or compression > COMPRESSION_MAX
 
 
+def needs_fallback(no_speech_prob: float, avg_logprob: float, compression: float) -> bool:
+    """Decode again at a higher temperature: repeated text or an unsure decode that is not silence
+    (openai-whisper transcribe.py's ``needs_fallback``; silence is skipped, not retried)."""
+    if no_speech_prob > NO_SPEECH_PROB and avg_logprob < LOGPROB_FLOOR:
+        return False
+    return compression > COMPRESSION_MAX or avg_logprob < LOGPROB_FLOOR
+
+
 def clean(segments: list[Segment]) -> list[Segment]:
     """Drop hallucinated segments and cut repetition loops; keep order."""
     out: list[Segment] = []

