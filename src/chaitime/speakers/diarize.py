@@ -13,7 +13,7 @@ from .der import Turn
 from .vad import speech_regions
 
 WINDOW_S = 1.5
-HOP_S = 0.5
+HOP_S = 1.0  # 1.5 s windows every 1 s: DER 8.2% vs 4.7% at 0.5 s, at half the encoder time (bench_speakers.py)
 MIN_WINDOW_S = 0.4
 HOP = 160  # a window never comes out shorter than one mel frame
 TARGET_DBFS = -30.0  # the encoder was trained on speech normalized to this level
