@@ -1,16 +1,19 @@
 """Device-free logic of the batched GPU engine: pack speech regions into windows of at most 30 s,
-group windows into fixed-size batches, size batches from free GPU memory, and turn Whisper's
-timestamp tokens back into segments on the original timeline. Tested on the CPU."""
+group windows into fixed-size batches, size batches from free GPU memory, and group a window's
+aligned words into segments. Tested on the CPU."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..transcript.model import Segment, Word
 from .audio import SAMPLE_RATE_HZ
 
 WINDOW_S = 30.0  # Whisper's receptive field
-TIME_PRECISION_S = 0.02  # one timestamp token step
+PAUSE_S = 1.0  # a silence this long starts a new segment
+MAX_SEGMENT_S = 15.0  # caption-sized segments
+SENTENCE_END = (".", "?", "!")
 MAX_BATCH = 32  # a 10-minute chunk (asr.transcribe_pcm) makes 20-40 windows: one or two batches
 
 
@@ -28,15 +31,6 @@ class Window:
     @property
     def duration_s(self) -> float:
         return (self.end - self.start) / SAMPLE_RATE_HZ
-
-
-@dataclass(frozen=True)
-class TimedText:
-    """A segment decoded in a window: times relative to the window start, text tokens only."""
-
-    start_s: float
-    end_s: float
-    tokens: tuple[int, ...]
 
 
 def pack_windows(spans: Sequence[tuple[int, int]], window_s: float = WINDOW_S) -> list[Window]:
@@ -89,21 +83,14 @@ def batch_size_for(free_bytes: int, dims: dict[str, int], cap: int = MAX_BATCH) 
     return size
 
 
-def timed_texts(tokens: Sequence[int], timestamp_begin: int, eot: int, window_s: float) -> list[TimedText]:
-    """Split a window's decoded tokens at timestamp tokens into segments. A text run without a
-    closing timestamp ends at the window's end; one with no timestamps at all spans the window."""
-    out, start_s, text = [], 0.0, []
-    for token in tokens:
-        if token == eot:
-            break
-        if token < timestamp_begin:
-            text.append(token)
-            continue
-        time_s = min((token - timestamp_begin) * TIME_PRECISION_S, window_s)
-        if text:
-            out.append(TimedText(start_s, max(time_s, start_s), tuple(text)))
-            text = []
-        start_s = time_s
-    if text:
-        out.append(TimedText(start_s, window_s, tuple(text)))
-    return out
+def sentences(words: Sequence[Word], pause_s: float = PAUSE_S, max_s: float = MAX_SEGMENT_S) -> list[Segment]:
+    """Group a window's timed words into segments: a new segment after a sentence end, a pause of
+    ``pause_s`` or more, or once a segment is ``max_s`` long."""
+    groups: list[list[Word]] = []
+    for word in words:
+        last = groups[-1][-1] if groups else None
+        if last is None or last.text.rstrip().endswith(SENTENCE_END) or word.start_s - last.end_s >= pause_s or word.end_s - groups[-1][0].start_s > max_s:
+            groups.append([word])
+        else:
+            groups[-1].append(word)
+    return [Segment(g[0].start_s, g[-1].end_s, "".join(w.text for w in g).strip(), tuple(g)) for g in groups]

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..transcript.model import Segment, Word
-from . import cleanup
+from . import batching, cleanup
 from .audio import SAMPLE_RATE_HZ
 from .models import ResolvedModel
 
@@ -69,7 +69,7 @@ class FasterWhisperEngine:
     def transcribe(self, audio: np.ndarray, *, language: str | None, vocabulary: tuple[str, ...]) -> tuple[list[Segment], str]:
         language = self._language(language)
         common = dict(language=language, word_timestamps=True, vad_filter=True, hotwords=_hotwords(vocabulary),
-                      beam_size=1 if self.device == "cpu" else 5, compression_ratio_threshold=cleanup.COMPRESSION_MAX,
+                      beam_size=5, compression_ratio_threshold=cleanup.COMPRESSION_MAX,
                       log_prob_threshold=cleanup.LOGPROB_FLOOR, no_speech_threshold=cleanup.NO_SPEECH_PROB)
         if self.batch_size == 1:
             found, info = self.model.transcribe(audio, temperature=[0.0, *FALLBACK_TEMPERATURES], condition_on_previous_text=False, **common)
@@ -78,8 +78,9 @@ class FasterWhisperEngine:
             # The batched pipeline decodes at temperature 0 only; failed windows are retried below.
             found, info = self.pipeline.transcribe(audio, batch_size=self.batch_size, temperature=0.0, **common)
             found = self._retry_failed(audio, list(found), language, vocabulary)
+            found = self._fill_dropped(audio, found, language, vocabulary)
         kept = [s for s in found if not cleanup.unlikely_speech(s.no_speech_prob, s.avg_logprob, s.compression_ratio)]
-        return [_segment(s) for s in kept], info.language
+        return [part for s in kept for part in _segments(s)], info.language
 
     def _language(self, language: str | None) -> str | None:
         if self.model.model.is_multilingual:
@@ -87,6 +88,20 @@ class FasterWhisperEngine:
         if language not in (None, "en"):
             raise ModelError(f"this model is English-only; it can't transcribe language {language!r}. Use a multilingual model (e.g. small).")
         return "en"
+
+    def _fill_dropped(self, audio: np.ndarray, found: list, language: str | None, vocabulary: tuple[str, ...]) -> list:
+        """Decode, one at a time, speech the batched pass left without words (vad.uncovered)."""
+        from . import vad
+
+        words = [(w.start, w.end) for s in found for w in (s.words or ())]
+        missing = vad.uncovered(vad.speech_spans(audio), words)
+        for lo, hi in missing:
+            again, _ = self.model.transcribe(
+                audio[lo:hi], language=language, temperature=[0.0, *FALLBACK_TEMPERATURES], word_timestamps=True, vad_filter=False,
+                condition_on_previous_text=False, hotwords=_hotwords(vocabulary), compression_ratio_threshold=cleanup.COMPRESSION_MAX,
+                log_prob_threshold=cleanup.LOGPROB_FLOOR, no_speech_threshold=cleanup.NO_SPEECH_PROB)
+            found += [_shifted(s, lo / SAMPLE_RATE_HZ) for s in again]
+        return sorted(found, key=lambda s: s.start) if missing else found
 
     def _retry_failed(self, audio: np.ndarray, found: list, language: str | None, vocabulary: tuple[str, ...]) -> list:
         """Re-decode each segment that repeats itself or is unsure, hotter, the way openai-whisper
@@ -116,6 +131,8 @@ def _shifted(s, offset_s: float):
     return replace(s, start=s.start + offset_s, end=s.end + offset_s, words=words)
 
 
-def _segment(s) -> Segment:
-    words = tuple(Word(float(w.start), float(w.end), w.word, float(w.probability)) for w in (s.words or ()))
-    return Segment(float(s.start), float(s.end), s.text.strip(), words)
+def _segments(s) -> list[Segment]:
+    """Caption-sized segments: the batched pipeline returns one segment per 30 s window, so its
+    words are regrouped at sentence ends and pauses (batching.sentences)."""
+    words = [Word(float(w.start), float(w.end), w.word, float(w.probability)) for w in (s.words or ())]
+    return batching.sentences(words) if words else [Segment(float(s.start), float(s.end), s.text.strip(), ())]

@@ -124,7 +124,15 @@ class OpenAIWhisperEngine:
     def transcribe(self, audio: np.ndarray, *, language: str | None, vocabulary: tuple[str, ...]) -> tuple[list[Segment], str]:
         """VAD, pack, decode in batches, align words, stitch in order on ``audio``'s timeline."""
         language = self._language(language)
-        windows = batching.pack_windows(vad.speech_spans(audio))
+        spans = vad.speech_spans(audio)
+        segments, languages = self._windows(audio, batching.pack_windows(spans), language, vocabulary)
+        covered = [(w.start_s, w.end_s) for s in segments for w in s.words]
+        again, more = self._windows(audio, batching.pack_windows(vad.uncovered(spans, covered)), language, vocabulary)
+        segments = sorted(segments + again, key=lambda s: s.start_s)
+        languages += more
+        return segments, language or (languages.most_common(1)[0][0] if languages else "en")
+
+    def _windows(self, audio: np.ndarray, windows: list[batching.Window], language: str | None, vocabulary: tuple[str, ...]) -> tuple[list[Segment], Counter]:
         segments, languages = [], Counter()
         for batch in batching.fixed_batches(len(windows), self.batch_size, pad=self.device == "cuda"):
             real = list(dict.fromkeys(batch))  # padding repeats the last window; keep each once
@@ -136,7 +144,7 @@ class OpenAIWhisperEngine:
                     continue
                 languages[result.language] += 1
                 segments += self._segments(result, windows[index], mel[slot])
-        return segments, language or (languages.most_common(1)[0][0] if languages else "en")
+        return segments, languages
 
     def _language(self, language: str | None) -> str | None:
         if self.model.is_multilingual:
@@ -156,10 +164,13 @@ class OpenAIWhisperEngine:
 
     def _decode(self, mel, language: str | None, vocabulary: tuple[str, ...]) -> list:
         """Encode once, decode at temperature 0, then re-decode failed windows hotter (padded
-        back to the batch shape) the way openai-whisper's transcribe falls back."""
+        back to the batch shape) the way openai-whisper's transcribe falls back. Text only, no
+        timestamp tokens: a window is decoded whole (with timestamps Whisper drops a trailing
+        half sentence, which stock transcribe re-reads by seeking; batches can't seek); times
+        come from the word alignment, as in faster-whisper's batched pipeline."""
         torch, w = self.torch, self.whisper
         options = w.DecodingOptions(language=language, temperature=0.0, sample_len=SAMPLE_LEN, fp16=self.fp16,
-                                    prompt=_prompt(vocabulary), without_timestamps=False)
+                                    prompt=_prompt(vocabulary), without_timestamps=True)
         with torch.no_grad():
             features = self.model.embed_audio(mel)
             results = w.decode(self.model, features, options)
@@ -174,17 +185,17 @@ class OpenAIWhisperEngine:
         return results
 
     def _segments(self, result, window: batching.Window, mel) -> list[Segment]:
-        """Segments of one window with word times by cross-attention alignment, moved by the
-        window's offset into the chunk's timeline."""
+        """Words of one window timed by cross-attention alignment, moved by the window's offset
+        into the chunk's timeline, grouped into sentence segments."""
         w = self.whisper
         tokenizer = w.tokenizer.get_tokenizer(self.model.is_multilingual, num_languages=self.model.num_languages,
                                               language=result.language, task="transcribe")
-        timed = batching.timed_texts(result.tokens, tokenizer.timestamp_begin, tokenizer.eot, window.duration_s)
-        pieces = [dict(seek=0, start=t.start_s, end=t.end_s, tokens=list(t.tokens), text=tokenizer.decode(list(t.tokens))) for t in timed]
+        tokens = [t for t in result.tokens if t < tokenizer.eot]
+        piece = dict(seek=0, start=0.0, end=window.duration_s, tokens=tokens, text=tokenizer.decode(tokens))
         with self.torch.no_grad():
-            w.timing.add_word_timestamps(segments=pieces, model=self.model, tokenizer=tokenizer, mel=mel,
+            w.timing.add_word_timestamps(segments=[piece], model=self.model, tokenizer=tokenizer, mel=mel,
                                          num_frames=(window.end - window.start) // w.audio.HOP_LENGTH, last_speech_timestamp=0.0)
-        return [_segment(p, window) for p in pieces if p["text"].strip()]
+        return batching.sentences([_word(x, window) for x in piece.get("words", ())])
 
 
 def _prompt(vocabulary: tuple[str, ...]) -> str | None:
@@ -192,11 +203,8 @@ def _prompt(vocabulary: tuple[str, ...]) -> str | None:
     return f"Glossary: {', '.join(vocabulary)}." if vocabulary else None
 
 
-def _segment(piece: dict, window: batching.Window) -> Segment:
-    offset, end = window.offset_s, window.duration_s
-
+def _word(timed: dict, window: batching.Window) -> Word:
     def at(t: float) -> float:
-        return round(offset + min(max(float(t), 0.0), end), 3)
+        return round(window.offset_s + min(max(float(t), 0.0), window.duration_s), 3)
 
-    words = tuple(Word(at(x["start"]), at(x["end"]), x["word"], float(x["probability"])) for x in piece.get("words", ()))
-    return Segment(at(piece["start"]), at(piece["end"]), piece["text"].strip(), words)
+    return Word(at(timed["start"]), at(timed["end"]), timed["word"], float(timed["probability"]))

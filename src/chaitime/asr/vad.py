@@ -1,6 +1,6 @@
 """Voice-activity detection for the GPU engine: where the speech is, so silence, music and noise
 never reach the decoder (the first defence against invented words) and windows are full of speech.
-The detector is the Silero VAD that faster-whisper ships (ONNX, CPU, ~1 ms per second of audio)."""
+The detector is the Silero VAD that faster-whisper ships (ONNX on the CPU; measured here: 0.5 s for 158 s of audio on 2 cores)."""
 
 from __future__ import annotations
 
@@ -28,3 +28,22 @@ def speech_spans(audio: np.ndarray, settings: VadSettings = VadSettings()) -> li
     spans = silero_speech(audio, threshold=settings.threshold, min_silence_ms=settings.min_silence_ms,
                           speech_pad_ms=settings.speech_pad_ms, max_speech_s=settings.max_speech_s)
     return [(max(0, s), min(len(audio), e)) for s, e in spans if e > s]
+
+
+def uncovered(spans: list[tuple[int, int]], covered_s: list[tuple[float, float]], min_s: float = 2.0) -> list[tuple[int, int]]:
+    """Stretches of detected speech (samples) of at least ``min_s`` where no word was decoded.
+    A batched decoder sometimes ends a window early (an end-of-text token after the first
+    sentence), silently dropping the rest; these stretches are decoded again."""
+    cover = sorted((int(a * SAMPLE_RATE_HZ), int(b * SAMPLE_RATE_HZ)) for a, b in covered_s)
+    slack, out = SAMPLE_RATE_HZ // 2, []  # words may end a little before the VAD's padded edge
+    for start, end in spans:
+        pos = start
+        for a, b in cover:
+            if b <= pos or a >= end:
+                continue
+            if a - pos >= min_s * SAMPLE_RATE_HZ:
+                out.append((pos, a))
+            pos = max(pos, b + slack)
+        if end - pos >= min_s * SAMPLE_RATE_HZ:
+            out.append((pos, end))
+    return out
