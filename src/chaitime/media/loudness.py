@@ -9,6 +9,7 @@ linear mode does; the limiter lets a quiet recording reach the target (standards
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,14 +63,27 @@ def gain_db(measured: Loudness, target_lufs: float) -> float:
     return round(target_lufs - measured.integrated_lufs, 2)
 
 
-def master_filter(gain: float, sample_rate_hz: int = 44100) -> str:
-    """Gain, then a look-ahead limiter (auto-level off, delay compensated), then resample."""
+def reach_target(encode: Callable[[float], "Loudness"], gain: float, target_lufs: float) -> tuple[float, Loudness]:
+    """``encode(gain)`` writes the master and returns its loudness (measured in the same pass by
+    ``master_filter(..., measure=True)``). When the limiter took loudness off a peaky recording
+    (more than 0.3 LU short), add it back and encode once more. Returns (gain, loudness)."""
+    after = encode(gain)
+    if gain != 0.0 and abs(after.integrated_lufs - target_lufs) > 0.3:
+        gain = round(gain + target_lufs - after.integrated_lufs, 2)
+        after = encode(gain)
+    return gain, after
+
+
+def master_filter(gain: float, sample_rate_hz: int = 44100, *, measure: bool = False) -> str:
+    """Gain, then a look-ahead limiter (auto-level off, delay compensated), then resample; with
+    ``measure``, ebur128 on the result too, so one pass both encodes and measures (parse_summary)."""
     ceiling = 10 ** (LIMITER_CEILING_DB / 20)
-    return (
+    chain = (
         f"volume={gain:.2f}dB,"
         f"alimiter=limit={ceiling:.4f}:level=false:latency=true:attack=5:release=100,"
         f"aresample={sample_rate_hz}:resampler=soxr"
     )
+    return f"{chain},{MEASURE_FILTER}" if measure else chain
 
 
 def mp3_args(channels: int) -> list[str]:

@@ -179,7 +179,7 @@ def render_key(episode: Episode, inputs: Inputs, plan: Plan, settings: Settings,
     def stat(p: Path | None):
         return None if p is None else (str(p), p.stat().st_size, p.stat().st_mtime_ns)
 
-    tag_values = _tag_values(settings, episode)
+    tag_values = tags.episode_tags(settings, episode.meta())
     return fsutil.text_hash(
         RENDER_VERSION, stat(inputs.master), stat(inputs.source), inputs.transcript.to_json(), plan.keeps,
         sorted(plan.cuts.removed_words), stat(plan.intro), stat(plan.outro), repr(chapters),
@@ -312,29 +312,16 @@ def master_audio(episode: Episode, settings: Settings, edited: Path, channels: i
     target = loudness.target_for(channels, settings.get("audio", "target_lufs"))
     gain = loudness.gain_db(loudness.measure(edited), target)
     audio = episode.path("audio.mp3")
-    _encode_mp3(edited, gain, channels, audio)
-    after = loudness.measure(audio)
-    if gain != 0.0 and abs(after.integrated_lufs - target) > 0.3:
-        gain = round(gain + target - after.integrated_lufs, 2)  # the limiter took some loudness: add it back once
-        _encode_mp3(edited, gain, channels, audio)
-    if hasattr(tags, "write_tags"):
-        tags.write_tags(audio, **_tag_values(settings, episode))
+    gain, _ = loudness.reach_target(lambda g: _encode_mp3(edited, g, channels, audio), gain, target)
+    tags.write_tags(audio, **tags.episode_tags(settings, episode.meta()))
     return gain
 
 
-def _encode_mp3(edited: Path, gain: float, channels: int, audio: Path) -> None:
+def _encode_mp3(edited: Path, gain: float, channels: int, audio: Path) -> loudness.Loudness:
     with fsutil.atomic_path(audio) as tmp:
-        ffmpeg.run(["-i", ffmpeg.as_input(edited), "-map", "0:a:0", "-af", loudness.master_filter(gain), *loudness.mp3_args(channels),
-                    "-write_xing", "1", "-f", "mp3", str(tmp)], what=f"encoding {audio}")
-
-
-def _tag_values(settings: Settings, episode: Episode | None) -> dict:
-    cover = settings.resolve(settings.show.get("image"))
-    values = dict(show=settings.show.get("title", ""), author=settings.show.get("author", ""), cover=cover if cover and cover.is_file() else None)
-    if episode is not None:
-        meta = episode.meta()
-        values.update(title=meta.title, track=meta.number, date=meta.date)
-    return values
+        stderr = ffmpeg.run(["-i", ffmpeg.as_input(edited), "-map", "0:a:0", "-af", loudness.master_filter(gain, measure=True),
+                             *loudness.mp3_args(channels), "-write_xing", "1", "-f", "mp3", str(tmp)], what=f"encoding {audio}")
+    return loudness.parse_summary(stderr)
 
 
 # --- video ----------------------------------------------------------------------------------------

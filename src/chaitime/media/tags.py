@@ -99,3 +99,10 @@ def write_tags(mp3_path: Path, *, title: str, show: str, author: str, track: int
             mime = "image/png" if Path(cover).suffix.lower() == ".png" else "image/jpeg"
             tags.add(APIC(encoding=3, mime=mime, type=3, desc="Cover", data=Path(cover).read_bytes()))
         audio.save(v2_version=3)
+
+
+def episode_tags(settings, meta) -> dict:
+    """Keyword arguments for ``write_tags`` from chaitime.toml settings and an episode's metadata."""
+    cover = settings.resolve(settings.show.get("image"))
+    return dict(title=meta.title, show=settings.show.get("title", ""), author=settings.show.get("author", ""),
+                track=meta.number, date=meta.date, cover=cover if cover and cover.is_file() else None)
