@@ -109,7 +109,7 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
         named = _speakers(episode, ws, raw, opts, rec)
         notes = _writing(episode, ws, named, rec)
         _write_edit_md(episode, ws, named)
-        _feed(ws, meta)
+        _feed(ws)
     outputs = tuple(p for p in (episode.path(n) for n in OUTPUT_NAMES) if p.exists())
     meta = episode.meta()
     return IngestResult(episode, meta, info.duration_s, before, after, len(named.words), outputs, tuple(rec.ran),
@@ -334,7 +334,7 @@ def _write_edit_md(episode: Episode, ws: Workspace, transcript: Transcript) -> N
                                             silence_max_s=audio.get("silence_max_s", 1.5), silence_keep_s=audio.get("silence_keep_s", 0.5)))
 
 
-def _feed(ws: Workspace, meta: EpisodeMeta) -> None:
+def _feed(ws: Workspace) -> None:
     from .publish.feed import write_feed
 
     write_feed(ws)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import InputError
@@ -110,7 +110,3 @@ class Transcript:
             raise InputError(f"{path}: no transcript. Run `chaitime ingest` first.") from exc
         except (ValueError, KeyError, TypeError) as exc:
             raise InputError(f"{path}: not a chaitime transcript ({exc}). Re-run `chaitime ingest --force`.") from exc
-
-
-def asdict_word(word: Word) -> dict:
-    return asdict(word)
