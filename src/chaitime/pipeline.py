@@ -201,20 +201,13 @@ def _master(episode: Episode, ws: Workspace, meta: EpisodeMeta, info: MediaInfo,
     outputs = [audio, after_path] + ([video] if info.has_video else [])
     if rec.fresh("master", key, outputs):
         return loudness.Loudness(**json.loads(after_path.read_text()))
-    _, after = loudness.reach_target(lambda g: _encode(episode, g, channels, audio), gain, target)
+    _, after = loudness.reach_target(lambda g: loudness.encode_mp3(episode.machine_dir / "master.flac", g, channels, audio), gain, target)
     if info.has_video:
         _mux_video(info, audio, video)
     tags.write_tags(audio, **tag_values)
     fsutil.write_text(after_path, json.dumps(after.__dict__) + "\n")
     rec.done("master", key)
     return after
-
-
-def _encode(episode: Episode, gain: float, channels: int, audio: Path) -> loudness.Loudness:
-    with fsutil.atomic_path(audio) as tmp:
-        stderr = ffmpeg.run(["-i", str(episode.machine_dir / "master.flac"), "-map", "0:a:0", "-af", loudness.master_filter(gain, measure=True),
-                             *loudness.mp3_args(channels), "-f", "mp3", str(tmp)], what="mastering the audio")
-    return loudness.parse_summary(stderr)
 
 
 def _mux_video(info: MediaInfo, audio: Path, video: Path) -> None:

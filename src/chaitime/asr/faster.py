@@ -96,10 +96,7 @@ class FasterWhisperEngine:
         words = [(w.start, w.end) for s in found for w in (s.words or ())]
         missing = vad.uncovered(vad.speech_spans(audio), words)
         for lo, hi in missing:
-            again, _ = self.model.transcribe(
-                audio[lo:hi], language=language, temperature=[0.0, *FALLBACK_TEMPERATURES], word_timestamps=True, vad_filter=False,
-                condition_on_previous_text=False, hotwords=_hotwords(vocabulary), compression_ratio_threshold=cleanup.COMPRESSION_MAX,
-                log_prob_threshold=cleanup.LOGPROB_FLOOR, no_speech_threshold=cleanup.NO_SPEECH_PROB)
+            again = self._decode_alone(audio[lo:hi], language, vocabulary, [0.0, *FALLBACK_TEMPERATURES])
             found += [_shifted(s, lo / SAMPLE_RATE_HZ) for s in again]
         return sorted(found, key=lambda s: s.start) if missing else found
 
@@ -112,12 +109,18 @@ class FasterWhisperEngine:
                 out.append(seg)
                 continue
             lo, hi = int(seg.start * SAMPLE_RATE_HZ), int(seg.end * SAMPLE_RATE_HZ)
-            retried, _ = self.model.transcribe(
-                audio[lo:hi], language=language, temperature=list(FALLBACK_TEMPERATURES), word_timestamps=True, vad_filter=False,
-                condition_on_previous_text=False, hotwords=_hotwords(vocabulary), compression_ratio_threshold=cleanup.COMPRESSION_MAX,
-                log_prob_threshold=cleanup.LOGPROB_FLOOR, no_speech_threshold=cleanup.NO_SPEECH_PROB)
+            retried = self._decode_alone(audio[lo:hi], language, vocabulary, list(FALLBACK_TEMPERATURES))
             out += [_shifted(s, seg.start) for s in retried]
         return out
+
+
+    def _decode_alone(self, audio: np.ndarray, language: str | None, vocabulary: tuple[str, ...], temperatures: list[float]) -> list:
+        """One stretch of speech through the sequential decoder, with openai-whisper's fallback rules."""
+        found, _ = self.model.transcribe(
+            audio, language=language, temperature=temperatures, word_timestamps=True, vad_filter=False,
+            condition_on_previous_text=False, hotwords=_hotwords(vocabulary), compression_ratio_threshold=cleanup.COMPRESSION_MAX,
+            log_prob_threshold=cleanup.LOGPROB_FLOOR, no_speech_threshold=cleanup.NO_SPEECH_PROB)
+        return list(found)
 
 
 def _hotwords(vocabulary: tuple[str, ...]) -> str | None:

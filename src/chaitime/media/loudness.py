@@ -90,3 +90,14 @@ def mp3_args(channels: int) -> list[str]:
     """CBR MP3 at 44.1 kHz: 128 kbps stereo, 96 kbps mono (standards.md)."""
     bitrate = "96k" if channels == 1 else "128k"
     return ["-c:a", "libmp3lame", "-b:a", bitrate, "-ar", "44100", "-ac", str(1 if channels == 1 else 2)]
+
+
+def encode_mp3(source: Path, gain: float, channels: int, out: Path) -> Loudness:
+    """The podcast master: ``source``'s first audio stream through ``master_filter`` into a CBR
+    MP3 at ``out`` (atomic), measured in the same pass."""
+    from ..fsutil import atomic_path
+
+    with atomic_path(out) as tmp:
+        stderr = ffmpeg.run(["-i", ffmpeg.as_input(source), "-map", "0:a:0", "-af", master_filter(gain, measure=True),
+                             *mp3_args(channels), "-write_xing", "1", "-f", "mp3", str(tmp)], what=f"encoding {out}")
+    return parse_summary(stderr)

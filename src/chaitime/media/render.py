@@ -312,16 +312,9 @@ def master_audio(episode: Episode, settings: Settings, edited: Path, channels: i
     target = loudness.target_for(channels, settings.get("audio", "target_lufs"))
     gain = loudness.gain_db(loudness.measure(edited), target)
     audio = episode.path("audio.mp3")
-    gain, _ = loudness.reach_target(lambda g: _encode_mp3(edited, g, channels, audio), gain, target)
+    gain, _ = loudness.reach_target(lambda g: loudness.encode_mp3(edited, g, channels, audio), gain, target)
     tags.write_tags(audio, **tags.episode_tags(settings, episode.meta()))
     return gain
-
-
-def _encode_mp3(edited: Path, gain: float, channels: int, audio: Path) -> loudness.Loudness:
-    with fsutil.atomic_path(audio) as tmp:
-        stderr = ffmpeg.run(["-i", ffmpeg.as_input(edited), "-map", "0:a:0", "-af", loudness.master_filter(gain, measure=True),
-                             *loudness.mp3_args(channels), "-write_xing", "1", "-f", "mp3", str(tmp)], what=f"encoding {audio}")
-    return loudness.parse_summary(stderr)
 
 
 # --- video ----------------------------------------------------------------------------------------
