@@ -217,6 +217,24 @@ def test_uncovered_speech_is_found_for_a_second_pass():
     assert uncovered(spans, words + [(40.2, 41.9)]) == [(int(9.5 * SR), 25 * SR)]
 
 
+def test_speech_a_prompt_skipped_is_decoded_again_without_it():
+    """fill_uncovered: the prompted re-decode of a gap comes first; what it still misses is
+    decoded without the vocabulary, and decoding stops once every stretch has words."""
+    from chaitime.asr.vad import fill_uncovered
+
+    calls = []
+
+    def decode(spans, hint):
+        calls.append((spans, hint))
+        return [] if hint else [(a / SR, b / SR) for a, b in spans]  # the prompt skips; plain decoding works
+
+    found = fill_uncovered([(0, 30 * SR)], [(0.0, 10.0)], lambda words: words, decode, ("Okafor",))
+    assert calls == [([(int(10.5 * SR), 30 * SR)], ("Okafor",)), ([(int(10.5 * SR), 30 * SR)], ())]
+    assert found == [(0.0, 10.0), (10.5, 30.0)]
+    calls.clear()
+    assert fill_uncovered([(0, 30 * SR)], [(0.0, 29.9)], lambda words: words, decode, ("Okafor",)) == [(0.0, 29.9)] and calls == []
+
+
 @pytest.mark.slow
 @needs_tiny
 @pytest.mark.parametrize("engine", ENGINES)

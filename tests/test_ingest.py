@@ -196,3 +196,28 @@ def test_silence_and_noise_invent_no_words(tmp_path, ffmpeg_bin, source):
     data = json.loads((ep / "transcript.json").read_text())
     assert sum(len(s["words"]) for s in data["segments"]) <= 2
     assert (ep / "audio.mp3").is_file()
+
+
+def test_peaky_quiet_recording_reaches_target_through_the_limiter(tmp_path, ffmpeg_bin):
+    """A quiet recording with loud clicks: the gain sends the clicks into the limiter, which takes
+    loudness off. mastering_gain finds the extra gain on the lossless source, before the one
+    encode; the MP3 measures on target by ebur128 with its true peak under -1 dBTP."""
+    import numpy as np
+
+    from chaitime import sample
+    from chaitime.media import loudness
+
+    rate = 44100
+    t = np.arange(rate * 20) / rate
+    # Short bursts of low-passed noise: a crest factor well over speech's.
+    noise = np.convolve(np.random.default_rng(7).laplace(0, 0.05, len(t)), np.ones(6) / 3, "same")
+    signal = noise * np.sin(2 * np.pi * 2.5 * t) ** 16
+    wav = tmp_path / "peaky.wav"
+    sample.write_wav(wav, (np.clip(signal, -1, 1) * 32767).astype(np.int16), rate, channels=2)
+    before = loudness.measure(wav, true_peak=False)
+    assert before.true_peak_dbtp is None and before.sample_peak_dbfs + loudness.gain_db(before, -16.0) > 0
+    gain, after = loudness.master_mp3(wav, before, -16.0, 2, tmp_path / "out.mp3")
+    assert gain > loudness.gain_db(before, -16.0) + 1.0  # the limiter's loss was added back
+    measured = ebur128(ffmpeg_bin, tmp_path / "out.mp3")
+    assert abs(measured["I"] + 16.0) <= 0.5 and abs(after.integrated_lufs + 16.0) <= 0.3
+    assert measured["TP"] <= -1.0

@@ -368,7 +368,9 @@ def test_loudness_summary_parsing():
               "  Integrated loudness:\n    I:         -16.2 LUFS\n    Threshold: -26.3 LUFS\n\n  Loudness range:\n"
               "    LRA:         5.1 LU\n    Threshold:   -36.1 LUFS\n\n  True peak:\n    Peak:        -1.4 dBFS\n")
     level = parse_summary(stderr)
-    assert (level.integrated_lufs, level.true_peak_dbtp, level.lra_lu) == (-16.2, -1.4, 5.1)
+    assert (level.integrated_lufs, level.true_peak_dbtp, level.lra_lu, level.sample_peak_dbfs) == (-16.2, -1.4, 5.1, None)
+    sample_only = parse_summary(stderr.replace("True peak", "Sample peak").replace("-1.4 dBFS", "-3.0 dBFS"))
+    assert (sample_only.true_peak_dbtp, sample_only.sample_peak_dbfs) == (None, -3.0)
 
 
 # --- Site --------------------------------------------------------------------------------------

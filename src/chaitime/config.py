@@ -12,6 +12,7 @@ from . import fsutil
 from .errors import ConfigError
 
 CONFIG_NAME = "chaitime.toml"
+PLACEHOLDER_NAME = "Your Name"  # the template's author and host until the host fills them in
 ENGINES = ("auto", "faster-whisper", "openai-whisper")
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -67,7 +68,7 @@ def init(folder: Path, *, host: str | None = None, title: str | None = None) -> 
         return path, False
     text = default_text()
     if host:
-        text = text.replace('"Your Name"', _toml_str(host))
+        text = text.replace(_toml_str(PLACEHOLDER_NAME), _toml_str(host))
     if title:
         text = text.replace('"My Interview Show"', _toml_str(title))
     fsutil.write_text(path, text)

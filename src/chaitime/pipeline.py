@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import __version__, asr, fsutil
+from . import __version__, asr, config, fsutil
 from .asr.audio import speech_args
 from .errors import InputError
 from .media import ffmpeg, loudness, probe as probe_mod, tags
@@ -98,12 +98,17 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
         meta = _write_meta(episode, recording, source_hash, opts)
         rec = Records(episode, opts.force)
         _link_source(episode, recording, info)
-        before = _extract(episode, recording, info, source_hash, rec, progress)
         asr_opts = _asr_options(ws, meta, opts)
         with ThreadPoolExecutor(max_workers=1) as pool:
+            # The model loads (imports and weights, ~1 s) while ffmpeg decodes, unless it won't be needed.
+            warm = None if rec.fresh("transcribe", _transcribe_key(asr_opts, _extract_key(source_hash)), [_asr_json(episode)]) \
+                else pool.submit(asr.load_engine, asr_opts)
+            before = _extract(episode, recording, info, source_hash, rec, progress)
             # Mastering is ffmpeg in a subprocess; it overlaps with transcription on the other core
             # (measured: 32.0 s against 33.6 s for mastering after it, on 10 minutes).
             mastered = pool.submit(_master, episode, ws, meta, info, before, rec)
+            if warm is not None:
+                warm.result()
             raw = _transcribe(episode, asr_opts, rec, progress)
             after = mastered.result()
         named = _speakers(episode, ws, raw, opts, rec)
@@ -174,19 +179,23 @@ def _extract(episode: Episode, recording: Path, info: MediaInfo, source_hash: st
     """Decode once: 16 kHz mono speech for ASR and the lossless master, measuring loudness on the way."""
     speech, master = episode.machine_dir / "speech.s16", episode.machine_dir / "master.flac"
     measured = episode.machine_dir / "loudness.json"
-    key = fsutil.text_hash("extract", source_hash, ffmpeg.ffmpeg_version(), 1)
+    key = _extract_key(source_hash)
     if rec.fresh("extract", key, [speech, master, measured]):
         return loudness.Loudness(**json.loads(measured.read_text()))
     channels = ["-ac", "2"] if info.channels > 2 else []
     with fsutil.atomic_path(speech) as sp, fsutil.atomic_path(master) as ma:
         stderr = ffmpeg.run(
             ["-i", ffmpeg.as_input(recording), *speech_args(sp),
-             "-map", "0:a:0", *channels, "-af", loudness.MEASURE_FILTER, "-c:a", "flac", "-f", "flac", str(ma)],
+             "-map", "0:a:0", *channels, "-af", loudness.MEASURE_LEVEL_FILTER, "-c:a", "flac", "-f", "flac", str(ma)],
             what=f"decoding {recording.name}", progress=lambda s: progress("decode", s, info.duration_s))
         before = loudness.parse_summary(stderr)
     fsutil.write_text(measured, json.dumps(before.__dict__) + "\n")
     rec.done("extract", key)
     return before
+
+
+def _extract_key(source_hash: str) -> str:
+    return fsutil.text_hash("extract", source_hash, ffmpeg.ffmpeg_version(), 2)
 
 
 def _master(episode: Episode, ws: Workspace, meta: EpisodeMeta, info: MediaInfo, before: loudness.Loudness, rec: Records) -> loudness.Loudness:
@@ -197,11 +206,11 @@ def _master(episode: Episode, ws: Workspace, meta: EpisodeMeta, info: MediaInfo,
     gain = loudness.gain_db(before, target)
     tag_values = tags.episode_tags(ws.settings, meta)
     key = fsutil.text_hash("master", rec.data.get("extract"), target, gain, channels, info.has_video, ffmpeg.ffmpeg_version(), 3,
-                           sorted((k, str(v)) for k, v in tag_values.items()), fsutil.file_hash(tag_values["cover"]) if tag_values["cover"] else None, 2)
+                           sorted((k, str(v)) for k, v in tag_values.items()), fsutil.file_hash(tag_values["cover"]) if tag_values["cover"] else None, 3)
     outputs = [audio, after_path] + ([video] if info.has_video else [])
     if rec.fresh("master", key, outputs):
         return loudness.Loudness(**json.loads(after_path.read_text()))
-    _, after = loudness.reach_target(lambda g: loudness.encode_mp3(episode.machine_dir / "master.flac", g, channels, audio), gain, target)
+    _, after = loudness.master_mp3(episode.machine_dir / "master.flac", before, target, channels, audio)
     if info.has_video:
         _mux_video(info, audio, video)
     tags.write_tags(audio, **tag_values)
@@ -233,7 +242,9 @@ def _check_asr(options: asr.AsrOptions) -> None:
 def _asr_options(ws: Workspace, meta: EpisodeMeta | None, opts: IngestOptions) -> asr.AsrOptions:
     s = ws.settings
     guests = meta.guests if meta else opts.guests
-    vocabulary = tuple(dict.fromkeys([*(s.get("transcribe", "vocabulary") or []), *guests, *s.hosts]))
+    # The template's placeholder host is no hint: a prompt costs decode time and can make Whisper skip speech.
+    hosts = [h for h in s.hosts if h != config.PLACEHOLDER_NAME]
+    vocabulary = tuple(dict.fromkeys([*(s.get("transcribe", "vocabulary") or []), *guests, *hosts]))
     return asr.AsrOptions(
         model=opts.model or s.get("transcribe", "model", "tiny.en"),
         engine=opts.engine or s.get("transcribe", "engine", "auto"),
@@ -243,10 +254,18 @@ def _asr_options(ws: Workspace, meta: EpisodeMeta | None, opts: IngestOptions) -
     )
 
 
-def _transcribe(episode: Episode, options: asr.AsrOptions, rec: Records, progress: Progress) -> Transcript:
-    out = episode.machine_dir / "transcript.asr.json"
+def _asr_json(episode: Episode) -> Path:
+    return episode.machine_dir / "transcript.asr.json"
+
+
+def _transcribe_key(options: asr.AsrOptions, extract_key: str | None) -> str:
     engine_name, device = asr.engine.choose(options.engine, options.device)
-    key = fsutil.text_hash("transcribe", rec.data.get("extract"), options, engine_name, device, asr.engine_version(engine_name), 1)
+    return fsutil.text_hash("transcribe", extract_key, options, engine_name, device, asr.engine_version(engine_name), 2)
+
+
+def _transcribe(episode: Episode, options: asr.AsrOptions, rec: Records, progress: Progress) -> Transcript:
+    out = _asr_json(episode)
+    key = _transcribe_key(options, rec.data.get("extract"))
     if rec.fresh("transcribe", key, [out]):
         return Transcript.load(out)
     pcm = asr.PcmAudio(episode.machine_dir / "speech.s16")
@@ -270,7 +289,8 @@ def _speakers(episode: Episode, ws: Workspace, raw: Transcript, opts: IngestOpti
         labeled = Transcript.load(labeled_path)
     else:
         labeled = speakers.attribute(raw, mix_path=episode.machine_dir / "master.flac", tracks=opts.tracks or None,
-                                     num_speakers=opts.num_speakers, host_voice=host_voice if host_voice and host_voice.is_file() else None)
+                                     num_speakers=opts.num_speakers, host_voice=host_voice if host_voice and host_voice.is_file() else None,
+                                     speech=asr.PcmAudio(episode.machine_dir / "speech.s16").samples())
         fsutil.write_text(labeled_path, labeled.to_json())
         rec.done("speakers", key)
     meta = episode.meta()

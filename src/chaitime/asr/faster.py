@@ -68,19 +68,17 @@ class FasterWhisperEngine:
 
     def transcribe(self, audio: np.ndarray, *, language: str | None, vocabulary: tuple[str, ...]) -> tuple[list[Segment], str]:
         language = self._language(language)
-        common = dict(language=language, word_timestamps=True, vad_filter=True, hotwords=_hotwords(vocabulary),
+        common = dict(language=language, word_timestamps=True, hotwords=_hotwords(vocabulary),
                       beam_size=5, compression_ratio_threshold=cleanup.COMPRESSION_MAX,
                       log_prob_threshold=cleanup.LOGPROB_FLOOR, no_speech_threshold=cleanup.NO_SPEECH_PROB)
         if self.batch_size == 1:
-            found, info = self.model.transcribe(audio, temperature=[0.0, *FALLBACK_TEMPERATURES], condition_on_previous_text=False, **common)
-            found = list(found)
+            found, info = self.model.transcribe(audio, temperature=[0.0, *FALLBACK_TEMPERATURES], condition_on_previous_text=False,
+                                                vad_filter=True, **common)
+            found, language = list(found), info.language
         else:
-            # The batched pipeline decodes at temperature 0 only; failed windows are retried below.
-            found, info = self.pipeline.transcribe(audio, batch_size=self.batch_size, temperature=0.0, **common)
-            found = self._retry_failed(audio, list(found), language, vocabulary)
-            found = self._fill_dropped(audio, found, language, vocabulary)
+            found, language = self._batched_with_vad(audio, language, vocabulary, common)
         kept = [s for s in found if not cleanup.unlikely_speech(s.no_speech_prob, s.avg_logprob, s.compression_ratio)]
-        return [part for s in kept for part in _segments(s)], info.language
+        return [part for s in kept for part in _segments(s)], language or "en"
 
     def _language(self, language: str | None) -> str | None:
         if self.model.model.is_multilingual:
@@ -89,16 +87,30 @@ class FasterWhisperEngine:
             raise ModelError(f"this model is English-only; it can't transcribe language {language!r}. Use a multilingual model (e.g. small).")
         return "en"
 
-    def _fill_dropped(self, audio: np.ndarray, found: list, language: str | None, vocabulary: tuple[str, ...]) -> list:
-        """Decode, one at a time, speech the batched pass left without words (vad.uncovered)."""
+    def _batched_with_vad(self, audio: np.ndarray, language: str | None, vocabulary: tuple[str, ...], common: dict) -> tuple[list, str | None]:
+        """VAD once, decode its windows in batches, retry failed windows hotter, then decode again
+        the speech left without words (vad.fill_uncovered)."""
         from . import vad
 
-        words = [(w.start, w.end) for s in found for w in (s.words or ())]
-        missing = vad.uncovered(vad.speech_spans(audio), words)
-        for lo, hi in missing:
-            again = self._decode_alone(audio[lo:hi], language, vocabulary, [0.0, *FALLBACK_TEMPERATURES])
-            found += [_shifted(s, lo / SAMPLE_RATE_HZ) for s in again]
-        return sorted(found, key=lambda s: s.start) if missing else found
+        spans = vad.speech_spans(audio)
+        found, detected = self._decode_windows(audio, spans, common)
+        language = language or detected
+        found = vad.fill_uncovered(
+            spans, self._retry_failed(audio, found, language, vocabulary),
+            lambda segs: [(w.start, w.end) for s in segs for w in (s.words or ())],
+            lambda missing, hint: self._decode_windows(audio, missing, {**common, "language": language, "hotwords": _hotwords(hint)})[0],
+            vocabulary)
+        return sorted(found, key=lambda s: s.start), language
+
+    def _decode_windows(self, audio: np.ndarray, spans: list[tuple[int, int]], common: dict) -> tuple[list, str | None]:
+        """Speech ``spans`` packed into windows of at most 30 s (gaps kept, so times stay a plain
+        offset), decoded in batches at temperature 0 by faster-whisper's batched pipeline."""
+        clips = [{"start": w.start / SAMPLE_RATE_HZ, "end": w.end / SAMPLE_RATE_HZ} for w in batching.pack_windows(spans)]
+        if not clips:
+            return [], common["language"]
+        found, info = self.pipeline.transcribe(audio, batch_size=self.batch_size, temperature=0.0, vad_filter=False,
+                                               clip_timestamps=clips, **common)
+        return list(found), info.language
 
     def _retry_failed(self, audio: np.ndarray, found: list, language: str | None, vocabulary: tuple[str, ...]) -> list:
         """Re-decode each segment that repeats itself or is unsure, hotter, the way openai-whisper

@@ -125,11 +125,16 @@ class OpenAIWhisperEngine:
         """VAD, pack, decode in batches, align words, stitch in order on ``audio``'s timeline."""
         language = self._language(language)
         spans = vad.speech_spans(audio)
-        segments, languages = self._windows(audio, batching.pack_windows(spans), language, vocabulary)
-        covered = [(w.start_s, w.end_s) for s in segments for w in s.words]
-        again, more = self._windows(audio, batching.pack_windows(vad.uncovered(spans, covered)), language, vocabulary)
-        segments = sorted(segments + again, key=lambda s: s.start_s)
-        languages += more
+        languages: Counter = Counter()
+
+        def decode(found_spans: list[tuple[int, int]], hint: tuple[str, ...]) -> list[Segment]:
+            segments, seen = self._windows(audio, batching.pack_windows(found_spans), language, hint)
+            languages.update(seen)
+            return segments
+
+        segments = vad.fill_uncovered(spans, decode(spans, vocabulary), lambda segs: [(w.start_s, w.end_s) for s in segs for w in s.words],
+                                      decode, vocabulary)
+        segments = sorted(segments, key=lambda s: s.start_s)
         return segments, language or (languages.most_common(1)[0][0] if languages else "en")
 
     def _windows(self, audio: np.ndarray, windows: list[batching.Window], language: str | None, vocabulary: tuple[str, ...]) -> tuple[list[Segment], Counter]:

@@ -310,9 +310,8 @@ def join_intro_outro(cut: Path, plan: Plan, out: Path, inputs: Inputs) -> tuple[
 def master_audio(episode: Episode, settings: Settings, edited: Path, channels: int) -> float:
     """audio.mp3 from the edited lossless audio: measured, gain + limiter, CBR MP3, ID3 tags. Returns the gain."""
     target = loudness.target_for(channels, settings.get("audio", "target_lufs"))
-    gain = loudness.gain_db(loudness.measure(edited), target)
     audio = episode.path("audio.mp3")
-    gain, _ = loudness.reach_target(lambda g: loudness.encode_mp3(edited, g, channels, audio), gain, target)
+    gain, _ = loudness.master_mp3(edited, loudness.measure(edited, true_peak=False), target, channels, audio)
     tags.write_tags(audio, **tags.episode_tags(settings, episode.meta()))
     return gain
 

@@ -23,6 +23,10 @@ MIN_SPEECH_S = 2.0
 
 def channels_independent(path: Path) -> bool:
     """True when ``path`` is two-channel and each channel carries its own person."""
+    from ..media.probe import probe
+
+    if probe(Path(path)).channels != 2:
+        return False  # known without decoding ten minutes
     samples = decode(Path(path), channels=None, limit_s=PROBE_S)
     if samples.shape[1] != 2:
         return False
