@@ -14,14 +14,15 @@ extra="${1:-demo}"
 stamp="$here/.venv/.chaitime-$extra-$(cat "$here/pyproject.toml" | python -c 'import sys,hashlib;print(hashlib.md5(sys.stdin.buffer.read()).hexdigest())')"
 if [ ! -f "$stamp" ]; then
   pip_q -e "$here[$extra]"
+  # resemblyzer ships the speaker encoder's weights (17 MB); chaitime runs the encoder with numpy,
+  # so its own deps (torch, librosa, webrtcvad) are not installed.
+  pip_q --no-deps "resemblyzer>=0.1.4"
   if [ "$extra" = "test" ]; then
-    # Speaker embeddings and the PyTorch engine need torch. Without a GPU, take the CPU build
-    # (pinned: an unpinned torch pulls several GB of CUDA packages). With one, keep what is there.
+    # The PyTorch engine needs torch. Without a GPU, take the CPU build (pinned: an unpinned
+    # torch pulls several GB of CUDA packages). With one, keep what is there.
     if ! python -c 'import torch' 2>/dev/null; then
       if command -v nvidia-smi >/dev/null 2>&1; then pip_q torch; else pip_q "torch==2.13.0"; fi
     fi
-    # resemblyzer ships the speaker encoder's weights; its own deps (librosa, webrtcvad) are not used.
-    pip_q --no-deps "resemblyzer>=0.1.4"
     pip_q --no-deps "openai-whisper>=20240930"
     pip_q tiktoken more-itertools numba
   fi

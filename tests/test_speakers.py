@@ -221,7 +221,7 @@ def test_der_scorer():
 
 
 @pytest.mark.skipif(not (MEDIA / "two-speakers.rttm").is_file(), reason="../shared/media not present")
-@pytest.mark.skipif("dvector" not in embed.available(), reason="the DER target needs the speaker encoder (torch + resemblyzer)")
+@pytest.mark.skipif("dvector" not in embed.available(), reason="the DER target needs the speaker encoder weights (pip install resemblyzer --no-deps)")
 def test_telephone_sample_der_under_target():
     from chaitime.speakers.diarize import diarize
 
@@ -240,7 +240,7 @@ def test_host_voice_enrollment_finds_the_host_who_speaks_second(tmp_path):
     sample.write_wav(tmp_path / "host.wav", clip, RATE)
     labeled = attribute(transcript_of(spoken), mix_path=tmp_path / "mix.wav", host_voice=tmp_path / "host.wav")
     if "host_label" not in labeled.meta["speakers"]:
-        pytest.skip("speaker encoder (torch + resemblyzer) not installed")
+        pytest.skip("speaker encoder weights (resemblyzer) not installed")
     assert labeled.meta["speakers"]["host_label"] == "S2"
     assert name_speakers(labeled, hosts=[HOST], guests=[GUEST], mapping={})[1] == {"S1": GUEST, "S2": HOST}
 
@@ -250,3 +250,70 @@ def test_numpy_embedder_runs_without_torch(interview):
 
     result = diarize(decode(interview["mono"])[:, 0], method="mfcc", num_speakers=2)
     assert result.num_speakers == 2 and {t.speaker for t in result.turns()} == {"S1", "S2"}
+
+
+# --- d-vector encoder in numpy ---------------------------------------------------------------
+def _windows_for_encoder_checks() -> list[np.ndarray]:
+    """Random and real speech windows, of two lengths (so two batches)."""
+    rng = np.random.default_rng(7)
+    speech = decode(MEDIA / "two-speakers.wav")[:, 0].astype(np.float32) / 32768
+    real = [speech[s : s + 24000] for s in (16000, 80000, 160000)]
+    return [*(0.1 * rng.standard_normal(n).astype(np.float32) for n in (24000, 24000, 6400)), *real]
+
+
+def test_dvector_numpy_matches_torch():
+    torch = pytest.importorskip("torch")
+    if embed._weights_path() is None:
+        pytest.skip("resemblyzer (the speaker encoder's weights) not installed")
+    weights = embed._weights()
+    checkpoint = torch.load(embed._weights_path(), map_location="cpu", weights_only=False)["model_state"]
+    assert weights.keys() == {k for k in checkpoint if k.startswith(("lstm.", "linear."))}
+    for name, array in weights.items():
+        assert np.array_equal(array, checkpoint[name].numpy()), name
+    lstm, linear = torch.nn.LSTM(embed.N_MELS, 256, 3, batch_first=True), torch.nn.Linear(256, 256)
+    lstm.load_state_dict({k[5:]: torch.from_numpy(v) for k, v in weights.items() if k.startswith("lstm.")})
+    linear.load_state_dict({k[7:]: torch.from_numpy(v) for k, v in weights.items() if k.startswith("linear.")})
+    windows = _windows_for_encoder_checks()
+    with torch.inference_mode():
+        reference = []
+        for w in windows:
+            _, (hidden, _) = lstm(torch.from_numpy(embed.mel_power(w))[None])
+            raw = torch.relu(linear(hidden[-1]))
+            reference.append((raw / torch.linalg.norm(raw, dim=1, keepdim=True)).numpy()[0])
+    ours = embed.embed_dvector(windows, batch=2)
+    assert np.abs(ours - np.array(reference)).max() < 1e-4
+
+
+def test_dvector_loads_and_embeds_without_torch():
+    if embed._weights_path() is None:
+        pytest.skip("resemblyzer (the speaker encoder's weights) not installed")
+    code = """
+import sys
+sys.modules["torch"] = None  # import torch now raises ImportError
+import numpy as np
+from chaitime.speakers import embed
+shapes = {k: v.shape for k, v in embed._weights().items()}
+assert shapes["linear.weight"] == (256, 256) and shapes["linear.bias"] == (256,), shapes
+for n, width in enumerate((40, 256, 256)):
+    assert shapes[f"lstm.weight_ih_l{n}"] == (1024, width) and shapes[f"lstm.weight_hh_l{n}"] == (1024, 256)
+    assert shapes[f"lstm.bias_ih_l{n}"] == shapes[f"lstm.bias_hh_l{n}"] == (1024,)
+assert embed.available()[0] == "dvector"
+t = np.arange(8000) / 16000
+vector = embed.embed([(0.1 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)], "dvector")
+assert vector.shape == (1, 256) and abs(np.linalg.norm(vector) - 1) < 1e-5
+assert "torch" not in {m.split(".")[0] for m, mod in sys.modules.items() if mod is not None}
+"""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+
+
+def test_checkpoint_loader_refuses_other_classes():
+    import io
+    import os
+    import pickle
+
+    with pytest.raises(pickle.UnpicklingError):
+        embed._CheckpointUnpickler(io.BytesIO(pickle.dumps(os.getcwd)), {}).load()
