@@ -19,6 +19,11 @@ def speech_args(out: Path) -> list[str]:
     return ["-map", "0:a:0", "-ac", "1", "-ar", str(SAMPLE_RATE_HZ), "-c:a", "pcm_s16le", "-f", "s16le", str(out)]
 
 
+def speech_input(path: Path) -> list[str]:
+    """ffmpeg input options that read a raw speech file written with ``speech_args``."""
+    return ["-f", "s16le", "-ar", str(SAMPLE_RATE_HZ), "-ac", "1", "-i", ffmpeg.as_input(path)]
+
+
 def decode_speech(path: Path, out: Path, progress: ffmpeg.Progress | None = None) -> "PcmAudio":
     """Decode any media file's first audio stream to a raw speech file (atomic)."""
     with fsutil.atomic_path(out) as tmp:
