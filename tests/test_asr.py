@@ -73,6 +73,19 @@ def test_fallback_rules_follow_openai_whisper():
     assert not cleanup.needs_fallback(0.1, -0.3, 1.6)
 
 
+def test_repeated_segments_loop_or_conversation():
+    """A sentence decoded again and again is cut to one; two people saying "Hello?" in turn keep both."""
+    def seg(start, text):
+        return Segment(start, start + 0.5, text, (Word(start, start + 0.5, " " + text, 0.9),))
+
+    hello = cleanup.clean([seg(0.0, "Hello?"), seg(1.0, "Hello?"), seg(2.0, "Oh, hello.")])
+    assert [s.text for s in hello] == ["Hello?", "Hello?", "Oh, hello."]
+    loop = cleanup.clean([seg(0.0, "Thanks for having me here."), seg(1.0, "Thanks for having me here."), seg(2.0, "Thanks for having me here.")])
+    assert [s.text for s in loop] == ["Thanks for having me here."]
+    short = cleanup.clean([seg(t, "Yes.") for t in (0.0, 1.0, 2.0, 3.0)])
+    assert len(short) == 2
+
+
 def test_repetition_loop_is_cut():
     words = tuple(Word(i * 0.3, i * 0.3 + 0.2, " thank you" if i % 2 else " so", 0.9) for i in range(40))
     seg = cleanup.clean([Segment(0.0, 12.0, "".join(w.text for w in words).strip(), words)])

@@ -39,8 +39,9 @@ def engine_version(name: str) -> str:
     return faster.version()
 
 
-def transcribe_pcm(audio: PcmAudio, options: AsrOptions = AsrOptions(), progress: Progress | None = None, *, chunk_s: float = 600.0) -> Transcript:
-    """Transcribe raw 16 kHz speech chunk by chunk (bounded memory), in the original timeline."""
+def transcribe_pcm(audio: PcmAudio, options: AsrOptions = AsrOptions(), progress: Progress | None = None, *, chunk_s: float = 1800.0) -> Transcript:
+    """Transcribe raw 16 kHz speech chunk by chunk (bounded memory: a 30-minute chunk is 115 MB
+    of float samples; a 3-hour recording is never in memory at once), in the original timeline."""
     eng = load_engine(options)
     total = audio.duration_s
     segments: list[Segment] = []

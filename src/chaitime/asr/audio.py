@@ -44,18 +44,18 @@ class PcmAudio:
     def duration_s(self) -> float:
         return self.path.stat().st_size / 2 / SAMPLE_RATE_HZ
 
-    def chunk_bounds(self, max_chunk_s: float = 600.0, search_s: float = 20.0) -> list[tuple[int, int]]:
-        """Split into chunks of at most ``max_chunk_s`` each ending at the quietest 0.2 s window
-        of its last ``search_s`` seconds, so no word is cut in two."""
+    def chunk_bounds(self, max_chunk_s: float = 1800.0, search_s: float = 20.0) -> list[tuple[int, int]]:
+        """Split into as few chunks of about ``max_chunk_s`` (at most ``search_s`` more) as it
+        takes, of about equal length (no short tail: each chunk ends in a partly filled batch),
+        cut at the quietest 0.2 s window of the ``search_s`` seconds before each cut, so no word
+        is cut in two."""
         data = self.samples()
-        total, step = len(data), int(max_chunk_s * SAMPLE_RATE_HZ)
-        bounds, start = [], 0
-        while total - start > step:
-            end = _quietest_point(data, start + step - int(search_s * SAMPLE_RATE_HZ), start + step)
-            bounds.append((start, end))
-            start = end
-        if total > start:
-            bounds.append((start, total))
+        total, search = len(data), int(search_s * SAMPLE_RATE_HZ)
+        count = max(1, int(np.ceil(total / (max_chunk_s * SAMPLE_RATE_HZ))))
+        # Cut near k/count of the way, at the quietest point of the search window before it.
+        cuts = [_quietest_point(data, t - search, t) for t in (total * k // count for k in range(1, count))]
+        edges = [0, *cuts, total]
+        bounds = [(a, b) for a, b in zip(edges, edges[1:]) if b > a]
         return bounds
 
     def chunk(self, start: int, end: int) -> np.ndarray:

@@ -14,6 +14,7 @@ NO_SPEECH_PROB = 0.6
 LOGPROB_FLOOR = -1.0
 COMPRESSION_MAX = 2.4
 MIN_WORD_PROBABILITY = 0.15
+LOOP_MIN_WORDS = 4  # a back-to-back repeat this long is a decoding loop, not speech
 # Phrases Whisper writes on silence/music when it has nothing to transcribe (YouTube captions).
 STOCK_PHRASES = re.compile(
     r"^\W*(thanks? (you )?for watching|thank you\.?|please subscribe|subtitles by|\[?music\]?|\(upbeat music\)|you)\W*$",
@@ -41,12 +42,19 @@ def needs_fallback(no_speech_prob: float, avg_logprob: float, compression: float
 def clean(segments: list[Segment]) -> list[Segment]:
     """Drop hallucinated segments and cut repetition loops; keep order."""
     out: list[Segment] = []
+    repeats = 0
     for seg in segments:
         seg = _cut_repetition(seg)
         if not seg.text.strip() or _is_stock_phrase(seg) or compression_ratio(seg.text) > COMPRESSION_MAX and len(seg.text) > 60:
             continue
         if out and _same_text(out[-1], seg) and seg.start_s - out[-1].end_s < 2.0:
-            continue  # a segment repeated back to back: the classic loop
+            repeats += 1
+            # The classic loop: a sentence repeated back to back. Two people saying a short
+            # "Hello?" in turn is a conversation, so short lines may come twice.
+            if repeats >= 2 or len(_norm(seg.text).split()) >= LOOP_MIN_WORDS:
+                continue
+        else:
+            repeats = 0
         out.append(seg)
     return out
 

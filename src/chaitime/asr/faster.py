@@ -103,13 +103,15 @@ class FasterWhisperEngine:
         return sorted(found, key=lambda s: s.start), language
 
     def _decode_windows(self, audio: np.ndarray, spans: list[tuple[int, int]], common: dict) -> tuple[list, str | None]:
-        """Speech ``spans`` packed into windows of at most 30 s (gaps kept, so times stay a plain
-        offset), decoded in batches at temperature 0 by faster-whisper's batched pipeline."""
-        clips = [{"start": w.start / SAMPLE_RATE_HZ, "end": w.end / SAMPLE_RATE_HZ} for w in batching.pack_windows(spans)]
-        if not clips:
+        """Speech ``spans`` packed into windows of at most 30 s that keep the pauses between them,
+        so a word's time is its window's offset plus its time in the window, decoded in batches
+        at temperature 0 by faster-whisper's batched pipeline. (Its own packing cuts the pauses
+        out and maps times back; that moved the first word of a window by up to 0.8 s here, and
+        speaker turns and cuts rely on word times.)"""
+        if not spans:
             return [], common["language"]
-        found, info = self.pipeline.transcribe(audio, batch_size=self.batch_size, temperature=0.0, vad_filter=False,
-                                               clip_timestamps=clips, **common)
+        clips = [{"start": w.start / SAMPLE_RATE_HZ, "end": w.end / SAMPLE_RATE_HZ} for w in batching.pack_windows(spans)]
+        found, info = self.pipeline.transcribe(audio, batch_size=self.batch_size, temperature=0.0, vad_filter=False, clip_timestamps=clips, **common)
         return list(found), info.language
 
     def _retry_failed(self, audio: np.ndarray, found: list, language: str | None, vocabulary: tuple[str, ...]) -> list:
