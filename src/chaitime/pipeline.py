@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -75,14 +76,16 @@ class Records:
         except ValueError:
             self.data = {}  # a damaged record only costs a re-run
         self.ran: list[str] = []
+        self.lock = threading.Lock()
 
     def fresh(self, stage: str, key: str, outputs: list[Path]) -> bool:
         return not self.force and self.data.get(stage) == key and all(p.exists() for p in outputs)
 
     def done(self, stage: str, key: str) -> None:
-        self.data[stage] = key
-        self.ran.append(stage)
-        fsutil.write_text(self.path, json.dumps(self.data, indent=1, sort_keys=True) + "\n")
+        with self.lock:  # stages finish on two threads (mastering runs beside transcription)
+            self.data[stage] = key
+            self.ran.append(stage)
+            fsutil.write_text(self.path, json.dumps(self.data, indent=1, sort_keys=True) + "\n")
 
 
 def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions(), progress: Progress | None = None) -> IngestResult:
@@ -104,7 +107,8 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
             warm = None if rec.fresh("transcribe", _transcribe_key(asr_opts, _extract_key(source_hash)), [_asr_json(episode)]) \
                 else pool.submit(asr.load_engine, asr_opts)
             before = _extract(episode, recording, info, source_hash, rec, progress)
-            # Mastering is ffmpeg in a subprocess; it overlaps with transcription on the other core.
+            # Mastering (ffmpeg, a subprocess) overlaps with transcription. Measured on 60 minutes:
+            # 150 s in all; mastering beside the speaker stage instead took 179 s.
             mastered = pool.submit(_master, episode, ws, meta, info, before, rec)
             if warm is not None:
                 warm.result()
