@@ -8,16 +8,19 @@ then times, each from a cold process:
   2. chaitime ingest of the same file (decode, master + video, transcribe, speakers, chapters,
      post, feed), the whole process;
   3. chaitime ingest again (everything up to date);
-and prints wall seconds, times realtime, peak RSS and the ratio to the baseline.
+and prints wall seconds, times realtime, peak RSS and the ratio to the baseline. With
+--repeat N the baseline and the ingest run in turn N times (a fresh workspace each time) and the
+medians are printed: on a shared machine one pair can be off by 30%.
 Target (issue 2): ingest <= 1.5x the baseline's time.
 
-    python scripts/bench_ingest.py [--minutes 60] [--json OUT]
+    python scripts/bench_ingest.py [--minutes 60] [--repeat N] [--json OUT]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -61,24 +64,32 @@ def make_recording(folder: Path, minutes: float) -> Path:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=60.0)
+    ap.add_argument("--repeat", type=int, default=1, help="run baseline and ingest in turn N times; print medians")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
+    runs: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         rec = make_recording(tmp, args.minutes)
         audio_s = args.minutes * 60
-        rows = {
-            "faster-whisper batched (baseline)": timed([sys.executable, "-c", BASELINE, str(rec)], tmp),
-            "chaitime ingest": timed([sys.executable, "-m", "chaitime", "ingest", str(rec), "--quiet"], tmp),
-            "chaitime ingest, re-run": timed([sys.executable, "-m", "chaitime", "ingest", str(rec), "--quiet"], tmp),
-        }
+        for i in range(args.repeat):
+            ws = tmp / f"ws{i}"
+            ws.mkdir()
+            ingest = [sys.executable, "-m", "chaitime", "ingest", str(rec), "--quiet"]
+            for name, cmd in (("faster-whisper batched (baseline)", [sys.executable, "-c", BASELINE, str(rec)]),
+                              ("chaitime ingest", ingest), ("chaitime ingest, re-run", ingest)):
+                runs.setdefault(name, []).append(timed(cmd, ws))
+    rows = {name: {k: statistics.median(r[k] for r in rs) for k in ("wall_s", "peak_rss_mb")} for name, rs in runs.items()}
     base = rows["faster-whisper batched (baseline)"]["wall_s"]
-    print(f"{args.minutes:g} min of interview audio, tiny.en int8 on CPU")
+    ratios = [i["wall_s"] / b["wall_s"] for i, b in zip(runs["chaitime ingest"], runs["faster-whisper batched (baseline)"])]
+    print(f"{args.minutes:g} min of interview audio, tiny.en int8 on CPU" + (f", medians of {args.repeat} runs in turn" if args.repeat > 1 else ""))
     print(f"{'what':<36}{'wall s':>9}{'x realtime':>12}{'peak RSS MB':>13}{'vs baseline':>13}")
     for name, r in rows.items():
         print(f"{name:<36}{r['wall_s']:>9.1f}{audio_s / r['wall_s']:>12.1f}{r['peak_rss_mb']:>13.0f}{r['wall_s'] / base:>12.2f}x")
+    if args.repeat > 1:
+        print("ingest / baseline, pair by pair: " + ", ".join(f"{r:.2f}x" for r in ratios))
     if args.json:
-        args.json.write_text(json.dumps({"minutes": args.minutes, "rows": rows}, indent=1))
+        args.json.write_text(json.dumps({"minutes": args.minutes, "rows": rows, "runs": runs}, indent=1))
 
 
 if __name__ == "__main__":

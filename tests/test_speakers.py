@@ -317,3 +317,15 @@ def test_checkpoint_loader_refuses_other_classes():
 
     with pytest.raises(pickle.UnpicklingError):
         embed._CheckpointUnpickler(io.BytesIO(pickle.dumps(os.getcwd)), {}).load()
+
+
+def test_estimated_count_is_capped_by_the_people_named():
+    """Three tight groups of vectors are three voices, unless the host named two people."""
+    from chaitime.speakers import cluster
+
+    rng = np.random.default_rng(3)
+    centers = np.eye(3, 16)
+    x = np.concatenate([c + rng.normal(0, 0.05, (30, 16)) for c in centers])
+    assert len(set(cluster.cluster(x, threshold=0.7))) == 3
+    assert len(set(cluster.cluster(x, threshold=0.7, max_speakers=2))) == 2
+    assert len(set(cluster.cluster(x, threshold=0.7, num_speakers=3, max_speakers=2))) == 3  # an explicit count wins

@@ -12,13 +12,14 @@ MIN_SHARE = 0.1  # a speaker holds at least this share of the speech windows
 MAX_SPEAKERS = 8
 
 
-def cluster(embeddings: np.ndarray, *, threshold: float, num_speakers: int | None = None) -> np.ndarray:
-    """Cluster index for each row of ``embeddings`` (0..k-1, numbered by first appearance)."""
+def cluster(embeddings: np.ndarray, *, threshold: float, num_speakers: int | None = None, max_speakers: int | None = None) -> np.ndarray:
+    """Cluster index for each row of ``embeddings`` (0..k-1, numbered by first appearance).
+    ``max_speakers`` caps an estimated count (the people the host said are on the episode)."""
     x = _unit(embeddings)
     if len(x) < 2:
         return np.zeros(len(x), dtype=int)
     sample = _sample(len(x))
-    k = min(num_speakers or estimate_count(x[sample], threshold), len(sample))
+    k = min(num_speakers or min(estimate_count(x[sample], threshold), max_speakers or MAX_SPEAKERS), len(sample))
     # Centering removes what all windows share (channel, room, language), which is most of
     # a raw embedding; what is left separates voices far better (DER 48% -> 5% on the
     # telephone sample with k=2). The count is estimated on raw vectors, where one voice
