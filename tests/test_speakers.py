@@ -254,10 +254,18 @@ def test_numpy_embedder_runs_without_torch(interview):
 
 # --- d-vector encoder in numpy ---------------------------------------------------------------
 def _windows_for_encoder_checks() -> list[np.ndarray]:
-    """Random and real speech windows, of two lengths (so two batches)."""
+    """Random and speech windows, of two lengths (so two batches): real speech from
+    ../shared/media when present, else the synthesized sample's voices."""
+    from chaitime import sample
+
     rng = np.random.default_rng(7)
-    speech = decode(MEDIA / "two-speakers.wav")[:, 0].astype(np.float32) / 32768
-    real = [speech[s : s + 24000] for s in (16000, 80000, 160000)]
+    if (MEDIA / "two-speakers.wav").is_file():
+        speech = decode(MEDIA / "two-speakers.wav")[:, 0].astype(np.float32) / 32768
+    else:
+        voices, _ = sample.synthesize([sample.Line(s, "Thanks for having me, it is great to be here today.") for s in ("A", "B")],
+                                      sample_rate_hz=16000)
+        speech = voices.astype(np.float32) / 32768
+    real = [speech[s : s + 24000] for s in (16000, 40000, 64000)]
     return [*(0.1 * rng.standard_normal(n).astype(np.float32) for n in (24000, 24000, 6400)), *real]
 
 
