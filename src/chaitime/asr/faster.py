@@ -4,8 +4,10 @@ windows of at most 30 s and decoded in batches. Its Silero VAD is lent to the GP
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -103,16 +105,15 @@ class FasterWhisperEngine:
         return sorted(found, key=lambda s: s.start), language
 
     def _decode_windows(self, audio: np.ndarray, spans: list[tuple[int, int]], common: dict) -> tuple[list, str | None]:
-        """Speech ``spans`` packed into windows of at most 30 s that keep the pauses between them,
-        so a word's time is its window's offset plus its time in the window, decoded in batches
-        at temperature 0 by faster-whisper's batched pipeline. (Its own packing cuts the pauses
-        out and maps times back; that moved the first word of a window by up to 0.8 s here, and
-        speaker turns and cuts rely on word times.)"""
+        """Speech ``spans`` decoded in batches at temperature 0 by faster-whisper's batched
+        pipeline, which packs them into 30 s windows with the silence between them left out and
+        maps times back (tiny.en on shared/media: WER 0.094, as faster-whisper alone, against
+        0.099 for windows that keep the pauses, which also took 24 windows where this took 19)."""
         if not spans:
             return [], common["language"]
-        clips = [{"start": w.start / SAMPLE_RATE_HZ, "end": w.end / SAMPLE_RATE_HZ} for w in batching.pack_windows(spans)]
-        found, info = self.pipeline.transcribe(audio, batch_size=self.batch_size, temperature=0.0, vad_filter=False, clip_timestamps=clips, **common)
-        return list(found), info.language
+        with _speech_found(spans):
+            found, info = self.pipeline.transcribe(audio, batch_size=self.batch_size, temperature=0.0, vad_filter=True, **common)
+            return list(found), info.language
 
     def _retry_failed(self, audio: np.ndarray, found: list, language: str | None, vocabulary: tuple[str, ...]) -> list:
         """Re-decode each segment that repeats itself or is unsure, hotter, the way openai-whisper
@@ -135,6 +136,24 @@ class FasterWhisperEngine:
             condition_on_previous_text=False, hotwords=_hotwords(vocabulary), compression_ratio_threshold=cleanup.COMPRESSION_MAX,
             log_prob_threshold=cleanup.LOGPROB_FLOOR, no_speech_threshold=cleanup.NO_SPEECH_PROB)
         return list(found)
+
+
+@contextlib.contextmanager
+def _speech_found(spans: list[tuple[int, int]]) -> Iterator[None]:
+    """Hand the batched pipeline the speech we found instead of letting it run the VAD again
+    (1.6 s per 10 minutes here). Its only way in is the module-level get_speech_timestamps it
+    calls; if a faster-whisper release renames that, it simply runs its own VAD."""
+    import faster_whisper.transcribe as fw
+
+    original = getattr(fw, "get_speech_timestamps", None)
+    if original is None:
+        yield
+        return
+    fw.get_speech_timestamps = lambda *args, **kwargs: [{"start": a, "end": b} for a, b in spans]
+    try:
+        yield
+    finally:
+        fw.get_speech_timestamps = original
 
 
 def _hotwords(vocabulary: tuple[str, ...]) -> str | None:
