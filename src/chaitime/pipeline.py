@@ -302,7 +302,6 @@ def _speakers(episode: Episode, ws: Workspace, raw: Transcript, opts: IngestOpti
                                      speech=asr.PcmAudio(episode.machine_dir / "speech.s16").samples(), max_speakers=max_speakers)
         fsutil.write_text(labeled_path, labeled.to_json())
         rec.done("speakers", key)
-    meta = episode.meta()
     named, used = name_speakers(labeled, hosts=ws.settings.hosts, guests=list(meta.guests), mapping=meta.speakers)
     if used != meta.speakers:
         episode.write_meta(update_meta(meta, speakers=used))

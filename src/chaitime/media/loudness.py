@@ -91,7 +91,8 @@ def master_mp3(source: Path, before: Loudness, target_lufs: float, channels: int
         excess = -1.0 if after.true_peak_dbtp is None else after.true_peak_dbtp - (TRUE_PEAK_MAX_DBTP - ENCODER_MARGIN_DB)
         if attempt or (excess <= 0 and abs(after.integrated_lufs - target_lufs) <= ENCODE_TOLERANCE_LU):
             break
-        ceiling -= max(0.0, excess + 0.2) if excess > 0 else 0.0
+        if excess > 0:
+            ceiling -= excess + 0.2
         gain = mastering_gain(_input(source), before, target_lufs, ceiling)
     return gain, after
 
