@@ -254,8 +254,8 @@ def test_numpy_embedder_runs_without_torch(interview):
 
 # --- d-vector encoder in numpy ---------------------------------------------------------------
 def _windows_for_encoder_checks() -> list[np.ndarray]:
-    """Random and speech windows, of two lengths (so two batches): real speech from
-    ../shared/media when present, else the synthesized sample's voices."""
+    """Random and speech windows of two lengths (in batches of 2, longest first, the last batch
+    mixes them): real speech from ../shared/media when present, else the synthesized voices."""
     from chaitime import sample
 
     rng = np.random.default_rng(7)
