@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import ToolError
 from . import ffmpeg
 
@@ -30,6 +32,24 @@ LIMITED_FILTER = "ebur128=peak=none:framelog=verbose"  # loudness through the li
 CORRECTIONS = 3  # limiter passes at most, each measured without encoding
 TOLERANCE_LU = 0.2  # of the limiter passes
 ENCODE_TOLERANCE_LU = 0.4  # of the encoded master before it is mastered once more
+# The plain gain is used without a limiter pass when the limiter's loss is surely inside the
+# passes' own tolerance (limiter_loss_bound).
+LOSS_SKIP_LU = TOLERANCE_LU
+# K-weighting (BS.1770) raises energy by at most +4 dB (high shelf): the most by which loud
+# frames' share of the weighted loudness can exceed their share of plain energy.
+K_WEIGHT_MAX = 10 ** (4.0 / 10)
+FRAME_S = 0.01  # frames of the loss estimate
+RELEASE_FRAMES = 15  # the limiter's 100 ms release, and more, held at the full reduction
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """A cheaper copy of the sound being mastered: ffmpeg input arguments that read it, and
+    its samples (mono int16) for estimating the limiter's loss without ffmpeg."""
+
+    args: list[str]
+    samples: np.ndarray
+    rate_hz: int
 
 
 @dataclass(frozen=True)
@@ -75,17 +95,18 @@ def gain_db(measured: Loudness, target_lufs: float) -> float:
 
 
 def master_mp3(source: Path, before: Loudness, target_lufs: float, channels: int, out: Path,
-               proxy: list[str] | None = None) -> tuple[float, Loudness]:
+               proxy: Proxy | None = None) -> tuple[float, Loudness]:
     """The podcast master at ``out`` from lossless ``source`` measured ``before``; returns
     (gain, loudness measured in the encode). The gain comes from ``mastering_gain``, on ``proxy``
-    when given: ffmpeg input arguments for a cheaper copy of the same sound (ingest's 16 kHz mono
-    speech file: the limiter's loss measured on it matched the master's within 0.1 LU on speech,
-    at a quarter of the time). The one encode measures the result; when it is off the target
+    when given: a cheaper copy of the same sound (ingest's 16 kHz mono speech file: the
+    limiter's loss measured on it matched the master's within 0.1 LU on speech, at a quarter of
+    the time). The one encode measures the result; when it is off the target
     by more than ENCODE_TOLERANCE_LU, or inter-sample peaks of a bright source got over the
     limiter's sample-peak ceiling (which then drops by the excess), it is mastered once more,
     measuring on ``source`` itself."""
     ceiling = LIMITER_CEILING_DB
-    gain = mastering_gain(proxy or _input(source), before, target_lufs, ceiling)
+    gain = mastering_gain(proxy.args if proxy else _input(source), before, target_lufs, ceiling,
+                          estimate_on=(proxy.samples, proxy.rate_hz) if proxy else None)
     for attempt in range(2):
         after = encode_mp3(source, gain, channels, out, ceiling)
         excess = -1.0 if after.true_peak_dbtp is None else after.true_peak_dbtp - (TRUE_PEAK_MAX_DBTP - ENCODER_MARGIN_DB)
@@ -97,22 +118,24 @@ def master_mp3(source: Path, before: Loudness, target_lufs: float, channels: int
     return gain, after
 
 
-def mastering_gain(source: list[str], before: Loudness, target_lufs: float, ceiling_db: float = LIMITER_CEILING_DB) -> float:
+def mastering_gain(source: list[str], before: Loudness, target_lufs: float, ceiling_db: float = LIMITER_CEILING_DB,
+                   estimate_on: tuple[np.ndarray, int] | None = None) -> float:
     """The gain that brings the sound to ``target_lufs`` through the limiter, found before the
     encode. When the gained peaks stay under the ceiling, the plain gain is exact. Otherwise
     the limiter takes loudness off a peaky recording: run gain + limiter on ``source`` (ffmpeg
     input arguments) without encoding, measuring before and after the limiter in the one pass,
     and add the loss back; past the limiter a dB of gain buys less than a dB of loudness, so
-    after the first step follow the slope measured (secant), at most CORRECTIONS passes."""
+    after the first step follow the slope measured (secant), at most CORRECTIONS passes. With
+    ``estimate_on`` (mono int16 samples, rate), no pass runs when ``limiter_loss_bound`` says
+    the limiter takes under LOSS_SKIP_LU off: a few loud plosives, the usual case."""
     plain = gain_db(before, target_lufs)
     if before.integrated_lufs < -70 or (before.sample_peak_dbfs is not None and before.sample_peak_dbfs + plain <= ceiling_db):
         return plain
+    if estimate_on is not None and limiter_loss_bound(*estimate_on, plain, ceiling_db) < LOSS_SKIP_LU:
+        return plain
     gain, tried = plain, []  # (gain, predicted loudness of the master at that gain)
     for _ in range(CORRECTIONS):
-        chain = f"volume={gain:.2f}dB,{_named(LIMITED_FILTER, 'unlimited')},{_limiter(0.0, ceiling_db)},{_named(LIMITED_FILTER, 'limited')}"
-        stderr = ffmpeg.run([*source, "-map", "0:a:0", "-af", chain, *ffmpeg.null_sink()], what="measuring the limiter")
-        unlimited, limited = (parse_summary(_summary_of(stderr, f"ebur128@{name}")).integrated_lufs for name in ("unlimited", "limited"))
-        got = before.integrated_lufs + gain + (limited - unlimited)
+        got = before.integrated_lufs + gain - limiter_loss(source, gain, ceiling_db)
         if abs(got - target_lufs) <= TOLERANCE_LU:
             break
         tried.append((gain, got))
@@ -121,6 +144,45 @@ def mastering_gain(source: list[str], before: Loudness, target_lufs: float, ceil
             slope = min(1.0, max(0.2, (tried[-1][1] - tried[-2][1]) / (tried[-1][0] - tried[-2][0])))
         gain = round(gain + (target_lufs - got) / slope, 2)
     return gain
+
+
+def limiter_loss(source: list[str], gain_db: float, ceiling_db: float) -> float:
+    """The loudness (LU) the limiter takes off ``source`` (ffmpeg input arguments) raised by
+    ``gain_db``: one pass, measured before and after the limiter, nothing encoded."""
+    chain = f"volume={gain_db:.2f}dB,{_named(LIMITED_FILTER, 'unlimited')},{_limiter(0.0, ceiling_db)},{_named(LIMITED_FILTER, 'limited')}"
+    stderr = ffmpeg.run([*source, "-map", "0:a:0", "-af", chain, *ffmpeg.null_sink()], what="measuring the limiter")
+    unlimited, limited = (parse_summary(_summary_of(stderr, f"ebur128@{name}")).integrated_lufs for name in ("unlimited", "limited"))
+    return unlimited - limited
+
+
+def limiter_loss_bound(samples: np.ndarray, rate_hz: int, gain_db: float, ceiling_db: float, block_frames: int = 60_000) -> float:
+    """An overestimate of the loudness (LU) a limiter at ``ceiling_db`` takes off int16
+    ``samples`` raised by ``gain_db``: each 10 ms frame whose gained peak is over the ceiling
+    loses the excess, held at full depth from the frame before (look-ahead) through
+    RELEASE_FRAMES after, energy-weighted over the whole (no gating: only loud frames lose),
+    the lost share raised by K_WEIGHT_MAX in case the peaks are all treble (clicks, sibilants).
+    Reads the samples a block at a time (a memmap of hours stays on disk)."""
+    size = max(1, round(rate_hz * FRAME_S))
+    n = len(samples) // size
+    if n == 0:
+        return 0.0
+    threshold = 10 ** ((ceiling_db - gain_db) / 20) * 32768.0
+    energy, peak = np.empty(n, np.float64), np.empty(n, np.float32)
+    for lo in range(0, n, block_frames):
+        hi = min(n, lo + block_frames)
+        frames = np.asarray(samples[lo * size : hi * size]).reshape(hi - lo, size).astype(np.float32)
+        energy[lo:hi] = np.einsum("ij,ij->i", frames, frames)
+        peak[lo:hi] = np.abs(frames).max(axis=1)
+    over = np.flatnonzero(peak > threshold)
+    if over.size == 0 or energy.sum() <= 0:
+        return 0.0
+    excess = 20 * np.log10(peak[over] / threshold)
+    depth = np.zeros(n + RELEASE_FRAMES + 2)
+    for shift in range(RELEASE_FRAMES + 2):  # each frame takes the deepest cut over its window
+        np.maximum.at(depth, over + shift, excess)
+    depth = depth[1 : n + 1]
+    share = float(np.dot(energy, 1 - 10 ** (-depth / 10))) / float(energy.sum())
+    return float(-10 * np.log10(max(1e-12, 1 - min(1.0, K_WEIGHT_MAX * share))))
 
 
 def _named(filter_spec: str, name: str) -> str:
