@@ -286,3 +286,24 @@ def test_peaky_quiet_recording_reaches_target_through_the_limiter(tmp_path, ffmp
     measured = ebur128(ffmpeg_bin, tmp_path / "out.mp3")
     assert abs(measured["I"] + 16.0) <= 0.5 and abs(after.integrated_lufs + 16.0) <= 0.3
     assert measured["TP"] <= -1.0
+
+
+def test_stereo_one_person_per_channel_is_attributed_by_channel(tmp_path):
+    """Host left, guest right: ingest's stereo check (run beside transcription) picks the
+    channel method, and every word goes to the person on the louder channel."""
+    import numpy as np
+
+    from chaitime import sample
+
+    tracks, lines = sample.synthesize_tracks(sample.DEFAULT_SCRIPT)
+    wav = tmp_path / "two mics.wav"
+    sample.write_wav(wav, np.stack([tracks[sample.HOST], tracks[sample.GUEST]], axis=1), sample.ESPEAK_RATE_HZ, channels=2)
+    (tmp_path / "chaitime.toml").write_text(f'[show]\ntitle = "Show"\nhosts = ["{sample.HOST}"]\n')
+    run_chaitime("ingest", str(wav), "--guest", sample.GUEST, "--quiet", cwd=tmp_path, check=True)
+    (ep,) = (tmp_path / "episodes").iterdir()
+    data = json.loads((ep / "transcript.json").read_text())
+    assert data["meta"]["speakers"]["method"] == "stereo"
+    words = [w for s in data["segments"] for w in s["words"]]
+    truth = lambda w: min(lines, key=lambda ln: abs((ln.start_s + ln.end_s) / 2 - (w["start"] + w["end"]) / 2)).speaker  # noqa: E731
+    right = sum(w.get("speaker") == truth(w) for w in words)
+    assert len(words) > 50 and right / len(words) >= 0.95

@@ -110,11 +110,15 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
             # Mastering (ffmpeg, a subprocess) overlaps with transcription. Measured on 60 minutes:
             # 150 s in all; mastering beside the speaker stage instead took 179 s.
             mastered = pool.submit(_master, episode, ws, meta, info, before, rec)
+            # The stereo check (10 minutes decoded, ~2 s) runs after mastering, beside
+            # transcription, when the speaker stage is sure to run (a re-run never waits for it).
+            independent = None if warm is None else pool.submit(_channels_independent, episode, info, opts)
             if warm is not None:
                 warm.result()
             raw = _transcribe(episode, asr_opts, rec, progress)
             after = mastered.result()
-        named = _speakers(episode, ws, raw, opts, rec)
+            independent = independent.result() if independent is not None else None
+        named = _speakers(episode, ws, raw, opts, rec, independent)
         notes = _writing(episode, ws, named, rec)
         _write_edit_md(episode, ws, named)
         _feed(ws)
@@ -281,7 +285,16 @@ def _transcribe(episode: Episode, options: asr.AsrOptions, rec: Records, progres
     return transcript
 
 
-def _speakers(episode: Episode, ws: Workspace, raw: Transcript, opts: IngestOptions, rec: Records) -> Transcript:
+def _channels_independent(episode: Episode, info: MediaInfo, opts: IngestOptions) -> bool | None:
+    """Whether the recording holds one person per stereo channel; None where the speaker stage won't ask."""
+    if opts.tracks or opts.num_speakers == 1:
+        return None
+    from .speakers import channels_independent
+
+    return info.channels == 2 and channels_independent(episode.machine_dir / "master.flac")
+
+
+def _speakers(episode: Episode, ws: Workspace, raw: Transcript, opts: IngestOptions, rec: Records, independent: bool | None = None) -> Transcript:
     """Label who speaks (tracks, stereo channels or voice clustering), then put names on labels."""
     from . import speakers
     from .speakers.names import name_speakers
@@ -300,7 +313,8 @@ def _speakers(episode: Episode, ws: Workspace, raw: Transcript, opts: IngestOpti
     else:
         labeled = speakers.attribute(raw, mix_path=episode.machine_dir / "master.flac", tracks=opts.tracks or None,
                                      num_speakers=opts.num_speakers, host_voice=host_voice if host_voice and host_voice.is_file() else None,
-                                     speech=asr.PcmAudio(episode.machine_dir / "speech.s16").samples(), max_speakers=max_speakers)
+                                     speech=asr.PcmAudio(episode.machine_dir / "speech.s16").samples(), max_speakers=max_speakers,
+                                     independent=independent)
         fsutil.write_text(labeled_path, labeled.to_json())
         rec.done("speakers", key)
     named, used = name_speakers(labeled, hosts=ws.settings.hosts, guests=list(meta.guests), mapping=meta.speakers)

@@ -38,6 +38,7 @@ def attribute(
     host_voice: Path | None = None,
     speech: np.ndarray | None = None,
     max_speakers: int | None = None,
+    independent: bool | None = None,
 ) -> Transcript:
     """``transcript`` with .speaker on every word and segment, segments split at speaker changes.
 
@@ -45,12 +46,14 @@ def attribute(
     whose voice matched ``host_voice`` (names.py makes that one the host). ``speech``: the mix
     as 16 kHz mono int16 samples when the caller has them (ingest does), saving a decode.
     ``max_speakers`` caps the estimated count of voices in a mix (hosts and guests named).
+    ``independent``: ``channels_independent(mix_path)`` when the caller already checked it
+    (ingest does, beside transcription).
     """
     if not transcript.segments:
         return transcript
     if tracks:
         labeled, method = attribute_tracks(transcript, tracks), "tracks"
-    elif num_speakers != 1 and channels_independent(mix_path):
+    elif num_speakers != 1 and (channels_independent(mix_path) if independent is None else independent):
         labeled, method = attribute_stereo(transcript, mix_path), "stereo"
     else:
         labeled, method = _attribute_mix(transcript, mix_path, num_speakers, speech, max_speakers)
