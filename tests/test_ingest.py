@@ -145,6 +145,32 @@ def test_interrupted_run_resumes(tmp_path, sample_recording, monkeypatch):
     assert (ep / "transcript.json").is_file() and result.words > 100
 
 
+def test_rerun_reads_the_recorded_hash_until_the_file_changes(tmp_path, monkeypatch):
+    """A re-run takes the content hash from the episode that recorded this very file instead
+    of reading it all again; once the file changes (new mtime), it is hashed again."""
+    import os
+
+    import numpy as np
+
+    from chaitime import fsutil, pipeline, sample
+    from chaitime.workspace import Workspace
+
+    wav = tmp_path / "take one.wav"
+    sample.write_wav(wav, (3000 * np.sin(np.arange(48000) / 16000 * 2 * np.pi * 220)).astype(np.int16), 16000)
+    ws = Workspace.open(tmp_path)
+    first = pipeline.ingest(wav, ws)
+    stored = (first.episode.machine_dir / "source.hash").read_text().strip()
+    real = fsutil.file_hash
+    hashed = []
+    monkeypatch.setattr(fsutil, "file_hash", lambda path, *a: hashed.append(Path(path)) or real(path, *a))
+    again = pipeline.ingest(wav, ws)
+    assert again.episode.folder == first.episode.folder and again.ran == () and wav not in hashed
+    assert pipeline._source_hash(ws, wav) == stored
+    st = wav.stat()
+    os.utime(wav, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    assert pipeline._source_hash(ws, wav) == stored and hashed[-1] == wav  # hashed again: same content
+
+
 def test_same_recording_same_guid_elsewhere(tmp_path, shared_media):
     a, b = tmp_path / "a", tmp_path / "b"
     for ws in (a, b):
