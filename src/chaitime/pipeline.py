@@ -112,12 +112,12 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
             mastered = pool.submit(_master, episode, ws, meta, info, before, rec)
             # The stereo check (10 minutes decoded, ~2 s) runs after mastering, beside
             # transcription, when the speaker stage is sure to run (a re-run never waits for it).
-            independent = None if warm is None else pool.submit(_channels_independent, episode, info, opts)
+            stereo_check = None if warm is None else pool.submit(_channels_independent, episode, info, opts)
             if warm is not None:
                 warm.result()
             raw = _transcribe(episode, asr_opts, rec, progress)
             after = mastered.result()
-            independent = independent.result() if independent is not None else None
+            independent = stereo_check.result() if stereo_check is not None else None
         named = _speakers(episode, ws, raw, opts, rec, independent)
         notes = _writing(episode, ws, named, rec)
         _write_edit_md(episode, ws, named)
@@ -238,7 +238,8 @@ def _master(episode: Episode, ws: Workspace, meta: EpisodeMeta, info: MediaInfo,
     outputs = [audio, after_path] + ([video] if info.has_video else [])
     if rec.fresh("master", key, outputs):
         return loudness.Loudness(**json.loads(after_path.read_text()))
-    # The limiter's loss is estimated (and when needed measured) on the 16 kHz speech file: a quarter of the time, within 0.1 LU on speech.
+    # The limiter's loss is estimated (and when needed measured) on the 16 kHz speech file:
+    # a quarter of the time, within 0.1 LU on speech.
     speech = episode.machine_dir / "speech.s16"
     proxy = loudness.Proxy(speech_input(speech), asr.PcmAudio(speech).samples(), SAMPLE_RATE_HZ)
     _, after = loudness.master_mp3(episode.machine_dir / "master.flac", before, target, channels, audio, proxy=proxy)

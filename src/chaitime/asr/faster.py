@@ -128,7 +128,6 @@ class FasterWhisperEngine:
             out += [_shifted(s, seg.start) for s in retried]
         return out
 
-
     def _decode_alone(self, audio: np.ndarray, language: str | None, vocabulary: tuple[str, ...], temperatures: list[float]) -> list:
         """One stretch of speech through the sequential decoder, with openai-whisper's fallback rules."""
         found, _ = self.model.transcribe(

@@ -1,5 +1,5 @@
-"""Voice-activity detection for both engines, run once per chunk: where the speech is, so silence, music and noise
-never reach the decoder (the first defence against invented words) and windows are full of speech.
+"""Voice-activity detection for both engines, run once per chunk: where the speech is, so
+silence, music and noise never reach the decoder (the first defence against invented words) and windows are full of speech.
 The detector is the Silero VAD that faster-whisper ships (ONNX on the CPU; measured here: 0.5 s for 158 s of audio on 2 cores)."""
 
 from __future__ import annotations
