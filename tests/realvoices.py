@@ -1,0 +1,182 @@
+"""Conversations assembled from real readers (``../shared/media/librispeech-speakers``) with exact
+turn truth: who speaks when is known because we placed every utterance ourselves.
+
+Used by the speaker, cut-suggestion and transcription tests and by ``scripts/bench_trust.py``.
+Callers skip when the shared folder is absent (``conftest.shared_media``). Nothing here is copied
+into the project: utterances are decoded from the shared folder at run time.
+
+Variants model what real interviews do to a mix: ``imbalanced`` (the second voice 12 dB quieter,
+a guest far from the microphone), ``noisy`` (steady noise 15 dB below the speech), ``stereo-bleed``
+(each voice on its own channel with the other leaking in at -20 dB, two mics in one room).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+RATE_HZ = 16000
+READERS = {"1998": "F", "2414": "M", "3005": "M", "367": "F", "533": "F"}
+# The pairs the shared folder's README names: male/female, male/male, female/female, three voices.
+CONVERSATIONS = {
+    "male-female": ("2414", "533"),
+    "male-male": ("2414", "3005"),
+    "female-female": ("1998", "367"),
+    "three-voices": ("3005", "1998", "533"),
+}
+VARIANTS = ("plain", "imbalanced", "noisy", "stereo-bleed")
+
+
+@dataclass(frozen=True)
+class Turn:
+    speaker: str  # the reader id
+    start_s: float
+    end_s: float
+    utterance: str  # file stem, e.g. 2414-128291-0003
+
+
+@dataclass(frozen=True)
+class Conversation:
+    name: str
+    samples: np.ndarray  # float32, (n,) mono or (n, 2) for stereo-bleed
+    turns: tuple[Turn, ...]
+
+    @property
+    def speakers(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(t.speaker for t in self.turns))
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.samples) / RATE_HZ
+
+    def speaker_at(self, start_s: float, end_s: float) -> str | None:
+        """The reader whose turn overlaps [start_s, end_s] most (None when it falls in no turn)."""
+        best, best_overlap = None, 0.0
+        for t in self.turns:
+            overlap = min(end_s, t.end_s) - max(start_s, t.start_s)
+            if overlap > best_overlap:
+                best, best_overlap = t.speaker, overlap
+        if best is None:  # a word placed in a gap: the nearest turn
+            middle = (start_s + end_s) / 2
+            best = min(self.turns, key=lambda t: min(abs(t.start_s - middle), abs(t.end_s - middle))).speaker
+        return best
+
+    def write_wav(self, path: Path) -> Path:
+        from chaitime import sample
+
+        pcm = np.clip(np.round(self.samples * 32767), -32768, 32767).astype(np.int16)
+        sample.write_wav(path, pcm, RATE_HZ, channels=1 if pcm.ndim == 1 else pcm.shape[1])
+        return path
+
+    def rttm_turns(self):
+        """The truth as chaitime.speakers.der turns, for diarization error rate."""
+        from chaitime.speakers.der import Turn as DerTurn
+
+        return [DerTurn(t.start_s, t.end_s, t.speaker) for t in self.turns]
+
+
+def utterances(media: Path, reader: str) -> list[Path]:
+    return sorted((Path(media) / "librispeech-speakers" / reader).glob("*.flac"))
+
+
+def _decode(path: Path) -> np.ndarray:
+    from chaitime.speakers.audio import decode
+
+    return decode(path, channels=1, rate=RATE_HZ)[:, 0].astype(np.float32) / 32768.0
+
+
+def assemble(media: Path, name: str = "male-female", variant: str = "plain", *, turns: int = 16, seed: int = 0) -> Conversation:
+    """``turns`` utterances in turn from the readers of ``CONVERSATIONS[name]`` (never one reader
+    twice in a row), each reader's utterances in order and reused when they run out, separated by
+    seeded gaps of 0.3-1.2 s."""
+    readers = CONVERSATIONS[name]
+    if variant not in VARIANTS:
+        raise ValueError(f"variant {variant!r}: one of {VARIANTS}")
+    rng = np.random.default_rng(seed)
+    files = {r: utterances(media, r) for r in readers}
+    used = {r: 0 for r in readers}
+    order = _speaking_order(readers, turns, rng)
+    tracks = {r: [] for r in readers}  # per reader, (start sample, samples)
+    placed, pos = [], int(0.5 * RATE_HZ)
+    for reader in order:
+        path = files[reader][used[reader] % len(files[reader])]
+        used[reader] += 1
+        audio = _decode(path)
+        tracks[reader].append((pos, audio))
+        placed.append(Turn(reader, round(pos / RATE_HZ, 4), round((pos + len(audio)) / RATE_HZ, 4), path.stem))
+        pos += len(audio) + int(rng.uniform(0.3, 1.2) * RATE_HZ)
+    total = pos + int(0.5 * RATE_HZ)
+    voices = {r: _track(parts, total) for r, parts in tracks.items()}
+    return Conversation(f"{name}/{variant}", _mix(voices, readers, variant, rng), tuple(placed))
+
+
+def _speaking_order(readers: tuple[str, ...], turns: int, rng: np.random.Generator) -> list[str]:
+    """Alternation for two readers; for three, a seeded choice among the other two each turn, so
+    every pair of readers meets at a turn change."""
+    order = [readers[0]]
+    while len(order) < turns:
+        others = [r for r in readers if r != order[-1]]
+        order.append(others[int(rng.integers(len(others)))] if len(others) > 1 else others[0])
+    return order
+
+
+def _track(parts: list[tuple[int, np.ndarray]], total: int) -> np.ndarray:
+    out = np.zeros(total, dtype=np.float32)
+    for start, audio in parts:
+        out[start:start + len(audio)] += audio
+    return out
+
+
+def _mix(voices: dict[str, np.ndarray], readers: tuple[str, ...], variant: str, rng: np.random.Generator) -> np.ndarray:
+    if variant == "imbalanced":
+        voices = {**voices, readers[1]: voices[readers[1]] * np.float32(10 ** (-12 / 20))}
+    if variant == "stereo-bleed":
+        bleed = np.float32(10 ** (-20 / 20))
+        left, right = voices[readers[0]], sum(voices[r] for r in readers[1:])
+        return np.stack([left + bleed * right, right + bleed * left], axis=1).astype(np.float32)
+    mix = sum(voices.values()).astype(np.float32)
+    if variant == "noisy":
+        speech_rms = float(np.sqrt(np.mean(mix[np.abs(mix) > 1e-4] ** 2)))
+        noise = rng.standard_normal(len(mix)).astype(np.float32)
+        noise = np.convolve(noise, np.ones(4, dtype=np.float32) / 4, mode="same")  # a little less hiss, more hum-like body
+        noise *= speech_rms * 10 ** (-15 / 20) / float(np.sqrt(np.mean(noise**2)))
+        mix = mix + noise
+    peak = float(np.max(np.abs(mix)))
+    return mix * np.float32(0.9 / peak) if peak > 0.9 else mix
+
+
+def word_accuracy(words, conversation: Conversation, label_to_reader: dict[str, str] | None = None) -> float:
+    """Share of words whose speaker label maps to the reader who said them. Without a mapping,
+    labels map to readers by the best one-to-one match (the count of words each pairing gets right)."""
+    truth = [conversation.speaker_at(w.start_s, w.end_s) for w in words]
+    labels = [w.speaker for w in words]
+    if not words:
+        return 0.0
+    if label_to_reader is None:
+        label_to_reader = best_mapping(labels, truth)
+    right = sum(label_to_reader.get(label) == t for label, t in zip(labels, truth))
+    return right / len(words)
+
+
+def best_mapping(labels: list, truth: list) -> dict:
+    """One-to-one label -> reader mapping with the most agreeing words (exhaustive: few speakers)."""
+    from itertools import permutations
+
+    hyp, ref = sorted(set(labels), key=str), sorted(set(truth), key=str)
+    counts = {(h, r): 0 for h in hyp for r in ref}
+    for h, r in zip(labels, truth):
+        counts[(h, r)] += 1
+    best, best_score = {}, -1
+    if len(hyp) <= len(ref):
+        for perm in permutations(ref, len(hyp)):
+            score = sum(counts[(h, r)] for h, r in zip(hyp, perm))
+            if score > best_score:
+                best, best_score = dict(zip(hyp, perm)), score
+    else:
+        for perm in permutations(hyp, len(ref)):
+            score = sum(counts[(h, r)] for h, r in zip(perm, ref))
+            if score > best_score:
+                best, best_score = dict(zip(perm, ref)), score
+    return best
