@@ -210,11 +210,10 @@ def _extract(episode: Episode, recording: Path, info: MediaInfo, source_hash: st
     key = _extract_key(source_hash)
     if rec.fresh("extract", key, [speech, master, measured]):
         return loudness.Loudness(**json.loads(measured.read_text()))
-    channels = ["-ac", "2"] if info.channels > 2 else []
     with fsutil.atomic_path(speech) as sp, fsutil.atomic_path(master) as ma:
         stderr = ffmpeg.run(
             ["-vn", "-i", ffmpeg.as_input(recording), *speech_args(sp),  # -vn: video packets are skipped, not read through
-             "-map", "0:a:0", *channels, "-af", loudness.MEASURE_LEVEL_FILTER, "-c:a", "flac", "-f", "flac", str(ma)],
+             "-map", "0:a:0", "-af", loudness.level_filter(info.channels), "-c:a", "flac", "-f", "flac", str(ma)],
             what=f"decoding {recording.name}", progress=lambda s: progress("decode", s, info.duration_s))
         before = loudness.parse_summary(stderr)
     fsutil.write_text(measured, json.dumps(before.__dict__) + "\n")
@@ -223,7 +222,7 @@ def _extract(episode: Episode, recording: Path, info: MediaInfo, source_hash: st
 
 
 def _extract_key(source_hash: str) -> str:
-    return fsutil.text_hash("extract", source_hash, ffmpeg.ffmpeg_version(), 2)
+    return fsutil.text_hash("extract", source_hash, ffmpeg.ffmpeg_version(), 3)
 
 
 def _master(episode: Episode, ws: Workspace, meta: EpisodeMeta, info: MediaInfo, before: loudness.Loudness, rec: Records) -> loudness.Loudness:

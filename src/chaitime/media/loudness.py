@@ -67,6 +67,13 @@ def target_for(channels: int, override: float | None = None) -> float:
     return MONO_TARGET_LUFS if channels == 1 else STEREO_TARGET_LUFS
 
 
+def level_filter(channels: int) -> str:
+    """The measuring filter for a recording of ``channels``: over two, it is downmixed to stereo
+    first, as the master is (measured on six channels and gained after the downmix, dialogue only
+    in the centre came out 5-8 LU too quiet)."""
+    return f"aformat=channel_layouts=stereo,{MEASURE_LEVEL_FILTER}" if channels > 2 else MEASURE_LEVEL_FILTER
+
+
 def parse_summary(stderr: str) -> Loudness:
     """Read the Summary block that ebur128 prints at the end of a run."""
     summary = stderr[stderr.rfind("Summary:"):]
