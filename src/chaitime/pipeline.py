@@ -107,6 +107,8 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
             warm = None if rec.fresh("transcribe", _transcribe_key(asr_opts, _extract_key(source_hash)), [_asr_json(episode)]) \
                 else pool.submit(asr.load_engine, asr_opts)
             before = _extract(episode, recording, info, source_hash, rec, progress)
+            media_notes = tuple(n for n in (probe_mod.ends_early_note(info, asr.PcmAudio(episode.machine_dir / "speech.s16").duration_s),
+                                             loudness.silence_note(before)) if n)
             # Mastering (ffmpeg, a subprocess) overlaps with transcription. Measured on 60 minutes:
             # 150 s in all; mastering beside the speaker stage instead took 179 s.
             mastered = pool.submit(_master, episode, ws, meta, info, before, rec)
@@ -125,7 +127,7 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
     outputs = tuple(p for p in (episode.path(n) for n in OUTPUT_NAMES) if p.exists())
     meta = episode.meta()
     return IngestResult(episode, meta, info.duration_s, before, after, len(named.words), outputs, tuple(rec.ran),
-                        time.monotonic() - started, created, notes)
+                        time.monotonic() - started, created, media_notes + notes)
 
 
 OUTPUT_NAMES = ("episode.toml", "audio.mp3", "video.mp4", "transcript.json", *EPISODE_FILES.values(),

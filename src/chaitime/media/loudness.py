@@ -74,6 +74,18 @@ def level_filter(channels: int) -> str:
     return f"aformat=channel_layouts=stereo,{MEASURE_LEVEL_FILTER}" if channels > 2 else MEASURE_LEVEL_FILTER
 
 
+SILENT_LUFS = -50.0  # speech is -30 to -16: below this a recording is (nearly) silence
+
+
+def silence_note(measured: Loudness) -> str | None:
+    """A note when the recording is (nearly) silent: a muted microphone or the wrong track."""
+    if measured.integrated_lufs < SILENT_LUFS:
+        level = "digital silence" if measured.integrated_lufs == float("-inf") else f"{measured.integrated_lufs:.1f} LUFS"
+        return (f"the recording is nearly silent ({level}; speech is -30 to -16 LUFS): check the microphone or the track "
+                "you exported; it was published as is.")
+    return None
+
+
 def parse_summary(stderr: str) -> Loudness:
     """Read the Summary block that ebur128 prints at the end of a run."""
     summary = stderr[stderr.rfind("Summary:"):]
