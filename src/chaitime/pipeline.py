@@ -49,6 +49,9 @@ class IngestOptions:
     tracks: dict[str, Path] = field(default_factory=dict)
     num_speakers: int | None = None
 
+    def __post_init__(self) -> None:  # the host's text is checked before anything is written
+        config.check_options(title=self.title, guests=self.guests, language=self.language, date=self.date)
+
 
 @dataclass(frozen=True)
 class IngestResult:
