@@ -24,7 +24,7 @@ import numpy as np
 from .. import fsutil
 from ..config import Settings
 from ..edit.cutlist import CutList, TimeMap
-from ..edit.markdown import parse_edit_md, write_edit_md
+from ..edit.markdown import parse_edit_md, read_edit_md, write_edit_md
 from ..edit.retime import retime_chapters, retime_transcript, unretime_chapters
 from ..errors import InputError, ToolError
 from ..transcript.formats import EPISODE_FILES, WRITERS
@@ -113,7 +113,7 @@ def load_inputs(episode: Episode, settings: Settings) -> Inputs:
     edit_path = episode.path("edit.md")
     if not edit_path.is_file():
         fsutil.write_text(edit_path, write_edit_md(transcript, **_suggest_settings(settings)))
-    return Inputs(master, info, source, fps or 25.0, transcript, edit_path.read_text(encoding="utf-8"))
+    return Inputs(master, info, source, fps or 25.0, transcript, read_edit_md(edit_path))
 
 
 def video_source(episode: Episode) -> Path | None:
