@@ -110,7 +110,7 @@ def _template(name: str) -> Template:
 
 
 def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    return markdown.escape(text)
 
 
 def _page(show: Show, *, root: str, title: str, summary: str, url: str, body: str, og_type: str = "website",
