@@ -158,8 +158,20 @@ def section(markdown: str, title_pattern: str) -> str | None:
     return None
 
 
+def strip_front_matter(markdown: str) -> str:
+    """A post without its YAML front matter (a first line '---' up to the next '---' line):
+    the page shows the post, not its metadata."""
+    text = markdown.lstrip("\ufeff").replace("\r\n", "\n")
+    if text.startswith("---\n"):
+        end = re.search(r"^---[ \t]*$", text[4:], re.M)
+        if end:
+            return text[4 + end.end():].lstrip("\n")
+    return markdown
+
+
 def strip_title(markdown: str) -> tuple[str | None, str]:
-    """Split a leading '# Title' line off a post: (title or None, the rest)."""
+    """Split the front matter and a leading '# Title' line off a post: (title or None, the rest)."""
+    markdown = strip_front_matter(markdown)
     lines = markdown.lstrip("\ufeff").lstrip("\n").split("\n")
     m = _HEADING.match(lines[0]) if lines else None
     if m and len(m.group(1)) == 1:
