@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tomli_w
+
 from conftest import ebur128, run_chaitime
 
 pytestmark = pytest.mark.slow

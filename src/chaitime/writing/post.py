@@ -373,11 +373,6 @@ def write_draft(episode: Episode, text: str) -> Path:
     return post
 
 
-def host_owns_post(episode: Episode) -> bool:
-    post = episode.path(POST)
-    return post.exists() and not _is_ours(episode, post)
-
-
 def _is_ours(episode: Episode, post: Path) -> bool:
     record = episode.machine_dir / POST_HASH
     return record.is_file() and record.read_text().strip() == fsutil.file_hash(post)
