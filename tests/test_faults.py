@@ -442,6 +442,22 @@ def test_silence_is_noted(ws):
     assert any("nearly silent" in n for n in _ingest_notes(ws, wav))
 
 
+def test_a_broken_episode_does_not_stop_ingesting_another(ws):
+    """episode.toml of one episode damaged: a new recording is still ingested; the feed (which
+    needs every episode) is left as it was, with a note naming the file."""
+    from chaitime import sample
+
+    bad = ws / "episodes" / EP1 / "episode.toml"
+    put(bad, _meta_with(ws, None))
+    feed_before = (ws / "feeds" / "podcast.xml").read_bytes()
+    wav = ws / "quiet.wav"
+    sample.write_wav(wav, np.zeros(16000 * 5, np.int16), 16000, channels=1)
+    notes = _ingest_notes(ws, wav)
+    assert any(n.startswith("the feed was not refreshed") and str(bad) in n for n in notes), notes
+    assert (ws / "episodes" / "quiet" / "audio.mp3").is_file()
+    assert (ws / "feeds" / "podcast.xml").read_bytes() == feed_before
+
+
 def test_dialogue_in_the_centre_of_5_1_reaches_the_target(ws, sample_recording, ffmpeg_bin):
     """5.1 with speech only in the centre channel: measured on the stereo downmix it is mastered
     from, so the MP3 lands on -16 LUFS (was -23.8: measured on six channels)."""

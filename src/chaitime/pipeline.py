@@ -126,7 +126,7 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
         named = _speakers(episode, ws, raw, opts, rec, independent)
         notes = _writing(episode, ws, named, rec)
         _write_edit_md(episode, ws, named)
-        _feed(ws)
+        notes += _feed(ws)
     outputs = tuple(p for p in (episode.path(n) for n in OUTPUT_NAMES) if p.exists())
     meta = episode.meta()
     return IngestResult(episode, meta, info.duration_s, before, after, len(named.words), outputs, tuple(rec.ran),
@@ -396,10 +396,16 @@ def _write_edit_md(episode: Episode, ws: Workspace, transcript: Transcript) -> N
                                             silence_max_s=audio.get("silence_max_s", 1.5), silence_keep_s=audio.get("silence_keep_s", 0.5)))
 
 
-def _feed(ws: Workspace) -> None:
+def _feed(ws: Workspace) -> tuple[str, ...]:
+    """Refresh the feed; another episode's problem is a note here, not this ingest's failure."""
+    from .errors import ChaitimeError
     from .publish.feed import write_feed
 
-    write_feed(ws)
+    try:
+        write_feed(ws)
+    except ChaitimeError as exc:
+        return (f"the feed was not refreshed: {exc}",)
+    return ()
 
 
 def summary_line(result: IngestResult) -> str:
