@@ -51,7 +51,7 @@ class Transcript:
                 seen.setdefault(s.speaker, None)
         return list(seen)
 
-    def with_segments(self, segments) -> "Transcript":
+    def with_segments(self, segments) -> Transcript:
         return replace(self, segments=tuple(segments))
 
     # --- JSON: our own format --------------------------------------------------------------
@@ -86,7 +86,7 @@ class Transcript:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=1) + "\n"
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Transcript":
+    def from_dict(cls, data: dict) -> Transcript:
         """A transcript from its JSON form; ValueError naming the first bad item otherwise."""
         data = _table(data, "the file")
         segments = tuple(
@@ -114,7 +114,7 @@ class Transcript:
         return cls(segments, language, _number(data, "duration", "the file", 0.0), dict(meta))
 
     @classmethod
-    def load(cls, path: Path) -> "Transcript":
+    def load(cls, path: Path) -> Transcript:
         try:
             return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
         except FileNotFoundError as exc:
