@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from . import fsutil
-from .errors import ConfigError
+from .errors import ChaitimeError, ConfigError
 
 CONFIG_NAME = "chaitime.toml"
 PLACEHOLDER_NAME = "Your Name"  # the template's author and host until the host fills them in
@@ -29,8 +30,63 @@ OPTIONAL_KEYS = {
     "audio": {"target_lufs": (int, float), "intro": str, "outro": str, "silence_max_s": (int, float), "silence_keep_s": (int, float), "fillers": list},
     "transcribe": {"vocabulary": list},
     "draft": {"llm_url": str, "llm_model": str, "llm_api_key_env": str},
-    "publish": {"site_title": str, "locked": bool},
+    "publish": {"locked": bool},
 }
+
+# --- user text: checked before anything is written -------------------------------------------
+# Lengths: a title Apple shows, a person's name, a show or episode description (Apple reads 4000 bytes).
+MAX_TITLE = 255
+MAX_NAME = 100
+MAX_DESCRIPTION = 4000
+MAX_TERM = 100  # a vocabulary term
+# C0/C1 control characters (tab and, in multi-line text, newlines excepted), lone surrogates and
+# non-characters: invalid in XML (the feed), invisible in the site, and what broke TOML writes.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_LINE_BREAKS = re.compile("[\n\r\u2028\u2029]")
+# ISO 639-1 codes (and the two 639-3 codes Whisper knows); a region may follow: "en-us", "pt-BR".
+ISO_639_1 = frozenset("""
+aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy da de dv dz ee el en eo
+es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki
+kj kk kl km kn ko kr ks ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr
+nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv sw ta te tg th
+ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu haw yue
+""".split())
+_LANGUAGE = re.compile(r"^([a-z]{2,3})(-[a-z0-9]{2,8})*$", re.IGNORECASE)
+
+
+def check_text(value: Any, where: str, *, max_len: int = MAX_TITLE, multiline: bool = False, required: bool = False,
+               error: type[ChaitimeError] = ConfigError) -> str:
+    """``value`` as text a user gave, or ``error`` (one line: what, where, the fix): not a string,
+    control characters, line breaks in a one-line field, longer than ``max_len``, empty when ``required``."""
+    if not isinstance(value, str):
+        raise error(f"{where} must be text in quotes, not {value!r}.")
+    bad = _CONTROL.search(value) or (None if multiline else _LINE_BREAKS.search(value))
+    if bad:
+        raise error(f"{where} contains the control character {bad.group()!r} at position {bad.start() + 1}. "
+                    "Remove it (retype the text without pasting invisible characters).")
+    if len(value) > max_len:
+        raise error(f"{where} is {len(value)} characters long; keep it to {max_len}.")
+    if required and not value.strip():
+        raise error(f"{where} is empty. Give it a value.")
+    return value
+
+
+def check_names(value: Any, where: str, *, max_len: int = MAX_NAME, error: type[ChaitimeError] = ConfigError) -> list[str]:
+    """A list of names or terms, each checked with ``check_text``."""
+    if not isinstance(value, (list, tuple)):
+        raise error(f"{where} must be a list of names in quotes, like [\"Ada Lovelace\"], not {value!r}.")
+    return [check_text(v, f"{where} item {i + 1}", max_len=max_len, error=error) for i, v in enumerate(value)]
+
+
+def check_language(value: Any, where: str, *, allow_auto: bool = False, error: type[ChaitimeError] = ConfigError) -> str:
+    """An ISO 639-1 language code, optionally with a region ("en", "en-us"); "auto" where detection is allowed."""
+    if allow_auto and value == "auto":
+        return value
+    m = _LANGUAGE.match(value) if isinstance(value, str) else None
+    if not m or m.group(1).lower() not in ISO_639_1:
+        hint = ' or "auto" to detect it' if allow_auto else ""
+        raise error(f"{where} {value!r} is not an ISO 639 language code. Use a code like \"en\", \"de\" or \"pt-br\"{hint}.")
+    return value
 
 
 @dataclass(frozen=True)
@@ -58,6 +114,24 @@ class Settings:
             return None
         p = Path(relative).expanduser()
         return p if p.is_absolute() else self.root / p
+
+
+def check_options(*, title: str | None = None, guests=(), language: str | None = None, date: str | None = None) -> None:
+    """Command-line text for an episode, checked before anything is written (InputError)."""
+    import datetime as dt
+
+    from .errors import InputError
+
+    if title is not None:
+        check_text(title, "--title", required=True, error=InputError)
+    check_names(list(guests), "--guest", error=InputError)
+    if language is not None:
+        check_language(language, "--language", allow_auto=True, error=InputError)
+    if date is not None:
+        try:
+            dt.date.fromisoformat(date)
+        except ValueError as exc:
+            raise InputError(f"--date {date!r}: use YYYY-MM-DD, e.g. 2026-11-23.") from exc
 
 
 def init(folder: Path, *, host: str | None = None, title: str | None = None) -> tuple[Path, bool]:
@@ -131,6 +205,22 @@ def _check_choices(path: Path, raw: dict) -> None:
     lufs = raw.get("audio", {}).get("target_lufs")
     if lufs is not None and not -30 <= lufs <= -10:
         raise ConfigError(f"{path}: [audio] target_lufs {lufs} is out of range. Podcasts use -16 (stereo) or -19 (mono).")
+    show = raw.get("show", {})
+    for key, limit in (("title", MAX_TITLE), ("author", MAX_NAME), ("email", MAX_NAME), ("category", MAX_NAME)):
+        if key in show:
+            check_text(show[key], f"{path}: [show] {key}", max_len=limit, required=key == "title")
+    if "description" in show:
+        check_text(show["description"], f"{path}: [show] description", max_len=MAX_DESCRIPTION, multiline=True, required=True)
+    if "hosts" in show:
+        check_names(show["hosts"], f"{path}: [show] hosts")
+    if "language" in show:
+        check_language(show["language"], f"{path}: [show] language")
+    if "language" in t:
+        check_language(t["language"], f"{path}: [transcribe] language", allow_auto=True)
+    if "vocabulary" in t:
+        check_names(t["vocabulary"], f"{path}: [transcribe] vocabulary", max_len=MAX_TERM)
+    if "fillers" in raw.get("audio", {}):
+        check_names(raw["audio"]["fillers"], f"{path}: [audio] fillers", max_len=MAX_TERM)
     url = raw.get("publish", {}).get("base_url")
     if url is not None and not str(url).startswith(("http://", "https://")):
         raise ConfigError(f"{path}: [publish] base_url {url!r} must start with https:// (or http://).")

@@ -49,6 +49,9 @@ class IngestOptions:
     tracks: dict[str, Path] = field(default_factory=dict)
     num_speakers: int | None = None
 
+    def __post_init__(self) -> None:  # the host's text is checked before anything is written
+        config.check_options(title=self.title, guests=self.guests, language=self.language, date=self.date)
+
 
 @dataclass(frozen=True)
 class IngestResult:
@@ -107,6 +110,8 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
             warm = None if rec.fresh("transcribe", _transcribe_key(asr_opts, _extract_key(source_hash)), [_asr_json(episode)]) \
                 else pool.submit(asr.load_engine, asr_opts)
             before = _extract(episode, recording, info, source_hash, rec, progress)
+            media_notes = tuple(n for n in (probe_mod.ends_early_note(info, asr.PcmAudio(episode.machine_dir / "speech.s16").duration_s),
+                                             loudness.silence_note(before)) if n)
             # Mastering (ffmpeg, a subprocess) overlaps with transcription. Measured on 60 minutes:
             # 150 s in all; mastering beside the speaker stage instead took 179 s.
             mastered = pool.submit(_master, episode, ws, meta, info, before, rec)
@@ -121,11 +126,11 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
         named = _speakers(episode, ws, raw, opts, rec, independent)
         notes = _writing(episode, ws, named, rec)
         _write_edit_md(episode, ws, named)
-        _feed(ws)
+        notes += _feed(ws)
     outputs = tuple(p for p in (episode.path(n) for n in OUTPUT_NAMES) if p.exists())
     meta = episode.meta()
     return IngestResult(episode, meta, info.duration_s, before, after, len(named.words), outputs, tuple(rec.ran),
-                        time.monotonic() - started, created, notes)
+                        time.monotonic() - started, created, media_notes + notes)
 
 
 OUTPUT_NAMES = ("episode.toml", "audio.mp3", "video.mp4", "transcript.json", *EPISODE_FILES.values(),
@@ -210,11 +215,10 @@ def _extract(episode: Episode, recording: Path, info: MediaInfo, source_hash: st
     key = _extract_key(source_hash)
     if rec.fresh("extract", key, [speech, master, measured]):
         return loudness.Loudness(**json.loads(measured.read_text()))
-    channels = ["-ac", "2"] if info.channels > 2 else []
     with fsutil.atomic_path(speech) as sp, fsutil.atomic_path(master) as ma:
         stderr = ffmpeg.run(
             ["-vn", "-i", ffmpeg.as_input(recording), *speech_args(sp),  # -vn: video packets are skipped, not read through
-             "-map", "0:a:0", *channels, "-af", loudness.MEASURE_LEVEL_FILTER, "-c:a", "flac", "-f", "flac", str(ma)],
+             "-map", "0:a:0", "-af", loudness.level_filter(info.channels), "-c:a", "flac", "-f", "flac", str(ma)],
             what=f"decoding {recording.name}", progress=lambda s: progress("decode", s, info.duration_s))
         before = loudness.parse_summary(stderr)
     fsutil.write_text(measured, json.dumps(before.__dict__) + "\n")
@@ -223,7 +227,7 @@ def _extract(episode: Episode, recording: Path, info: MediaInfo, source_hash: st
 
 
 def _extract_key(source_hash: str) -> str:
-    return fsutil.text_hash("extract", source_hash, ffmpeg.ffmpeg_version(), 2)
+    return fsutil.text_hash("extract", source_hash, ffmpeg.ffmpeg_version(), 3)
 
 
 def _master(episode: Episode, ws: Workspace, meta: EpisodeMeta, info: MediaInfo, before: loudness.Loudness, rec: Records) -> loudness.Loudness:
@@ -392,10 +396,16 @@ def _write_edit_md(episode: Episode, ws: Workspace, transcript: Transcript) -> N
                                             silence_max_s=audio.get("silence_max_s", 1.5), silence_keep_s=audio.get("silence_keep_s", 0.5)))
 
 
-def _feed(ws: Workspace) -> None:
+def _feed(ws: Workspace) -> tuple[str, ...]:
+    """Refresh the feed; another episode's problem is a note here, not this ingest's failure."""
+    from .errors import ChaitimeError
     from .publish.feed import write_feed
 
-    write_feed(ws)
+    try:
+        write_feed(ws)
+    except ChaitimeError as exc:
+        return (f"the feed was not refreshed: {exc}",)
+    return ()
 
 
 def summary_line(result: IngestResult) -> str:

@@ -84,10 +84,23 @@ def _meta_from(path: Path, data: dict[str, Any]) -> EpisodeMeta:
         raise ConfigError(f"{path}: episode_type must be full, trailer or bonus.")
     if "speakers" in data and not isinstance(data["speakers"], dict):
         raise ConfigError(f"{path}: speakers must be a table of label = \"Name\".")
+    _check_meta_text(path, data)
     values = {k: v for k, v in data.items() if k in known}
     values["date"] = str(values["date"])
     values["guests"] = tuple(values.get("guests", ()))
     return EpisodeMeta(**values, extra={k: v for k, v in data.items() if k not in known})
+
+
+def _check_meta_text(path: Path, data: dict[str, Any]) -> None:
+    """Every text the host can edit: strings, no control characters, bounded lengths."""
+    config.check_text(data["title"], f"{path}: title", required=True)
+    config.check_text(data["guid"], f"{path}: guid", required=True)
+    if "description" in data:
+        config.check_text(data["description"], f"{path}: description", max_len=config.MAX_DESCRIPTION, multiline=True)
+    if "guests" in data:
+        config.check_names(data["guests"], f"{path}: guests")
+    for label, name in data.get("speakers", {}).items():
+        config.check_text(name, f"{path}: speakers.{label}", max_len=config.MAX_NAME)
 
 
 @dataclass(frozen=True)
@@ -116,6 +129,8 @@ class Episode:
             raise ConfigError(f"{self.meta_path}: missing. Re-run `chaitime ingest` on the recording to recreate it.") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{self.meta_path}: not valid TOML ({exc}). Fix the line it names.") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{self.meta_path}: not UTF-8 text (byte {exc.start}). Save it as UTF-8, or delete it and re-run ingest.") from exc
         return _meta_from(self.meta_path, data)
 
     def write_meta(self, meta: EpisodeMeta) -> None:

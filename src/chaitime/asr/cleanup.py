@@ -13,7 +13,6 @@ from ..transcript.model import Segment
 NO_SPEECH_PROB = 0.6
 LOGPROB_FLOOR = -1.0
 COMPRESSION_MAX = 2.4
-MIN_WORD_PROBABILITY = 0.15
 LOOP_MIN_WORDS = 4  # a back-to-back repeat this long is a decoding loop, not speech
 # Phrases Whisper writes on silence/music when it has nothing to transcribe (YouTube captions).
 STOCK_PHRASES = re.compile(

@@ -8,12 +8,9 @@ import glob
 import os
 import sys
 from dataclasses import dataclass
-from typing import Protocol
 
-import numpy as np
 
 from ..errors import ModelError
-from ..transcript.model import Segment
 
 ENGINES = ("faster-whisper", "openai-whisper")
 
@@ -31,14 +28,6 @@ class AsrOptions:
     @property
     def lang(self) -> str | None:
         return None if self.language in (None, "", "auto") else self.language
-
-
-class Engine(Protocol):
-    name: str
-    device: str
-
-    def transcribe(self, audio: np.ndarray, *, language: str | None, vocabulary: tuple[str, ...]) -> tuple[list[Segment], str]:
-        """Segments (with words) for ``audio`` starting at 0 s, and the language used."""
 
 
 @functools.cache

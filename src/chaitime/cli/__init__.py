@@ -11,7 +11,7 @@ import sys
 import click
 
 from ..errors import ChaitimeError
-from .base import cli
+from .base import INTERNAL_ERROR_EXIT, cli, internal_error_line
 
 
 def _register() -> None:
@@ -52,3 +52,8 @@ def main(argv: list[str] | None = None) -> None:
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         click.echo(f"chaitime: error: {where}{exc.strerror or exc}. Check the path and its permissions.", err=True)
         sys.exit(1)
+    except Exception as exc:  # a bug: one line and a distinct exit code; --traceback shows the stack
+        if show_traceback:
+            raise
+        click.echo(internal_error_line(exc), err=True)
+        sys.exit(INTERNAL_ERROR_EXIT)

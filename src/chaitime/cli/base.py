@@ -23,6 +23,16 @@ def cli(traceback: bool, verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(message)s")
 
 
+INTERNAL_ERROR_EXIT = 70  # EX_SOFTWARE: a bug in chaitime, not the user's input
+
+
+def internal_error_line(exc: BaseException) -> str:
+    """One line for an exception chaitime did not expect: what it was, and how to report it."""
+    detail = " ".join(str(exc).split())[:200]
+    return (f"chaitime: internal error: {type(exc).__name__}{': ' + detail if detail else ''}. "
+            "This is a bug: run the same command with --traceback and report what it prints.")
+
+
 def workspace() -> Workspace:
     return Workspace.open(Path.cwd())
 

@@ -80,6 +80,18 @@ class _Row:
     struck: tuple[bool, ...]
 
 
+def read_edit_md(path: Path) -> str:
+    """The host's edit.md as text; InputError naming the file for anything that isn't UTF-8 text."""
+    try:
+        data = Path(path).read_bytes()
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start}). Save it as UTF-8, or delete it to get a fresh one from the transcript.") from exc
+    if "\x00" in text:
+        raise InputError(f"{path}: holds NUL bytes (not a text file). Delete it to get a fresh one from the transcript.")
+    return text
+
+
 def parse_edit_md(
     text: str, transcript: Transcript, *, path: Path | str = "edit.md",
     silence_max_s: float = SILENCE_MAX_S, silence_keep_s: float = SILENCE_KEEP_S,

@@ -1,7 +1,10 @@
 """The one place that finds and runs ffmpeg.
 
-ffmpeg on PATH is used when present, else the static binary that the ``imageio-ffmpeg``
-package ships, so a pip-only install works. Calls are argv lists, never shell strings.
+Which ffmpeg is deterministic: $CHAITIME_FFMPEG when set, else the static binary that the
+``imageio-ffmpeg`` package (a dependency) ships, and ffmpeg on PATH only without it. So the same
+install gives the same results on any machine, whatever ffmpeg the system has (Debian's 5.1 and
+imageio-ffmpeg's 9.0 differ in filters' rounding and the MP3 encoder's build). Calls are argv
+lists, never shell strings.
 """
 
 from __future__ import annotations
@@ -23,18 +26,23 @@ Progress = Callable[[float], None]  # receives seconds of media processed so far
 
 @functools.cache
 def ffmpeg_exe() -> str:
-    """Path of the ffmpeg binary: $CHAITIME_FFMPEG, then PATH, then imageio-ffmpeg's."""
+    """Path of the ffmpeg binary: $CHAITIME_FFMPEG, then imageio-ffmpeg's, then PATH."""
     env = os.environ.get("CHAITIME_FFMPEG")
     if env:
-        return env
-    found = shutil.which("ffmpeg")
-    if found:
+        found = shutil.which(env)
+        if not found:
+            raise ToolError(f"CHAITIME_FFMPEG={env}: no such executable. Point it at an ffmpeg binary, or unset it.")
         return found
     try:
         import imageio_ffmpeg
-    except ImportError as exc:  # pragma: no cover - dependency of the package
-        raise ToolError("ffmpeg not found. Install ffmpeg or `pip install imageio-ffmpeg`.") from exc
-    return imageio_ffmpeg.get_ffmpeg_exe()
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError):  # not installed, or no binary for this platform
+        pass
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    raise ToolError("ffmpeg not found. `pip install imageio-ffmpeg`, install ffmpeg, or set CHAITIME_FFMPEG to its path.")
 
 
 @functools.cache

@@ -24,6 +24,7 @@ class MediaInfo:
     fps: float = 0.0
     video_codec: str = ""
     bit_rate_bps: int = 0
+    declared_s: float = 0.0  # the length the header promises where it differs (a cut-off WAV)
 
     @property
     def is_mono(self) -> bool:
@@ -46,6 +47,19 @@ def probe(path: Path) -> MediaInfo:
             f"{path}: not a readable media file ({_reason(exc)}). Is it truncated or not really {path.suffix or 'media'}? "
             f"chaitime reads {SUPPORTED}."
         ) from exc
+
+
+ENDS_EARLY_S = 1.0  # decoded audio this much (and 2%) shorter than the header: cut off
+
+
+def ends_early_note(info: MediaInfo, decoded_s: float) -> str | None:
+    """A note when the audio decoded stops well before the duration the file's header gives
+    (a copy or an upload cut off mid-stream: a faststart MP4 or a WAV plays to the cut)."""
+    promised = max(info.duration_s, info.declared_s)
+    if promised - decoded_s > max(ENDS_EARLY_S, 0.02 * promised):
+        return (f"{info.path.name} ends early: its header says {promised:.1f} s but the audio stops at {decoded_s:.1f} s. "
+                "The file looks truncated; copy or export it again and re-run ingest.")
+    return None
 
 
 def _check_file(path: Path) -> None:
@@ -75,10 +89,36 @@ def _describe(path: Path, container) -> MediaInfo:
         has_video=video is not None,
         bit_rate_bps=int(ctx.bit_rate or 0),
     )
+    if audio.codec_context.name.startswith("pcm_") and path.suffix.lower() == ".wav":
+        info["declared_s"] = _wav_declared_s(path)
     if video is not None:
         rate = video.average_rate or video.guessed_rate
         info.update(video_codec=video.codec_context.name, width=video.codec_context.width, height=video.codec_context.height, fps=float(rate) if rate else 0.0)
     return MediaInfo(**info)
+
+
+def _wav_declared_s(path: Path) -> float:
+    """The length a WAV's RIFF header promises (its data chunk's size), 0.0 when unreadable.
+    ffmpeg reports the length of the bytes present, so a copy cut off mid-file looks whole."""
+    import struct
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(65536)
+    except OSError:
+        return 0.0
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return 0.0
+    pos, byte_rate = 12, 0
+    while pos + 8 <= len(head):
+        chunk, size = head[pos : pos + 4], struct.unpack_from("<I", head, pos + 4)[0]
+        if chunk == b"fmt " and pos + 16 <= len(head):
+            byte_rate = struct.unpack_from("<I", head, pos + 16)[0]
+        if chunk == b"data":
+            # 0xFFFFFFFF and 0 mean "unknown" (a recorder still writing, or a streamed WAV)
+            return size / byte_rate if byte_rate and 0 < size < 0xFFFFFFFF else 0.0
+        pos += 8 + size + (size & 1)
+    return 0.0
 
 
 def _duration(container, audio) -> float:

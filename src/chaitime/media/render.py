@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Sequence
@@ -24,7 +23,7 @@ import numpy as np
 from .. import fsutil
 from ..config import Settings
 from ..edit.cutlist import CutList, TimeMap
-from ..edit.markdown import parse_edit_md, write_edit_md
+from ..edit.markdown import parse_edit_md, read_edit_md, write_edit_md
 from ..edit.retime import retime_chapters, retime_transcript, unretime_chapters
 from ..errors import InputError, ToolError
 from ..transcript.formats import EPISODE_FILES, WRITERS
@@ -38,7 +37,6 @@ log = logging.getLogger("chaitime")
 RENDER_VERSION = 1
 FADE_S = 0.010  # fade out / in at every cut so a join never clicks
 CROSSFADE_S = 0.5  # intro and outro overlap the episode by this much
-CHUNK_S = 1.0
 VIDEO_ARGS = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p"]
 
 Progress = Callable[..., None]  # progress(stage, done_s, total_s)
@@ -113,7 +111,7 @@ def load_inputs(episode: Episode, settings: Settings) -> Inputs:
     edit_path = episode.path("edit.md")
     if not edit_path.is_file():
         fsutil.write_text(edit_path, write_edit_md(transcript, **_suggest_settings(settings)))
-    return Inputs(master, info, source, fps or 25.0, transcript, edit_path.read_text(encoding="utf-8"))
+    return Inputs(master, info, source, fps or 25.0, transcript, read_edit_md(edit_path))
 
 
 def video_source(episode: Episode) -> Path | None:
@@ -376,10 +374,3 @@ def _write_record(episode: Episode, key: str, timemap: TimeMap, duration_s: floa
         "chapters_hash": fsutil.file_hash(chapters) if chapters.is_file() else None,
     }
     fsutil.write_text(episode.machine_dir / "render.json", json.dumps(record, indent=1) + "\n")
-
-
-def clean_intermediates(episode: Episode) -> None:
-    """Drop the cut audio kept for clips (it can be rendered again)."""
-    for name in ("cut.flac", "edited.flac"):
-        (episode.machine_dir / name).unlink(missing_ok=True)
-    shutil.rmtree(episode.machine_dir / "clips", ignore_errors=True)

@@ -9,6 +9,7 @@ from ..errors import InputError
 
 def _mp3(path: Path):
     try:
+        from mutagen import MutagenError
         from mutagen.mp3 import MP3, HeaderNotFoundError
     except ImportError as exc:  # pragma: no cover - a declared dependency
         raise InputError("mutagen is missing: `pip install mutagen`.") from exc
@@ -17,12 +18,23 @@ def _mp3(path: Path):
     except FileNotFoundError as exc:
         raise InputError(f"{path}: no such file. Re-run `chaitime ingest` to make it.") from exc
     except HeaderNotFoundError as exc:
-        raise InputError(f"{path}: not a readable MP3 (no MPEG frame header). Re-run `chaitime ingest` to re-encode it.") from exc
+        raise InputError(f"{path}: not a readable MP3 (no MPEG frame header). Re-run `chaitime ingest --force` to re-encode it.") from exc
+    except (MutagenError, EOFError, ValueError) as exc:  # a tag cut short, a damaged frame
+        raise InputError(f"{path}: damaged or truncated MP3 ({str(exc) or 'its ID3 tag is cut short'}). Re-run `chaitime ingest --force` to re-encode it.") from exc
 
 
 def mp3_duration_s(path: Path) -> float:
-    """Playing time of an MP3 in seconds, from its Xing/Info header or frame count."""
-    return float(_mp3(Path(path)).info.length)
+    """Playing time of an MP3 in seconds, from its Xing/Info header or frame count; a file
+    shorter than its header says (cut off in a copy) is an error, not a shorter episode."""
+    path = Path(path)
+    mp3 = _mp3(path)
+    length, rate = float(mp3.info.length), int(mp3.info.bitrate or 0)
+    tag_bytes = int(getattr(mp3.tags, "size", 0) or 0) if mp3.tags is not None else 0
+    audio_bytes = path.stat().st_size - tag_bytes
+    if rate and length > 1 and audio_bytes < 0.97 * length * rate / 8 - 4096:
+        raise InputError(f"{path}: truncated MP3 ({audio_bytes} bytes of audio, its header promises {length:.0f} s at "
+                         f"{rate // 1000} kbps). Re-run `chaitime ingest --force` to re-encode it.")
+    return length
 
 
 def mp3_is_cbr(path: Path) -> bool:

@@ -8,7 +8,6 @@ every podcast: tag. Output is deterministic: no "now" stamps, items ordered by u
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,13 +141,13 @@ def description_html(rel: Release) -> str:
     if notes:
         parts.append(markdown.render(notes))
     if rel.chapters:
-        items = "".join(f"<li>{clock(c.start_s)} {html.escape(c.title, quote=False)}</li>" for c in rel.chapters)
+        items = "".join(f"<li>{clock(c.start_s)} {markdown.escape(c.title, quote=False)}</li>" for c in rel.chapters)
         parts.append(f"<p>Chapters:</p>\n<ul>{items}</ul>")
     kept: list[str] = []
     for part in parts:
         if len("\n".join(kept + [part]).encode("utf-8")) <= DESCRIPTION_MAX_BYTES:
             kept.append(part)
-    return "\n".join(kept) or html.escape(rel.meta.title)[:DESCRIPTION_MAX_BYTES]
+    return "\n".join(kept) or markdown.escape(rel.meta.title)[:DESCRIPTION_MAX_BYTES]
 
 
 # --- Our feedgen extension: the tags feedgen lacks or gets wrong -------------------------------

@@ -1,5 +1,10 @@
 """A small Markdown renderer for post.md and show notes: headings, paragraphs, lists, quotes,
-code, links and emphasis. Everything else is escaped text, so a post can never inject markup."""
+code, links and emphasis. Everything else is escaped text, so a post can never inject markup.
+
+This is the one escaping path of the site and the feed: ``escape`` for any user text placed in
+HTML (text or attribute), ``render``/``inline`` for Markdown. Code spans, links, autolinks and
+backslash escapes are cut out of the raw text first and put back as finished HTML, so emphasis
+never runs inside an attribute and a URL is escaped as an attribute value, never spliced raw."""
 
 from __future__ import annotations
 
@@ -7,25 +12,55 @@ import html
 import re
 
 _INLINE = [
-    (re.compile(r"`([^`]+)`"), lambda m: f"<code>{m.group(1)}</code>"),
     (re.compile(r"\*\*(.+?)\*\*"), lambda m: f"<strong>{m.group(1)}</strong>"),
     (re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])"), lambda m: f"<em>{m.group(1)}</em>"),
     (re.compile(r"(?<!\w)_(?!\s)(.+?)(?<!\s)_(?!\w)"), lambda m: f"<em>{m.group(1)}</em>"),
 ]
-_LINK = re.compile(r"\[([^\]]+)\]\(((?:https?://|/|\./|#|mailto:)[^\s)]*)\)")
-_AUTOLINK = re.compile(r"&lt;(https?://[^\s&]+)&gt;")
+_LINK = re.compile(r"\[([^\]]+)\]\(((?:https?://|/|\./|#|mailto:)[^\s()<>\"'`]*)\)")
+_AUTOLINK = re.compile(r"<(https?://[^\s<>\"'`]+)>")
+_CODE = re.compile(r"`([^`]+)`")
+_BACKSLASH = re.compile(r"\\([\\`*_\[\]{}()<>#+\-.!|~\"'])")
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _BULLET = re.compile(r"^\s*[-*+]\s+(.*)$")
 _NUMBERED = re.compile(r"^\s*\d+[.)]\s+(.*)$")
+# Characters XML forbids (C0 controls but tab and newlines, lone surrogates, U+FFFE/FFFF) and C1
+# controls: dropped from anything user-written before it reaches a page or the feed.
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_SLOT = re.compile("\x00(\\d+)\x00")
+
+
+def clean(text: str) -> str:
+    """``text`` without the control characters HTML and XML can't carry."""
+    return _UNSAFE.sub("", str(text))
+
+
+def escape(text: object, quote: bool = True) -> str:
+    """User text as HTML text or a quoted attribute value: control characters dropped, & < > " ' escaped."""
+    return html.escape(clean(str(text)), quote=quote)
 
 
 def inline(text: str) -> str:
     """Escape ``text`` and turn inline Markdown into HTML."""
-    out = html.escape(text, quote=False)
-    out = _LINK.sub(lambda m: f'<a href="{html.escape(html.unescape(m.group(2)))}">{m.group(1)}</a>', out)
-    out = _AUTOLINK.sub(lambda m: f'<a href="{m.group(1)}">{m.group(1)}</a>', out)
+    slots: list[str] = []
+
+    def slot(markup: str) -> str:
+        slots.append(markup)
+        return f"\x00{len(slots) - 1}\x00"
+
+    def link(label: str, url: str) -> str:
+        href = escape(url)
+        return slot(f'<a href="{href}">') + label + slot("</a>")
+
+    out = clean(text)
+    out = _CODE.sub(lambda m: slot(f"<code>{escape(m.group(1), quote=False)}</code>"), out)
+    out = _BACKSLASH.sub(lambda m: slot(escape(m.group(1), quote=False)), out)
+    out = _AUTOLINK.sub(lambda m: link(slot(escape(m.group(1), quote=False)), m.group(1)), out)
+    out = _LINK.sub(lambda m: link(m.group(1), m.group(2)), out)
+    out = html.escape(out, quote=False)
     for pattern, repl in _INLINE:
         out = pattern.sub(repl, out)
+    while _SLOT.search(out):  # a link's label may hold slots of its own
+        out = _SLOT.sub(lambda m: slots[int(m.group(1))], out)
     return out
 
 
@@ -62,7 +97,7 @@ def _code(lines: list[str], i: int, blocks: list[str]) -> int:
     while i < len(lines) and not lines[i].startswith("```"):
         body.append(lines[i])
         i += 1
-    blocks.append(f"<pre><code>{html.escape(chr(10).join(body), quote=False)}</code></pre>")
+    blocks.append(f"<pre><code>{escape(chr(10).join(body), quote=False)}</code></pre>")
     return i + 1
 
 
@@ -123,8 +158,20 @@ def section(markdown: str, title_pattern: str) -> str | None:
     return None
 
 
+def strip_front_matter(markdown: str) -> str:
+    """A post without its YAML front matter (a first line '---' up to the next '---' line):
+    the page shows the post, not its metadata."""
+    text = markdown.lstrip("\ufeff").replace("\r\n", "\n")
+    if text.startswith("---\n"):
+        end = re.search(r"^---[ \t]*$", text[4:], re.M)
+        if end:
+            return text[4 + end.end():].lstrip("\n")
+    return markdown
+
+
 def strip_title(markdown: str) -> tuple[str | None, str]:
-    """Split a leading '# Title' line off a post: (title or None, the rest)."""
+    """Split the front matter and a leading '# Title' line off a post: (title or None, the rest)."""
+    markdown = strip_front_matter(markdown)
     lines = markdown.lstrip("\ufeff").lstrip("\n").split("\n")
     m = _HEADING.match(lines[0]) if lines else None
     if m and len(m.group(1)) == 1:

@@ -2,7 +2,9 @@
 
 Podcast apps probe media with HEAD and fetch it in byte ranges (Apple rejects servers that
 refuse either), so this server answers both: Range -> 206 with Content-Range, Accept-Ranges on
-every file, 416 for a range past the end.
+every file, 416 for a range past the end; a Range header it can't parse is ignored (RFC 9110:
+the whole file, 200). It serves the site's files only: no folder listings, nothing whose name
+starts with a dot (the site's .chaitime-site.json manifest, a host's .git).
 """
 
 from __future__ import annotations
@@ -47,10 +49,19 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
 
     def send_head(self):
         path = Path(self.translate_path(self.path))
+        root = Path(self.directory)
+        hidden = any(part.startswith(".") for part in path.relative_to(root).parts) if path.is_relative_to(root) else True
+        if hidden or (path.is_dir() and not (path / "index.html").is_file()):
+            self.send_error(404, "File not found")  # no listings, no dot files
+            return None
         header = self.headers.get("Range")
-        if not header or not path.is_file():
-            return super().send_head()
+        if not header or not path.is_file() or not _RANGE.match(header.strip()):
+            return super().send_head()  # no Range, or one we can't parse: the whole file
         return self._send_range(path, header)
+
+    def list_directory(self, path):  # reached only for a folder without index.html
+        self.send_error(404, "File not found")
+        return None
 
     def _send_range(self, path: Path, header: str):
         size = path.stat().st_size
@@ -109,6 +120,8 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
 def make_server(folder: Path, port: int = 8000, host: str = "127.0.0.1", verbose: bool = False) -> http.server.ThreadingHTTPServer:
     """A server for ``folder`` (not yet serving); port 0 picks a free one."""
     folder = Path(folder)
+    if not 0 <= port <= 65535:
+        raise InputError(f"--port {port}: ports are 0 to 65535 (1024 and up without root). Pick one like --port 8000.")
     if not (folder / "index.html").is_file():
         raise InputError(f"{folder}: no index.html. Build the site first with `chaitime publish --out {folder}`.")
     try:

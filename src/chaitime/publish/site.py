@@ -110,7 +110,7 @@ def _template(name: str) -> Template:
 
 
 def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    return markdown.escape(text)
 
 
 def _page(show: Show, *, root: str, title: str, summary: str, url: str, body: str, og_type: str = "website",
@@ -201,7 +201,7 @@ def _transcript_html(rel: Release) -> str:
         speaker = f'<span class="speaker">{_e(names.get(seg.speaker, seg.speaker))}</span>' if seg.speaker else ""
         lines.append(f'<p class="cue" data-start="{seg.start_s:g}" data-end="{seg.end_s:g}"><a class="time" href="#t={int(seg.start_s)}">'
                      f"{clock(seg.start_s)}</a>{speaker}{_e(seg.text.strip())}</p>")
-    return f'<section><h2>Transcript</h2><div class="transcript" id="transcript">\n' + "\n".join(lines) + "\n</div></section>"
+    return '<section><h2>Transcript</h2><div class="transcript" id="transcript">\n' + "\n".join(lines) + "\n</div></section>"
 
 
 # --- Sync: assemble beside, swap in ----------------------------------------------------------

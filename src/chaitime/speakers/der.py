@@ -41,10 +41,6 @@ def read_rttm(path: Path) -> list[Turn]:
     return turns
 
 
-def write_rttm(turns: list[Turn], name: str = "audio") -> str:
-    return "".join(f"SPEAKER {name} 1 {t.start_s:.3f} {t.end_s - t.start_s:.3f} <NA> <NA> {t.speaker} <NA> <NA>\n" for t in turns)
-
-
 def diarization_error(reference: list[Turn], hypothesis: list[Turn], *, collar_s: float = 0.25) -> DerResult:
     n = int(np.ceil(max(t.end_s for t in reference + hypothesis) / STEP_S)) + 1
     ref_labels, ref = _activity(reference, n)

@@ -51,7 +51,7 @@ class Transcript:
                 seen.setdefault(s.speaker, None)
         return list(seen)
 
-    def with_segments(self, segments) -> "Transcript":
+    def with_segments(self, segments) -> Transcript:
         return replace(self, segments=tuple(segments))
 
     # --- JSON: our own format --------------------------------------------------------------
@@ -86,27 +86,77 @@ class Transcript:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=1) + "\n"
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Transcript":
+    def from_dict(cls, data: dict) -> Transcript:
+        """A transcript from its JSON form; ValueError naming the first bad item otherwise."""
+        data = _table(data, "the file")
         segments = tuple(
             Segment(
-                start_s=float(s["start"]),
-                end_s=float(s["end"]),
-                text=str(s["text"]),
-                speaker=s.get("speaker"),
+                start_s=_number(s, "start", where),
+                end_s=_number(s, "end", where),
+                text=_text(s, "text", where),
+                speaker=_optional_text(s, "speaker", where),
                 words=tuple(
-                    Word(float(w["start"]), float(w["end"]), str(w["text"]), float(w.get("probability", 1.0)), w.get("speaker"))
-                    for w in s.get("words", ())
+                    Word(_number(w, "start", f"{where}.words[{j}]"), _number(w, "end", f"{where}.words[{j}]"),
+                         _text(w, "text", f"{where}.words[{j}]"), _number(w, "probability", f"{where}.words[{j}]", 1.0),
+                         _optional_text(w, "speaker", f"{where}.words[{j}]"))
+                    for j, w in enumerate(_items(s, "words", where))
                 ),
             )
-            for s in data.get("segments", ())
+            for i, s in enumerate(_items(data, "segments", "the file"))
+            for where in [f"segments[{i}]"]
         )
-        return cls(segments, data.get("language", "en"), float(data.get("duration", 0.0)), dict(data.get("meta") or {}))
+        language = data.get("language", "en")
+        if not isinstance(language, str):
+            raise ValueError(f"language must be a code in quotes, not {language!r}")
+        meta = data.get("meta") or {}
+        if not isinstance(meta, dict):
+            raise ValueError(f"meta must be an object, not {type(meta).__name__}")
+        return cls(segments, language, _number(data, "duration", "the file", 0.0), dict(meta))
 
     @classmethod
-    def load(cls, path: Path) -> "Transcript":
+    def load(cls, path: Path) -> Transcript:
         try:
             return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
         except FileNotFoundError as exc:
             raise InputError(f"{path}: no transcript. Run `chaitime ingest` first.") from exc
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InputError(f"{path}: not a chaitime transcript ({exc}). Re-run `chaitime ingest --force`.") from exc
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+            raise InputError(f"{path}: not a chaitime transcript ({str(exc)[:200]}). Re-run `chaitime ingest --force`.") from exc
+
+
+# --- reading JSON back: each helper names the item it rejects ----------------------------------
+def _table(value, where: str) -> dict:
+    if not isinstance(value, dict):
+        raise ValueError(f"{where} must be a JSON object, not {type(value).__name__}")
+    return value
+
+
+def _items(obj: dict, key: str, where: str) -> list:
+    value = _table(obj, where).get(key, [])
+    if not isinstance(value, list):
+        raise ValueError(f"{_at(where, key)} must be a list, not {type(value).__name__}")
+    return value
+
+
+def _number(obj: dict, key: str, where: str, default: float | None = None) -> float:
+    value = _table(obj, where).get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or abs(value) == float("inf"):
+        raise ValueError(f"{_at(where, key)} must be a number, not {value!r}"[:160])
+    return float(value)
+
+
+def _text(obj: dict, key: str, where: str) -> str:
+    value = _table(obj, where).get(key)
+    if not isinstance(value, str):
+        raise ValueError(f"{_at(where, key)} must be text, not {value!r}"[:160])
+    return value
+
+
+def _optional_text(obj: dict, key: str, where: str) -> str | None:
+    value = obj.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"{_at(where, key)} must be text or null, not {value!r}"[:160])
+    return value
+
+
+def _at(where: str, key: str) -> str:
+    return key if where == "the file" else f"{where}.{key}"

@@ -323,7 +323,7 @@ def _yaml(value: object) -> str:
 
 
 def _quote_block(q: Quote, audio_path: str) -> str:
-    who = f"{q.speaker}, " if q.speaker else ""
+    who = f"{_escape(q.speaker)}, " if q.speaker else ""
     return f"> {_escape(q.text)}\n>\n> — {who}[{clock(q.start_s)}]({_at(audio_path, q.start_s)})"
 
 
@@ -346,9 +346,12 @@ def _at(audio_path: str, seconds: float) -> str:
 
 
 def _escape(text: str) -> str:
-    """Keep spoken text literal in Markdown: no accidental emphasis, links, HTML or headings."""
-    text = re.sub(r"([\\`*\[\]<])", r"\\\1", text)
-    return re.sub(r"^([#>+-]|\d+\.)(\s)", r"\\\1\2", text)
+    """Keep spoken text and names literal in Markdown: no accidental emphasis, links, autolinks,
+    HTML or headings (on any line). publish.markdown renders each backslash escape as the
+    character itself, escaped for HTML."""
+    text = re.sub(r"([\\`*_\[\]<>])", r"\\\1", text)
+    text = re.sub(r"^(\s*)(\d+)([.)]\s)", r"\1\2\\\3", text, flags=re.M)
+    return re.sub(r"^(\s*)([#>+-])(\s)", r"\1\\\2\3", text, flags=re.M)
 
 
 # --- writing post.md without overwriting the host's edits ---------------------------------------
@@ -368,11 +371,6 @@ def write_draft(episode: Episode, text: str) -> Path:
     fsutil.write_if_changed(post, text)
     fsutil.write_text(episode.machine_dir / POST_HASH, fsutil.file_hash(post) + "\n")
     return post
-
-
-def host_owns_post(episode: Episode) -> bool:
-    post = episode.path(POST)
-    return post.exists() and not _is_ours(episode, post)
 
 
 def _is_ours(episode: Episode, post: Path) -> bool:
