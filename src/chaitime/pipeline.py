@@ -116,12 +116,14 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
     _check_options(opts)  # a bad --date fails before any folder exists
     _check_asr(_asr_options(ws, None, opts))  # a bad model or device fails before any work
     source_hash = _source_hash(ws, recording)
+    if ws.find_by_source(source_hash) is None:  # a new episode: no folder is made unless everything fits
+        _require_space(ws.root, info, {})
     episode, created = _episode_for(ws, recording, source_hash, opts)
     with episode.lock(), _running(episode, "ingest"):
         meta = _write_meta(episode, recording, source_hash, opts)
         rec = Records(episode, opts.force)
         _link_source(episode, recording, info)
-        _require_space(episode, info, rec)
+        _require_space(episode.folder, info, rec.data)
         asr_opts = _asr_options(ws, meta, opts)
         # Once the host rendered an edit, audio.mp3 and video.mp4 belong to the render stage.
         rendered = "render" in rec.data
@@ -247,15 +249,15 @@ EXTRACT_BPS = 32_000 + 48_000 * 2 * 2 * 0.6
 MASTER_BPS = 24_000
 
 
-def _require_space(episode: Episode, info: MediaInfo, rec: Records) -> None:
+def _require_space(folder: Path, info: MediaInfo, records: dict) -> None:
     """Fail before a stage starts, naming the disk, when its outputs can't fit (estimated from the duration)."""
     need = 0.0
-    if "extract" not in rec.data:
+    if "extract" not in records:
         need += EXTRACT_BPS * info.duration_s
-    if "master" not in rec.data and "render" not in rec.data:
+    if "master" not in records and "render" not in records:
         need += MASTER_BPS * info.duration_s + (info.path.stat().st_size if info.has_video else 0)
     if need:
-        fsutil.require_space(episode.folder, need, f"ingesting {info.duration_s / 60:.1f} minutes of {info.path.name}")
+        fsutil.require_space(folder, need, f"ingesting {info.duration_s / 60:.1f} minutes of {info.path.name}")
 
 
 def _link_source(episode: Episode, recording: Path, info: MediaInfo) -> None:
