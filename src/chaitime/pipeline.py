@@ -159,10 +159,13 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
 def _running(episode: Episode, what: str) -> Iterator[None]:
     """While a command works on an episode: temporaries of a killed run swept first, the episode
     marked incomplete (so it is never published half made), the mark lifted when the command
-    finishes, and kept with the reason when it fails. Only ingest makes an unfinished episode
-    complete; another command puts back the state it found."""
+    finishes, and kept with the reason when it fails. Only ingest (or the same command, run
+    again) lifts a mark another command left."""
     fsutil.sweep_temps(episode.folder, episode.machine_dir, episode.path("clips"))
     found = episode.incomplete_reason()
+    if found is not None and what != "ingest" and not found.startswith(f"`chaitime {what}`"):
+        yield  # unfinished for another command's reason (an ingest that failed): that stays the reason
+        return
     episode.mark_incomplete(f"`chaitime {what}` started and has not finished (interrupted?); run it again")
     try:
         yield
@@ -173,14 +176,7 @@ def _running(episode: Episode, what: str) -> Iterator[None]:
         except OSError:
             pass  # a full disk: the mark written at the start stays
         raise
-    if found is None or what == "ingest":
-        episode.mark_complete()
-    else:
-        episode.mark_incomplete(found)
-
-
-OUTPUT_NAMES = ("episode.toml", "audio.mp3", "video.mp4", "transcript.json", *EPISODE_FILES.values(),
-                "chapters.json", "edit.md", "post.md", "post.draft.md", "youtube.txt")
+    episode.mark_complete()
 
 
 # --- episode folder and metadata -------------------------------------------------------------
