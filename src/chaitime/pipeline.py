@@ -179,6 +179,10 @@ def _running(episode: Episode, what: str) -> Iterator[None]:
     episode.mark_complete()
 
 
+OUTPUT_NAMES = ("episode.toml", "audio.mp3", "video.mp4", "transcript.json", *EPISODE_FILES.values(),
+                "chapters.json", "edit.md", "post.md", "post.draft.md", "youtube.txt")
+
+
 # --- episode folder and metadata -------------------------------------------------------------
 def _episode_for(ws: Workspace, recording: Path, source_hash: str, opts: IngestOptions) -> tuple[Episode, bool]:
     """The recording's episode: found by content hash, or a new folder with its guid, chosen under the workspace lock."""
