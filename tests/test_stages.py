@@ -98,7 +98,7 @@ def test_stage_keys_do_not_depend_on_where_the_workspace_lives(rendered, tmp_pat
 @pytest.mark.slow
 def test_check_finds_audio_and_transcript_on_different_timelines(rendered, sample_recording, ffmpeg_bin, tmp_path):
     """case: audio.mp3 replaced by the uncut recording's sound (what the old bug did); expected:
-    `check` names video.mp4 and transcript.json as on a different timeline and exits 1."""
+    `check` names video.mp4 (error) and transcript.json (warning) as on a different timeline and exits 1."""
     import subprocess
 
     ws = tmp_path / "ws"
@@ -108,7 +108,7 @@ def test_check_finds_audio_and_transcript_on_different_timelines(rendered, sampl
                     "-b:a", "128k", str(episode / "audio.mp3")], check=True)
     check = run_chaitime("check", "--no-loudness", cwd=ws)
     assert check.returncode == 1
-    wrong = [ln for ln in check.stderr.splitlines() if "different timelines" in ln]
+    wrong = [ln for ln in (check.stdout + check.stderr).splitlines() if "different timelines" in ln]
     assert any("video.mp4" in ln for ln in wrong) and any("transcript.json" in ln for ln in wrong)
 
 
