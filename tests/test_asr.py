@@ -6,10 +6,8 @@ from __future__ import annotations
 import importlib.util
 import re
 import subprocess
-import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from chaitime.asr import AsrOptions, batching, cleanup, models, transcribe

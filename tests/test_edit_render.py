@@ -19,11 +19,12 @@ import pytest
 from chaitime import config
 from chaitime.cli import main
 from chaitime.edit.markdown import write_edit_md
+from chaitime.fsutil import file_hash
 from chaitime.media import ffmpeg
-from chaitime.media.render import render_episode
+from chaitime.pipeline import clip as render_clip
+from chaitime.pipeline import render as pipeline_render
 from chaitime.sample import DEFAULT_SCRIPT, synthesize, write_wav
 from chaitime.transcript.model import Segment, Transcript, Word
-from chaitime.fsutil import file_hash
 from chaitime.workspace import Episode, EpisodeMeta, Workspace
 from chaitime.writing.chapters import Chapter, chapters_json, load_chapters
 
@@ -110,10 +111,10 @@ def renders(built, tmp_path_factory):
     """The episode rendered as ingested (suggested cuts only) and with one sentence deleted."""
     root, spoken, transcript = built
     base_ws, base = copy_workspace(root, tmp_path_factory.mktemp("base") / "ws")
-    render_episode(base, base_ws.settings)
+    pipeline_render(base, base_ws)
     cut_ws, cut = copy_workspace(root, tmp_path_factory.mktemp("cut") / "ws")
     delete_line(cut, spoken[CUT_LINE].text)
-    result = render_episode(cut, cut_ws.settings)
+    result = pipeline_render(cut, cut_ws)
     return base, cut, result
 
 
@@ -213,10 +214,10 @@ def test_rendering_twice_changes_nothing(renders):
     names = ["audio.mp3", "video.mp4", "transcript.json", "transcript.vtt", "chapters.json"]
     before = {n: file_hash(cut.path(n)) for n in names}
     ws = Workspace.open(cut.folder.parent.parent)
-    again = render_episode(cut, ws.settings)
+    again = pipeline_render(cut, ws)
     assert again.changed == () and again.duration_s == pytest.approx(first.duration_s)
     (cut.machine_dir / "render.json").unlink()  # forced: the same edit list gives the same files
-    forced = render_episode(cut, ws.settings)
+    forced = pipeline_render(cut, ws)
     # x264 under frame threading is not byte-stable across runs on a loaded machine: the video
     # is compared by length, everything else byte for byte.
     stable = [n for n in names if n != "video.mp4"]
@@ -255,7 +256,7 @@ def test_intro_and_outro_are_crossfaded_and_everything_shifts(built, tmp_path):
     toml = ws.root / "chaitime.toml"
     toml.write_text(toml.read_text().replace('# intro = "intro.wav"', 'intro = "intro.wav"').replace('# outro = "outro.wav"', 'outro = "outro.wav"'))
     ws = Workspace.open(ws.root)
-    result = render_episode(ep, ws.settings)
+    result = pipeline_render(ep, ws)
     record = json.loads((ep.machine_dir / "render.json").read_text())
     body = sum(b - a for a, b in record["keeps"])
     assert record["offset_s"] == pytest.approx(1.5, abs=1 / FPS)  # 2 s intro, 0.5 s crossfade
@@ -274,13 +275,11 @@ def test_intro_and_outro_are_crossfaded_and_everything_shifts(built, tmp_path):
 
 
 def test_clip_burns_in_captions_timed_from_the_words(renders, tmp_path):
-    from chaitime.media.clip import render_clip
-
     _, cut, _ = renders
     ws = Workspace.open(cut.folder.parent.parent)
     transcript = Transcript.load(cut.path("transcript.json"))
     start, end = 10.0, 16.0
-    result = render_clip(cut, ws.settings, start_s=start, end_s=end, out=tmp_path / "clip.mp4")
+    result = render_clip(cut, ws, start_s=start, end_s=end, out=tmp_path / "clip.mp4")
     spoken = [w.text.strip() for w in transcript.words if start <= (w.start_s + w.end_s) / 2 < end]
     assert " ".join(c.text for c in result.captions) == " ".join(spoken)
     for caption in result.captions:
@@ -299,15 +298,13 @@ def test_clip_burns_in_captions_timed_from_the_words(renders, tmp_path):
 
 
 def test_vertical_audiogram_clip_without_video(renders, tmp_path):
-    from chaitime.media.clip import render_clip
-
     base, _, _ = renders
     copy = tmp_path / "ws"
     shutil.copytree(base.folder.parent.parent, copy)
     ws = Workspace.open(copy)
     ep = ws.episode("001-sample")
     ep.path("video.mp4").unlink()
-    result = render_clip(ep, ws.settings, start_s=5.0, end_s=9.0, vertical=True, out=tmp_path / "v.mp4")
+    result = render_clip(ep, ws, start_s=5.0, end_s=9.0, vertical=True, out=tmp_path / "v.mp4")
     assert result.audiogram and result.captions
     stderr = ffmpeg.run(["-i", str(result.path), *ffmpeg.null_sink()], what="probing the clip")
     assert "1080x1920" in stderr

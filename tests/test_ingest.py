@@ -224,9 +224,9 @@ def test_silence_and_noise_invent_no_words(tmp_path, ffmpeg_bin, source):
     assert (ep / "audio.mp3").is_file()
 
 
-def _speech_like(rate: int, seconds: float, clicks: int) -> "np.ndarray":
-    """Amplitude-modulated low-passed noise (syllables at 4 Hz) at about -22 dBFS, with
-    ``clicks`` loud 5 ms bursts of 3 kHz (treble: the estimate's worst case): mono int16."""
+def _speech_like(rate: int, seconds: float, clicks: int):
+    """Mono int16: amplitude-modulated low-passed noise (syllables at 4 Hz) at about -22 dBFS, with
+    ``clicks`` loud 5 ms bursts of 3 kHz (treble: the estimate's worst case)."""
     import numpy as np
 
     rng = np.random.default_rng(3)

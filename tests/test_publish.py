@@ -75,7 +75,9 @@ def tone_mp3(path: Path, seconds: float = 8.0, amplitude: float = 0.17) -> None:
 
 
 def transcript() -> Transcript:
-    words = lambda t0, text: tuple(Word(t0 + i * 0.4, t0 + i * 0.4 + 0.35, (" " if i else "") + w) for i, w in enumerate(text.split()))
+    def words(t0, text):
+        return tuple(Word(t0 + i * 0.4, t0 + i * 0.4 + 0.35, (" " if i else "") + w) for i, w in enumerate(text.split()))
+
     return Transcript((
         Segment(0.0, 1.9, "Welcome to the show.", words(0.0, "Welcome to the show."), "SPEAKER_00"),
         Segment(2.0, 4.9, "Thanks, glad to be here.", words(2.0, "Thanks, glad to be here."), "SPEAKER_01"),

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from chaitime import sample
+from chaitime.errors import InputError
 from chaitime.speakers import attribute, channels_independent, embed, mix_tracks
 from chaitime.speakers.assign import relabel
 from chaitime.speakers.audio import decode
@@ -18,7 +19,6 @@ from chaitime.speakers.names import name_speakers
 from chaitime.speakers.tracks import parse_track_option
 from chaitime.transcript.formats import write_podcast_json, write_srt, write_vtt
 from chaitime.transcript.model import Segment, Transcript, Word
-from chaitime.errors import InputError
 
 MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
 RATE = sample.ESPEAK_RATE_HZ

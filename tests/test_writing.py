@@ -19,8 +19,8 @@ import yaml
 from click.testing import CliRunner
 
 from chaitime import config, sample
-from chaitime.cli.base import cli
 from chaitime.cli import writing as _writing_commands  # noqa: F401  (registers `draft`)
+from chaitime.cli.base import cli
 from chaitime.media import ffmpeg, tags
 from chaitime.sample import Line
 from chaitime.transcript.model import Segment, Transcript, Word

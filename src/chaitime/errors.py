@@ -35,3 +35,9 @@ class BusyError(ChaitimeError):
     """Another chaitime process is working on the same episode."""
 
     exit_code = 6
+
+
+class DiskFullError(ChaitimeError):
+    """The disk holding the workspace (or an output) has no room for what a stage writes."""
+
+    exit_code = 7

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
+import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import InputError
+from .errors import DiskFullError, InputError
+
+# What atomic_path names its temporaries (".audio.k3j_x9.tmp.mp3") and scratch folders (".clip.x.tmp"):
+# anything matching, left in a folder chaitime owns, is a leftover of a killed run.
+TEMP_NAME = re.compile(r"^\..+\.tmp(\.[A-Za-z0-9]+)?$")
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 @contextlib.contextmanager
@@ -32,11 +40,16 @@ def atomic_path(target: Path) -> Iterator[Path]:
 
 
 def write_bytes(target: Path, data: bytes) -> None:
-    with atomic_path(target) as tmp:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+    try:
+        with atomic_path(target) as tmp:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+    except OSError as exc:
+        if exc.errno in NO_SPACE:
+            raise disk_full(Path(target).parent, len(data), f"writing {Path(target).name}") from exc
+        raise
 
 
 def write_text(target: Path, text: str) -> None:
@@ -76,3 +89,60 @@ def _ensure_dir(folder: Path) -> None:
         raise InputError(f"{folder}: can't create folder ({exc.strerror}). Check permissions or choose another workspace.") from exc
     if not os.access(folder, os.W_OK):
         raise InputError(f"{folder}: folder is not writable. Fix its permissions or run chaitime in a writable workspace.")
+
+
+def sweep_temps(*folders: Path) -> list[Path]:
+    """Remove the temporaries a killed run left in ``folders`` (not recursive); returns what went.
+
+    Call it only while holding the lock of the folder's episode: then no live run owns them.
+    """
+    removed = []
+    for folder in folders:
+        try:
+            entries = list(Path(folder).iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            if not TEMP_NAME.match(entry.name):
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            removed.append(entry)
+    return removed
+
+
+def mount_point(path: Path) -> Path:
+    """The mount point (the disk, as the user knows it) that holds ``path``."""
+    p = Path(os.path.abspath(path))
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    while not os.path.ismount(p) and p != p.parent:
+        p = p.parent
+    return p
+
+
+def free_bytes(path: Path) -> int:
+    p = Path(os.path.abspath(path))
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return shutil.disk_usage(p).free
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1e6:,.0f} MB" if n >= 10e6 else f"{n / 1e6:.1f} MB"
+
+
+def disk_full(where: Path, need_bytes: float | None, what: str) -> DiskFullError:
+    """The one line for a full disk: which disk, what was being written, how much room it wants."""
+    disk, free = mount_point(where), free_bytes(where)
+    need = f"needs about {_mb(need_bytes)}, " if need_bytes else ""
+    return DiskFullError(f"disk full: {disk} has no room for {what} ({where}): {need}{_mb(free)} free. "
+                         "Free space on that disk (or move the workspace to a bigger one) and run the command again to resume.")
+
+
+def require_space(where: Path, need_bytes: float, what: str) -> None:
+    """Fail before a stage starts when the disk holding ``where`` can't take ``need_bytes`` (+ 10% and 20 MB)."""
+    if free_bytes(where) < need_bytes * 1.1 + 20e6:
+        raise disk_full(where, need_bytes * 1.1 + 20e6, what)

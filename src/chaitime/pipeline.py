@@ -1,9 +1,18 @@
-"""The ingest pipeline: a stage table, up-to-date checks, resume, progress events.
+"""The stage engine: every command that changes an episode (ingest, render, draft, clip) and the
+ones that publish (feed, publish) run here, one function per command.
 
 Each stage is a function of explicit inputs; this module wires them and owns the records in
-``.chaitime/stages.json``: a stage whose key (input hashes, parameters, tool versions) matches
-its record and whose outputs exist is skipped, so a re-run does nothing and an interrupted run
-resumes at the first unfinished stage. Outputs are written atomically.
+``.chaitime/stages.json``: a stage whose key (content hashes of its inputs, parameters, tool
+versions, the stage's version in VERSIONS) matches its record and whose outputs exist is
+skipped, so a re-run does nothing and an interrupted run resumes at the first unfinished stage.
+Keys never contain paths or modification times, so a copied or moved workspace is as up to
+date as the original. Outputs are written atomically; a run holds the episode's lock, sweeps
+the temporaries a killed run left, and marks the episode incomplete until it finishes (the
+feed and the site skip incomplete episodes).
+
+Who writes audio.mp3 and video.mp4: the master stage until the host first renders an edit,
+the render stage from then on (ingest then re-renders when its inputs changed), so the audio,
+the video, the transcripts and the chapters are always on one timeline.
 """
 
 from __future__ import annotations
@@ -12,22 +21,23 @@ import datetime as dt
 import json
 import logging
 import os
-import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import __version__, asr, config, fsutil
+from . import asr, config, fsutil
 from .asr.audio import SAMPLE_RATE_HZ, speech_args, speech_input
-from .errors import InputError
-from .media import ffmpeg, loudness, probe as probe_mod, tags
+from .errors import ChaitimeError, InputError
+from .media import ffmpeg, loudness, tags
+from .media import probe as probe_mod
 from .media.probe import MediaInfo
 from .transcript.formats import EPISODE_FILES, WRITERS
 from .transcript.model import Transcript
-from .workspace import Episode, EpisodeMeta, Workspace, guid_for, update_meta
+from .workspace import Episode, EpisodeMeta, Workspace, update_meta
 
 log = logging.getLogger("chaitime")
 
@@ -68,10 +78,19 @@ class IngestResult:
     notes: tuple[str, ...] = ()
 
 
+# One version per stage: bump a stage's number when its output for the same inputs changes.
+VERSIONS = {"extract": 3, "master": 5, "transcribe": 2, "speakers": 1, "draft": 1, "render": 2, "clip": 1}
+
+
+def stage_key(stage: str, *parts: object) -> str:
+    """A stage's key: its name, its inputs' content hashes and parameters, its version. No paths."""
+    return fsutil.text_hash(stage, *parts, VERSIONS[stage])
+
+
 class Records:
     """stages.json: the key each stage last finished with."""
 
-    def __init__(self, episode: Episode, force: bool) -> None:
+    def __init__(self, episode: Episode, force: bool = False) -> None:
         self.path = episode.machine_dir / "stages.json"
         self.force = force
         try:
@@ -80,6 +99,7 @@ class Records:
             self.data = {}  # a damaged record only costs a re-run
         self.ran: list[str] = []
         self.lock = threading.Lock()
+        self.draft_result = None  # the draft stage's result, when it ran
 
     def fresh(self, stage: str, key: str, outputs: list[Path]) -> bool:
         return not self.force and self.data.get(stage) == key and all(p.exists() for p in outputs)
@@ -95,16 +115,21 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
     """Turn ``recording`` into a finished episode folder in ``ws``."""
     started = time.monotonic()
     progress = progress or (lambda *a, **k: None)
-    recording = Path(recording)
+    recording = Path(os.path.expanduser(str(recording)))
     info = probe_mod.probe(recording)
     _check_asr(_asr_options(ws, None, opts))  # a bad model or device fails before any work
     source_hash = _source_hash(ws, recording)
+    if ws.find_by_source(source_hash) is None:  # a new episode: no folder is made unless everything fits
+        _require_space(ws.root, info, {})
     episode, created = _episode_for(ws, recording, source_hash, opts)
-    with episode.lock():
+    with episode.lock(), _running(episode, "ingest"):
         meta = _write_meta(episode, recording, source_hash, opts)
         rec = Records(episode, opts.force)
         _link_source(episode, recording, info)
+        _require_space(episode.folder, info, rec.data)
         asr_opts = _asr_options(ws, meta, opts)
+        # Once the host rendered an edit, audio.mp3 and video.mp4 belong to the render stage.
+        rendered = "render" in rec.data
         with ThreadPoolExecutor(max_workers=1) as pool:
             # The model loads (imports and weights, ~1 s) while ffmpeg decodes, unless it won't be needed.
             warm = None if rec.fresh("transcribe", _transcribe_key(asr_opts, _extract_key(source_hash)), [_asr_json(episode)]) \
@@ -114,23 +139,52 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
                                              loudness.silence_note(before)) if n)
             # Mastering (ffmpeg, a subprocess) overlaps with transcription. Measured on 60 minutes:
             # 150 s in all; mastering beside the speaker stage instead took 179 s.
-            mastered = pool.submit(_master, episode, ws, meta, info, before, rec)
+            mastered = None if rendered else pool.submit(_master, episode, ws, meta, info, before, rec)
             # The stereo check (10 minutes decoded, ~2 s) runs after mastering, beside
             # transcription, when the speaker stage is sure to run (a re-run never waits for it).
             stereo_check = None if warm is None else pool.submit(_channels_independent, episode, info, opts)
             if warm is not None:
                 warm.result()
             raw = _transcribe(episode, asr_opts, rec, progress)
-            after = mastered.result()
+            after = mastered.result() if mastered is not None else None
             independent = stereo_check.result() if stereo_check is not None else None
         named = _speakers(episode, ws, raw, opts, rec, independent)
+        if rendered:  # before the draft stage, which writes chapters into the audio it makes
+            after = _render(episode, ws, rec, progress).loudness_after
         notes = _writing(episode, ws, named, rec)
         _write_edit_md(episode, ws, named)
-        notes += _feed(ws)
+    try:
+        notes += feed(ws).warnings
+    except ChaitimeError as exc:  # another episode's problem is a note here, not this ingest's failure
+        notes += (f"the feed was not refreshed: {exc}",)
     outputs = tuple(p for p in (episode.path(n) for n in OUTPUT_NAMES) if p.exists())
     meta = episode.meta()
     return IngestResult(episode, meta, info.duration_s, before, after, len(named.words), outputs, tuple(rec.ran),
                         time.monotonic() - started, created, media_notes + notes)
+
+
+@contextmanager
+def _running(episode: Episode, what: str) -> Iterator[None]:
+    """While a command works on an episode: temporaries of a killed run swept first, the episode
+    marked incomplete (so it is never published half made), the mark lifted when the command
+    finishes, and kept with the reason when it fails. Only ingest (or the same command, run
+    again) lifts a mark another command left."""
+    fsutil.sweep_temps(episode.folder, episode.machine_dir, episode.path("clips"))
+    found = episode.incomplete_reason()
+    if found is not None and what != "ingest" and not found.startswith(f"`chaitime {what}`"):
+        yield  # unfinished for another command's reason (an ingest that failed): that stays the reason
+        return
+    episode.mark_incomplete(f"`chaitime {what}` started and has not finished (interrupted?); run it again")
+    try:
+        yield
+    except BaseException as exc:
+        why = "was interrupted" if isinstance(exc, KeyboardInterrupt) else f"failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        try:
+            episode.mark_incomplete(f"`chaitime {what}` {why}")
+        except OSError:
+            pass  # a full disk: the mark written at the start stays
+        raise
+    episode.mark_complete()
 
 
 OUTPUT_NAMES = ("episode.toml", "audio.mp3", "video.mp4", "transcript.json", *EPISODE_FILES.values(),
@@ -139,14 +193,15 @@ OUTPUT_NAMES = ("episode.toml", "audio.mp3", "video.mp4", "transcript.json", *EP
 
 # --- episode folder and metadata -------------------------------------------------------------
 def _episode_for(ws: Workspace, recording: Path, source_hash: str, opts: IngestOptions) -> tuple[Episode, bool]:
-    existing = ws.find_by_source(source_hash)
-    if existing is not None:
-        return existing, False
-    title = opts.title or _title_from(recording)
-    episode = ws.new_episode_folder(title, opts.number)
-    episode.machine_dir.mkdir(parents=True, exist_ok=True)
-    fsutil.write_text(episode.machine_dir / "source.hash", source_hash + "\n")
-    return episode, True
+    """The recording's episode: found by content hash, or a new folder with its guid, chosen under the workspace lock."""
+    return ws.claim_episode(source_hash, opts.title or _title_from(recording), opts.number,
+                            lambda guid: _new_meta(recording, guid, opts))
+
+
+def _new_meta(recording: Path, guid: str, opts: IngestOptions) -> EpisodeMeta:
+    date = opts.date or dt.date.fromtimestamp(recording.stat().st_mtime).isoformat()
+    return EpisodeMeta(title=opts.title or _title_from(recording), guid=guid, date=date,
+                       number=opts.number, guests=tuple(opts.guests), draft=opts.draft)
 
 
 def _source_hash(ws: Workspace, recording: Path) -> str:
@@ -174,22 +229,35 @@ def _title_from(recording: Path) -> str:
 
 
 def _write_meta(episode: Episode, recording: Path, source_hash: str, opts: IngestOptions) -> EpisodeMeta:
-    """episode.toml: made once; later ingests change only what the host passes explicitly."""
-    if opts.date:
-        try:
-            dt.date.fromisoformat(opts.date)
-        except ValueError as exc:
-            raise InputError(f"--date {opts.date!r}: use YYYY-MM-DD, e.g. 2026-11-23.") from exc
+    """episode.toml: made once (with the folder, see _episode_for); later ingests change only what
+    the host passes explicitly."""
     if episode.meta_path.is_file():
         meta = episode.meta()
         meta = update_meta(meta, title=opts.title, number=opts.number, date=opts.date, guests=tuple(opts.guests) or None,
                            draft=True if opts.draft else None)
-    else:
-        date = opts.date or dt.date.fromtimestamp(recording.stat().st_mtime).isoformat()
-        meta = EpisodeMeta(title=opts.title or _title_from(recording), guid=guid_for(source_hash), date=date,
-                           number=opts.number, guests=tuple(opts.guests), draft=opts.draft)
+    else:  # the host deleted it: made again, with the guid the recording always gets
+        from .workspace import guid_for
+
+        meta = _new_meta(recording, guid_for(source_hash), opts)
     episode.write_meta(meta)
     return meta
+
+
+# Bytes per second of recording each stage writes, for the free-space check before it starts:
+# speech.s16 (16 kHz s16 mono) + master.flac (48 kHz stereo FLAC, ~60% of PCM) + audio.mp3 (CBR).
+EXTRACT_BPS = 32_000 + 48_000 * 2 * 2 * 0.6
+MASTER_BPS = 24_000
+
+
+def _require_space(folder: Path, info: MediaInfo, records: dict) -> None:
+    """Fail before a stage starts, naming the disk, when its outputs can't fit (estimated from the duration)."""
+    need = 0.0
+    if "extract" not in records:
+        need += EXTRACT_BPS * info.duration_s
+    if "master" not in records and "render" not in records:
+        need += MASTER_BPS * info.duration_s + (info.path.stat().st_size if info.has_video else 0)
+    if need:
+        fsutil.require_space(folder, need, f"ingesting {info.duration_s / 60:.1f} minutes of {info.path.name}")
 
 
 def _link_source(episode: Episode, recording: Path, info: MediaInfo) -> None:
@@ -227,7 +295,7 @@ def _extract(episode: Episode, recording: Path, info: MediaInfo, source_hash: st
 
 
 def _extract_key(source_hash: str) -> str:
-    return fsutil.text_hash("extract", source_hash, ffmpeg.ffmpeg_version(), 3)
+    return stage_key("extract", source_hash, ffmpeg.ffmpeg_version())
 
 
 def _master(episode: Episode, ws: Workspace, meta: EpisodeMeta, info: MediaInfo, before: loudness.Loudness, rec: Records) -> loudness.Loudness:
@@ -237,8 +305,7 @@ def _master(episode: Episode, ws: Workspace, meta: EpisodeMeta, info: MediaInfo,
     channels = 1 if info.channels == 1 else 2
     gain = loudness.gain_db(before, target)
     tag_values = tags.episode_tags(ws.settings, meta)
-    key = fsutil.text_hash("master", rec.data.get("extract"), target, gain, channels, info.has_video, ffmpeg.ffmpeg_version(), 3,
-                           sorted((k, str(v)) for k, v in tag_values.items()), fsutil.file_hash(tag_values["cover"]) if tag_values["cover"] else None, 4)
+    key = stage_key("master", rec.data.get("extract"), target, gain, channels, info.has_video, ffmpeg.ffmpeg_version(), tag_key(tag_values))
     outputs = [audio, after_path] + ([video] if info.has_video else [])
     if rec.fresh("master", key, outputs):
         return loudness.Loudness(**json.loads(after_path.read_text()))
@@ -253,6 +320,12 @@ def _master(episode: Episode, ws: Workspace, meta: EpisodeMeta, info: MediaInfo,
     fsutil.write_text(after_path, json.dumps(after.__dict__) + "\n")
     rec.done("master", key)
     return after
+
+
+def tag_key(tag_values: dict) -> list:
+    """ID3 tag values for a stage key: the cover by its content, never by its path."""
+    cover = tag_values.get("cover")
+    return [*sorted((k, str(v)) for k, v in tag_values.items() if k != "cover"), ("cover", fsutil.file_hash(cover) if cover else None)]
 
 
 def _mux_video(info: MediaInfo, audio: Path, video: Path) -> None:
@@ -296,7 +369,7 @@ def _asr_json(episode: Episode) -> Path:
 
 def _transcribe_key(options: asr.AsrOptions, extract_key: str | None) -> str:
     engine_name, device = asr.engine.choose(options.engine, options.device)
-    return fsutil.text_hash("transcribe", extract_key, options, engine_name, device, asr.engine_version(engine_name), 2)
+    return stage_key("transcribe", extract_key, options, engine_name, device, asr.engine_version(engine_name))
 
 
 def _transcribe(episode: Episode, options: asr.AsrOptions, rec: Records, progress: Progress) -> Transcript:
@@ -332,8 +405,8 @@ def _speakers(episode: Episode, ws: Workspace, raw: Transcript, opts: IngestOpti
     # With guests named, the people on the episode are known: the voice count estimated from a mix
     # never exceeds hosts + guests (a voice split in two is the likelier error on a short recording).
     max_speakers = len(ws.settings.hosts) + len(meta.guests) if meta.guests else None
-    key = fsutil.text_hash("speakers", rec.data.get("transcribe"), track_key, opts.num_speakers, max_speakers,
-                           fsutil.file_hash(host_voice) if host_voice and host_voice.is_file() else None, speakers.embed.available()[0], 1)
+    key = stage_key("speakers", rec.data.get("transcribe"), track_key, opts.num_speakers, max_speakers,
+                    fsutil.file_hash(host_voice) if host_voice and host_voice.is_file() else None, speakers.embed.available()[0])
     if rec.fresh("speakers", key, [labeled_path]):
         labeled = Transcript.load(labeled_path)
     else:
@@ -361,21 +434,26 @@ def _write_transcripts(episode: Episode, transcript: Transcript) -> None:
             fsutil.write_if_changed(episode.path(name), WRITERS[fmt](transcript))
 
 
-def _writing(episode: Episode, ws: Workspace, transcript: Transcript, rec: Records) -> tuple[str, ...]:
+def _draft_key(episode: Episode, ws: Workspace, transcript_json: str) -> str:
+    return stage_key("draft", transcript_json, episode.meta().to_toml(), sorted(ws.settings.data.items()))
+
+
+def _writing(episode: Episode, ws: Workspace, transcript: Transcript, rec: Records, new_chapters: bool = False) -> tuple[str, ...]:
     """chapters.json, post.md (or post.draft.md once the host edited it), youtube.txt, ID3 chapters."""
     from .writing.chapters import load_chapters
     from .writing.draft import draft_episode
 
-    key = fsutil.text_hash("draft", transcript.to_json(), episode.meta().to_toml(), sorted(ws.settings.data.items()), 1)
+    key = _draft_key(episode, ws, transcript.to_json())
     outputs = [episode.path("chapters.json"), episode.path("youtube.txt")]
     if rec.fresh("draft", key, outputs):
         return ()
-    result = draft_episode(episode, ws.settings)
+    result = draft_episode(episode, ws.settings, new_chapters=new_chapters)
     chapters = load_chapters(result.chapters_path)
     audio = episode.path("audio.mp3")
     if chapters and audio.is_file():
         tags.write_chapters(audio, chapters, tags.mp3_duration_s(audio))
     rec.done("draft", key)
+    rec.draft_result = result
     notes = list(result.warnings)
     if result.kept_host_post:
         notes.append(f"post.md was edited by you, so the new draft went to {result.post_path.name}")
@@ -396,16 +474,291 @@ def _write_edit_md(episode: Episode, ws: Workspace, transcript: Transcript) -> N
                                             silence_max_s=audio.get("silence_max_s", 1.5), silence_keep_s=audio.get("silence_keep_s", 0.5)))
 
 
-def _feed(ws: Workspace) -> tuple[str, ...]:
-    """Refresh the feed; another episode's problem is a note here, not this ingest's failure."""
-    from .errors import ChaitimeError
-    from .publish.feed import write_feed
+# --- render: apply edit.md -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RenderResult:
+    audio_path: Path
+    video_path: Path | None
+    duration_s: float
+    removed_s: float
+    changed: tuple[str, ...]  # names of the files written; empty when everything was up to date
+    loudness_after: loudness.Loudness | None = None
+    warnings: tuple[str, ...] = ()
 
+
+def render(episode: Episode, ws: Workspace, progress: Progress | None = None) -> RenderResult:
+    """`chaitime render`: apply the episode's edit.md (cut audio, video, transcripts, chapters), refresh the feed."""
+    with episode.lock(), _running(episode, "render"):
+        result = _render(episode, ws, Records(episode), progress)
+    if result.changed:
+        try:
+            warnings = feed(ws).warnings
+        except ChaitimeError as exc:  # the episode is rendered; a show-level problem is reported, not fatal
+            warnings = (f"the feed was not refreshed: {exc}",)
+        result = replace(result, warnings=warnings)
+    return result
+
+
+def _render(episode: Episode, ws: Workspace, rec: Records, progress: Progress | None) -> RenderResult:
+    from .edit.cutlist import TimeMap
+    from .media import render as media
+
+    settings = ws.settings
+    inputs = _render_inputs(episode, settings)
+    plan = _render_plan(episode, settings, inputs)
+    chapters_orig = _original_chapters(episode)
+    tag_values = tags.episode_tags(settings, episode.meta())
+    key = _render_key(episode, rec, inputs, plan, settings, chapters_orig, tag_values)
+    audio, video = episode.path("audio.mp3"), episode.path("video.mp4")
+    outputs = [audio, episode.machine_dir / "render.json"] + ([video] if inputs.source else [])
+    record = _read_render_record(episode)
+    if rec.fresh("render", key, outputs) and "duration_s" in record:
+        after = loudness.Loudness(**record["loudness"]) if record.get("loudness") else None
+        return RenderResult(audio, video if inputs.source else None, record["duration_s"], record["removed_s"], (), after)
+    duration = inputs.info.duration_s
+    fsutil.require_space(episode.folder, (EXTRACT_BPS - 32_000) * 2 * duration + MASTER_BPS * duration
+                         + (inputs.source.stat().st_size if inputs.source else 0), f"rendering {episode.slug}")
+    report = progress or (lambda *a, **k: None)
+    cut = episode.machine_dir / "cut.flac"
+    media.cut_audio(inputs.master, plan.keeps, cut, inputs.info, lambda s: report("cut", s, duration))
+    edited, offset_s, duration_s = media.join_intro_outro(cut, plan, episode.machine_dir / "edited.flac", inputs)
+    target = loudness.target_for(inputs.info.channels, settings.get("audio", "target_lufs"))
+    gain, after = media.master_audio(edited, audio, target, inputs.info.channels, tag_values)
+    changed = ["audio.mp3"]
+    if inputs.source:
+        media.cut_video(inputs, plan.keeps, edited, offset_s, duration_s, gain, video, lambda s: report("video", s, duration_s))
+        changed.append("video.mp4")
+    timemap = TimeMap(plan.keeps, offset_s)
+    changed += _write_retimed(episode, inputs.transcript, plan.cuts, timemap, chapters_orig, duration_s)
+    removed_s = plan.cuts.removed_s(duration)
+    _write_render_record(episode, timemap, duration_s, removed_s, gain, after)
+    rec.done("render", key)
+    return RenderResult(audio, video if inputs.source else None, duration_s, removed_s, tuple(changed), after)
+
+
+def _render_inputs(episode: Episode, settings: config.Settings):
+    from .edit.markdown import read_edit_md, write_edit_md
+    from .media.render import Inputs
+
+    master = episode.machine_dir / "master.flac"
+    if not master.is_file():
+        raise InputError(f"{master}: no lossless master. Run `chaitime ingest` on the recording first.")
+    info = probe_mod.probe(master)
+    transcript = Transcript.load(episode.machine_dir / "transcript.raw.json")
+    transcript = transcript if transcript.duration_s > 0 else Transcript(transcript.segments, transcript.language, info.duration_s, transcript.meta)
+    source = video_source(episode)
+    fps = probe_mod.probe(source).fps if source else 0.0
+    edit_path = episode.path("edit.md")
+    if not edit_path.is_file():
+        fsutil.write_text(edit_path, write_edit_md(transcript, **_suggest_settings(settings)))
+    return Inputs(master, info, source, fps or 25.0, transcript, read_edit_md(edit_path))
+
+
+def video_source(episode: Episode) -> Path | None:
+    """The original recording to cut video from, when it has video."""
+    record_path = episode.machine_dir / "source.json"
+    if not record_path.is_file():
+        return None
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    if not record.get("has_video"):
+        return None
+    candidates = [episode.path(record["link"])] if record.get("link") else []
+    candidates += [Path(record.get("path", "")), *sorted(episode.folder.glob("source.*"))]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise InputError(f"{episode.folder}: the recording {record.get('path')} is gone, so the video can't be cut. Put it back, or ingest it again.")
+
+
+def _suggest_settings(settings: config.Settings) -> dict:
+    audio = settings.data.get("audio", {})
+    return {"fillers": audio.get("fillers"), "silence_max_s": float(audio.get("silence_max_s", 1.5)), "silence_keep_s": float(audio.get("silence_keep_s", 0.5))}
+
+
+def _render_plan(episode: Episode, settings: config.Settings, inputs):
+    from .edit.markdown import parse_edit_md
+    from .media.render import Plan
+
+    options = _suggest_settings(settings)
+    cuts = parse_edit_md(inputs.edit_text, inputs.transcript, path=episode.path("edit.md"),
+                         silence_max_s=options["silence_max_s"], silence_keep_s=options["silence_keep_s"])
+    duration = inputs.info.duration_s
+    if inputs.source:
+        cuts = cuts.snapped(inputs.fps, duration)
+    keeps = tuple(cuts.keeps(duration))
+    if not keeps:
+        raise InputError(f"{episode.path('edit.md')}: everything is cut. Keep at least one line.")
+    return Plan(cuts, keeps, _asset(settings, "intro"), _asset(settings, "outro"))
+
+
+def _asset(settings: config.Settings, key: str) -> Path | None:
+    path = settings.resolve(settings.get("audio", key))
+    if path is not None and not path.is_file():
+        raise InputError(f"{settings.path or 'chaitime.toml'}: [audio] {key} = {settings.get('audio', key)!r}: no such file. Fix the path or remove the key.")
+    return path
+
+
+def _original_chapters(episode: Episode) -> list | None:
+    """Chapters on the original timeline: .chaitime/chapters.orig.json, saved from chapters.json
+    the first time; if the host (or `chaitime draft`) changed chapters.json since the last render,
+    it is on the edited timeline, so it is moved back through the last render's time map."""
+    from .edit.cutlist import TimeMap
+    from .edit.retime import unretime_chapters
+    from .writing.chapters import chapters_json, load_chapters
+
+    current, orig = episode.path("chapters.json"), episode.machine_dir / "chapters.orig.json"
+    if not current.is_file():
+        return load_chapters(orig) if orig.is_file() else None
+    record = _read_render_record(episode)
+    if not orig.is_file():
+        fsutil.write_text(orig, current.read_text(encoding="utf-8"))
+    elif record.get("chapters_hash") and fsutil.file_hash(current) != record["chapters_hash"]:
+        last = TimeMap(tuple(tuple(k) for k in record["keeps"]), record["offset_s"])
+        fsutil.write_text(orig, chapters_json(unretime_chapters(load_chapters(current), last)))
+    return load_chapters(orig)
+
+
+def _render_key(episode: Episode, rec: Records, inputs, plan, settings: config.Settings, chapters, tag_values: dict) -> str:
+    """Everything the rendered files depend on, by content: the master (by the extract stage's key),
+    the recording, the raw transcript, the edit, intro/outro, chapters, loudness target, tags."""
+    def content(p: Path | None):
+        return None if p is None else fsutil.file_hash(p)
+
+    master = rec.data.get("extract") or content(inputs.master)
+    source = (episode.source_hash() or content(inputs.source)) if inputs.source else None
+    return stage_key("render", master, source, inputs.transcript.to_json(), plan.keeps, sorted(plan.cuts.removed_words),
+                     content(plan.intro), content(plan.outro), repr(chapters), settings.get("audio", "target_lufs"),
+                     tag_key(tag_values), ffmpeg.ffmpeg_version())
+
+
+def _write_retimed(episode: Episode, transcript: Transcript, cuts, timemap, chapters, duration_s: float) -> list[str]:
+    """transcript.json and every format written from it, chapters.json and the MP3's chapters, re-timed."""
+    from .edit.retime import retime_chapters, retime_transcript
+    from .writing.chapters import chapters_json
+
+    edited = retime_transcript(transcript, cuts, timemap, duration_s)
+    written = []
+    if fsutil.write_if_changed(episode.path("transcript.json"), WRITERS["json"](edited)):
+        written.append("transcript.json")
+    for fmt, name in EPISODE_FILES.items():
+        if fsutil.write_if_changed(episode.path(name), WRITERS[fmt](edited)):
+            written.append(name)
+    if chapters:
+        moved = retime_chapters(chapters, timemap, duration_s)
+        if fsutil.write_if_changed(episode.path("chapters.json"), chapters_json(moved)):
+            written.append("chapters.json")
+        tags.write_chapters(episode.path("audio.mp3"), moved, duration_s)
+    return written
+
+
+def _read_render_record(episode: Episode) -> dict:
+    path = episode.machine_dir / "render.json"
     try:
-        write_feed(ws)
-    except ChaitimeError as exc:
-        return (f"the feed was not refreshed: {exc}",)
-    return ()
+        record = json.loads(path.read_text(encoding="utf-8"))
+        return record if isinstance(record, dict) else {}
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def _write_render_record(episode: Episode, timemap, duration_s: float, removed_s: float, gain: float, after: loudness.Loudness) -> None:
+    chapters = episode.path("chapters.json")
+    record = {
+        "duration_s": round(duration_s, 6), "removed_s": round(removed_s, 6), "gain_db": gain,
+        "offset_s": timemap.offset_s, "keeps": [list(k) for k in timemap.keeps],
+        "chapters_hash": fsutil.file_hash(chapters) if chapters.is_file() else None, "loudness": after.__dict__,
+    }
+    fsutil.write_text(episode.machine_dir / "render.json", json.dumps(record, indent=1) + "\n")
+
+
+# --- draft and clip ---------------------------------------------------------------------------------
+def draft(episode: Episode, ws: Workspace, new_chapters: bool = False):
+    """`chaitime draft`: the draft stage, run again even when up to date (the host asked for it)."""
+    with episode.lock(), _running(episode, "draft"):
+        rec = Records(episode, force=True)
+        raw = episode.machine_dir / "transcript.raw.json"
+        transcript = Transcript.load(raw if raw.is_file() else episode.path("transcript.json"))
+        _writing(episode, ws, transcript, rec, new_chapters=new_chapters)
+        return rec.draft_result
+
+
+def clip(episode: Episode, ws: Workspace, *, start_s: float, end_s: float, vertical: bool = False, out: Path | None = None):
+    """`chaitime clip`: a captioned clip of the rendered episode; made again only when its inputs changed."""
+    import shutil
+    import tempfile
+
+    from .media import clip as media
+
+    with episode.lock(), _running(episode, "clip"):
+        rec = Records(episode)
+        transcript_path = episode.path("transcript.json")
+        transcript = Transcript.load(transcript_path)
+        media.check_range(start_s, end_s, transcript.duration_s)
+        out = Path(out) if out else episode.path("clips") / media.clip_name(start_s, end_s, vertical)
+        sound, gain = _clip_sound(episode)
+        video = episode.path("video.mp4") if episode.path("video.mp4").is_file() else None
+        cover = ws.settings.resolve(ws.settings.show.get("image"))
+        cover = cover if cover and cover.is_file() else None
+        stage = f"clip:{out.name}"
+        key = stage_key("clip", transcript_path.read_text(encoding="utf-8"), fsutil.file_hash(sound), gain,
+                        fsutil.file_hash(video) if video else None, fsutil.file_hash(cover) if cover else None,
+                        start_s, end_s, vertical, media.find_font(), ffmpeg.ffmpeg_version())
+        episode.machine_dir.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=".clip.", suffix=".tmp", dir=episode.machine_dir))
+        try:
+            result = media.render_clip(transcript, sound, gain, video, None if video else cover, start_s=start_s, end_s=end_s,
+                                       vertical=vertical, out=out, scratch=scratch)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        if out.is_relative_to(episode.folder):
+            rec.done(stage, key)
+        return result
+
+
+def _clip_sound(episode: Episode) -> tuple[Path, float]:
+    """The lossless edited audio and its mastering gain, or audio.mp3 as it is."""
+    record = _read_render_record(episode)
+    if record:
+        for candidate in (episode.machine_dir / "edited.flac", episode.machine_dir / "cut.flac"):
+            if candidate.is_file():
+                return candidate, float(record.get("gain_db", 0.0))
+    audio = episode.path("audio.mp3")
+    if not audio.is_file():
+        raise InputError(f"{episode.folder}: no audio.mp3. Run `chaitime ingest` (and `chaitime render`) first.")
+    return audio, 0.0
+
+
+# --- publishing: only complete episodes ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Published:
+    path: Path  # the feed, or the site's folder
+    episodes: int
+    warnings: tuple[str, ...]  # one line per episode left out because it is incomplete
+    report: object = None  # publish: the site's PublishReport
+
+
+def skipped_warnings(ws: Workspace) -> tuple[str, ...]:
+    return tuple(f"{ep.slug} is incomplete and was left out ({reason}). Finish it with `chaitime ingest` on its recording, "
+                 "or look at `chaitime check`." for ep, reason in ws.incomplete_episodes())
+
+
+def feed(ws: Workspace, base_url: str | None = None) -> Published:
+    """`chaitime feed`: feeds/podcast.xml from every complete, non-draft episode."""
+    from .publish.feed import write_feed
+    from .publish.releases import published
+
+    with ws.lock():
+        path = write_feed(ws, base_url)
+        return Published(path, len(published(ws)), skipped_warnings(ws))
+
+
+def publish(ws: Workspace, out: Path, base_url: str | None = None) -> Published:
+    """`chaitime publish`: the static site from every complete, non-draft episode."""
+    from .publish.releases import published
+    from .publish.site import publish_site
+
+    with ws.lock():
+        report = publish_site(ws, out, base_url)
+        return Published(report.out, len(published(ws)), skipped_warnings(ws), report)
 
 
 def summary_line(result: IngestResult) -> str:

@@ -13,7 +13,7 @@ import re
 import tomllib
 import unicodedata
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -26,6 +26,8 @@ from .errors import BusyError, ConfigError
 
 EPISODE_TOML = "episode.toml"
 MACHINE_DIR = ".chaitime"
+INCOMPLETE = "incomplete"  # .chaitime/incomplete: why the episode is not finished (absent: complete)
+SOURCE_HASH = "source.hash"
 # Namespace for episode guids derived from the recording's content hash: the same recording gets
 # the same guid in any workspace, and the guid is stored once in episode.toml and never recomputed.
 GUID_NAMESPACE = uuid.UUID("5b0e3c9e-2f43-4d8b-9a51-6c6861697469")
@@ -139,16 +141,45 @@ class Episode:
     @contextmanager
     def lock(self) -> Iterator[None]:
         """Hold the episode for this process; a second ingest of it is told it is busy."""
-        self.machine_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.machine_dir / "lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError as exc:
-                raise BusyError(f"{self.folder}: episode is busy (another chaitime is working on it). Wait for it to finish.") from exc
+        with _flock(self.machine_dir, wait=False,
+                    busy=f"{self.folder}: episode is busy (another chaitime is working on it). Wait for it to finish."):
             yield
-        finally:
-            os.close(fd)
+
+    def incomplete_reason(self) -> str | None:
+        """Why the episode is unfinished (a stage failed or was interrupted), or None when it is complete."""
+        try:
+            return (self.machine_dir / INCOMPLETE).read_text(encoding="utf-8").strip() or "unfinished"
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            return f"unreadable marker ({exc.strerror})"
+
+    def mark_incomplete(self, reason: str) -> None:
+        fsutil.write_text(self.machine_dir / INCOMPLETE, " ".join(reason.split()) + "\n")
+
+    def mark_complete(self) -> None:
+        (self.machine_dir / INCOMPLETE).unlink(missing_ok=True)
+
+    def source_hash(self) -> str | None:
+        try:
+            return (self.machine_dir / SOURCE_HASH).read_text().strip() or None
+        except OSError:
+            return None
+
+
+@contextmanager
+def _flock(folder: Path, *, wait: bool, busy: str = "") -> Iterator[None]:
+    """An exclusive advisory lock on ``folder``/lock, released when the process dies (kill -9 too)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError as exc:
+            raise BusyError(busy) from exc
+        yield
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -157,7 +188,7 @@ class Workspace:
     settings: config.Settings
 
     @classmethod
-    def open(cls, root: Path | None = None) -> "Workspace":
+    def open(cls, root: Path | None = None) -> Workspace:
         root = Path(root or Path.cwd()).resolve()
         return cls(root, config.load(root))
 
@@ -178,6 +209,45 @@ class Workspace:
             return []
         return [Episode(p) for p in sorted(self.episodes_dir.iterdir()) if (p / EPISODE_TOML).is_file()]
 
+    def complete_episodes(self) -> list[Episode]:
+        """Episodes whose stages all finished: the ones the feed and the site may publish."""
+        return [ep for ep in self.episodes() if ep.incomplete_reason() is None]
+
+    def incomplete_episodes(self) -> list[tuple[Episode, str]]:
+        return [(ep, reason) for ep in self.episodes() if (reason := ep.incomplete_reason()) is not None]
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the workspace's episode list (folder choice, guid assignment) for a moment; others wait."""
+        with _flock(self.root / MACHINE_DIR, wait=True):
+            yield
+
+    def claim_episode(self, source_hash: str, title: str, number: int | None,
+                      make_meta: Callable[[str], EpisodeMeta]) -> tuple[Episode, bool]:
+        """The episode made from the recording with ``source_hash``, made now if there is none.
+
+        Under the workspace lock, so two ingests of one recording find one folder and one guid:
+        the folder, its source.hash and its episode.toml (with the guid) appear together.
+        ``make_meta(guid)`` builds the new episode's metadata; it is called only for a new folder.
+        """
+        with self.lock():
+            existing = self.find_by_source(source_hash)
+            if existing is not None:
+                return existing, False
+            episode = self.new_episode_folder(title, number)
+            meta = make_meta(guid_for(source_hash))
+            episode.machine_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                episode.mark_incomplete("ingest started and has not finished")
+                fsutil.write_text(episode.machine_dir / SOURCE_HASH, source_hash + "\n")
+                episode.write_meta(meta)
+            except BaseException:
+                import shutil
+
+                shutil.rmtree(episode.folder, ignore_errors=True)
+                raise
+            return episode, True
+
     def episode(self, name: str | Path) -> Episode:
         """An episode by slug or folder path."""
         p = Path(name)
@@ -187,9 +257,11 @@ class Workspace:
         raise ConfigError(f"{name}: no such episode (no {EPISODE_TOML}). Episodes: {', '.join(e.slug for e in self.episodes()) or 'none yet'}.")
 
     def find_by_source(self, source_hash: str) -> Episode | None:
-        for ep in self.episodes():
-            record = ep.machine_dir / "source.hash"
-            if record.is_file() and record.read_text().strip() == source_hash:
+        if not self.episodes_dir.is_dir():
+            return None
+        for folder in sorted(self.episodes_dir.iterdir()):
+            ep = Episode(folder)
+            if ep.source_hash() == source_hash:
                 return ep
         return None
 

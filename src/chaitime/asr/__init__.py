@@ -7,7 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..transcript.model import Segment, Transcript
-from . import cleanup, engine as engine_mod, models
+from . import cleanup, models
+from . import engine as engine_mod
 from .audio import SAMPLE_RATE_HZ, PcmAudio, decode_speech
 from .engine import AsrOptions
 

@@ -28,7 +28,7 @@ def speech_input(path: Path) -> list[str]:
     return ["-f", "s16le", "-ar", str(SAMPLE_RATE_HZ), "-ac", "1", "-i", ffmpeg.as_input(path)]
 
 
-def decode_speech(path: Path, out: Path, progress: ffmpeg.Progress | None = None) -> "PcmAudio":
+def decode_speech(path: Path, out: Path, progress: ffmpeg.Progress | None = None) -> PcmAudio:
     """Decode any media file's first audio stream to a raw speech file (atomic)."""
     with fsutil.atomic_path(out) as tmp:
         ffmpeg.run(["-i", ffmpeg.as_input(path), "-vn", *speech_args(tmp)], what=f"decoding {path}", progress=progress)

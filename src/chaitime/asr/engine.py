@@ -9,7 +9,6 @@ import os
 import sys
 from dataclasses import dataclass
 
-
 from ..errors import ModelError
 
 ENGINES = ("faster-whisper", "openai-whisper")

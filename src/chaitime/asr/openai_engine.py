@@ -20,7 +20,6 @@ import numpy as np
 from ..errors import ModelError
 from ..transcript.model import Segment, Word
 from . import batching, cleanup, vad
-from .audio import SAMPLE_RATE_HZ
 from .models import ResolvedModel
 
 SAMPLE_LEN = 224  # tokens per window: half of Whisper's text context (a 128 cap dropped 8% of words)

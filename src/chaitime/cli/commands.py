@@ -66,7 +66,8 @@ def ingest(recording: Path, guests, tracks, quiet: bool, **kw) -> None:
         _ensure_workspace(rep)
         ws = workspace()
         opts = pipeline.IngestOptions(guests=tuple(guests), tracks=dict(parse_track_option(t) for t in tracks), **kw)
-        result = pipeline.ingest(recording, ws, opts, progress=rep)
+        # "~/Zoom/Interview with Ada.mp4" in quotes reaches us with the ~ unexpanded: expand it as the shell would.
+        result = pipeline.ingest(recording.expanduser(), ws, opts, progress=rep)
         rep.close()
         _print_result(rep, ws, result)
 
@@ -100,6 +101,7 @@ def transcribe(file: Path, output: Path | None, fmt: str | None, model, engine, 
     from ..transcript.formats import WRITERS
 
     fmt = fmt or _format_from(output)
+    file, output = file.expanduser(), output.expanduser() if output else None
     probe(file)  # one clear line for a bad file before any model loads
     opts = asr.AsrOptions(model=model or "tiny.en", engine=engine, device=device, language=language, vocabulary=tuple(vocabulary))
     with reporting(quiet or output is None) as rep:

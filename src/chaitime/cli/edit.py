@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import ChaitimeError, InputError
+from ..errors import InputError
 from .base import cli, reporting, workspace
 
 
@@ -26,20 +26,17 @@ def parse_time(text: str) -> float:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def render(episode: str, quiet: bool) -> None:
     """Apply EPISODE's edit.md: cut audio.mp3 and video.mp4, re-time transcript and chapters."""
-    from ..media.render import render_episode
-    from ..publish.feed import write_feed
+    from .. import pipeline
 
     ws = workspace()
     ep = ws.episode(episode)
-    with ep.lock(), reporting(quiet) as rep:
-        result = render_episode(ep, ws.settings, progress=rep)
+    with reporting(quiet) as rep:
+        result = pipeline.render(ep, ws, progress=rep)
+    for warning in result.warnings:
+        click.echo(f"chaitime: warning: {warning}", err=True)
     if not result.changed:
         click.echo(f"{ep.slug}: up to date ({_clock(result.duration_s)}); edit edit.md to change it.")
         return
-    try:
-        write_feed(ws)
-    except ChaitimeError as exc:
-        click.echo(f"chaitime: warning: the feed was not refreshed: {exc}", err=True)
     click.echo(f"{ep.slug}: rendered {_clock(result.duration_s)} ({result.removed_s:.1f} s cut); wrote {', '.join(result.changed)}")
 
 
@@ -51,11 +48,12 @@ def render(episode: str, quiet: bool) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the MP4 (default: the episode's clips/).")
 def clip(episode: str, start: str, end: str, vertical: bool, output: Path | None) -> None:
     """Render a captioned social clip of EPISODE from --start to --end."""
-    from ..media.clip import render_clip
+    from .. import pipeline
 
     ws = workspace()
     ep = ws.episode(episode)
-    result = render_clip(ep, ws.settings, start_s=parse_time(start), end_s=parse_time(end), vertical=vertical, out=output)
+    result = pipeline.clip(ep, ws, start_s=parse_time(start), end_s=parse_time(end), vertical=vertical,
+                           out=output.expanduser() if output else None)
     for warning in result.warnings:
         click.echo(f"chaitime: warning: {warning}", err=True)
     kind = "audiogram" if result.audiogram else "video"

@@ -14,12 +14,13 @@ from .base import cli, workspace
 @click.option("--base-url", help="Where the site is served from (default: [publish] base_url).")
 def feed(base_url: str | None) -> None:
     """Write feeds/podcast.xml from chaitime.toml and every episode that is not a draft."""
-    from ..publish.feed import write_feed
-    from ..publish.releases import published
+    from .. import pipeline
 
     ws = workspace()
-    path = write_feed(ws, base_url)
-    click.echo(f"{path.relative_to(ws.root)}: {len(published(ws))} episode(s)")
+    done = pipeline.feed(ws, base_url)
+    for warning in done.warnings:
+        click.echo(f"chaitime: warning: {warning}", err=True)
+    click.echo(f"{done.path.relative_to(ws.root)}: {done.episodes} episode(s)")
 
 
 @cli.command()
@@ -44,10 +45,14 @@ def check(base_url: str | None, no_loudness: bool) -> None:
 @click.option("--base-url", help="Where the site will be served from (default: [publish] base_url).")
 def publish(out: Path, base_url: str | None) -> None:
     """Build the static site: episode pages, player, transcripts, feed and media."""
-    from ..publish.site import publish_site
+    from .. import pipeline
 
     ws = workspace()
-    report = publish_site(ws, out if out.is_absolute() else Path.cwd() / out, base_url)
+    out = out.expanduser()
+    done = pipeline.publish(ws, out if out.is_absolute() else Path.cwd() / out, base_url)
+    for warning in done.warnings:
+        click.echo(f"chaitime: warning: {warning}", err=True)
+    report = done.report
     click.echo(f"{report.out}: {len(report.written)} file(s) written, {report.unchanged} unchanged, {len(report.removed)} removed")
 
 

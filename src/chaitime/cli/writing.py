@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..writing.draft import draft_episode
+from .. import pipeline
 from .base import cli, workspace
 
 
@@ -18,8 +18,7 @@ def draft(episode: str, new_chapters: bool) -> None:
     """
     ws = workspace()
     ep = ws.episode(episode)
-    with ep.lock():
-        result = draft_episode(ep, ws.settings, new_chapters=new_chapters)
+    result = pipeline.draft(ep, ws, new_chapters=new_chapters)
     for warning in result.warnings:
         click.echo(f"chaitime: warning: {warning}", err=True)
     if result.kept_host_post:

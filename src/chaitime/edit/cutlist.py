@@ -44,7 +44,7 @@ class CutList:
     def removed_s(self, duration_s: float) -> float:
         return duration_s - sum(b - a for a, b in self.keeps(duration_s))
 
-    def snapped(self, fps: float, duration_s: float) -> "CutList":
+    def snapped(self, fps: float, duration_s: float) -> CutList:
         """The same cuts with every boundary on the video frame grid, so audio and video cut alike."""
         grid = lambda t: round(t * fps) / fps  # noqa: E731
         keeps = [(grid(a), grid(b) if b < duration_s else duration_s) for a, b in self.keeps(duration_s)]

@@ -2,25 +2,22 @@
 burned in as captions, timed from transcript.json's words.
 
 The picture is the episode video when there is one, else an audiogram (cover art and a moving
-waveform). Sound comes from the lossless edited audio render keeps in .chaitime/ with the same
-mastering gain as audio.mp3 (audio.mp3 itself only when that is gone). Captions are an ASS file
+waveform). Sound is what the caller passes: ``pipeline.clip`` gives the lossless edited audio
+render keeps in .chaitime/ with the same mastering gain as audio.mp3 (audio.mp3 itself only when
+that is gone). Captions are an ASS file
 burned by libass (ffmpeg's ``subtitles`` filter); libass needs a font file: when none can be
 found the captions go in as a soft subtitle track instead, and the result says so.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import fsutil
-from ..config import Settings
 from ..errors import InputError
 from ..transcript.model import Transcript
-from ..workspace import Episode
 from . import ffmpeg, loudness
 
 WIDTH = 1080
@@ -56,27 +53,30 @@ class ClipResult:
     warnings: tuple[str, ...] = ()
 
 
-def render_clip(episode: Episode, settings: Settings, *, start_s: float, end_s: float, vertical: bool = False,
-                out: Path | None = None) -> ClipResult:
-    """Render the clip ``start_s``..``end_s`` (edited timeline, as in transcript.json and audio.mp3)."""
-    transcript = Transcript.load(episode.path("transcript.json"))
-    _check_range(start_s, end_s, transcript.duration_s)
+def render_clip(transcript: Transcript, sound: Path, gain_db: float, video: Path | None, cover: Path | None, *,
+                start_s: float, end_s: float, vertical: bool, out: Path, scratch: Path) -> ClipResult:
+    """Render the clip ``start_s``..``end_s`` (edited timeline, as in ``transcript`` and ``sound``) to ``out``.
+
+    ``scratch`` is an existing folder for the captions file.
+    """
+    check_range(start_s, end_s, transcript.duration_s)
     size = (WIDTH, WIDTH * 16 // 9 if vertical else WIDTH)
     captions = caption_chunks(transcript, start_s, end_s)
     font = find_font()
-    video = episode.path("video.mp4")
-    out = Path(out) if out else episode.path("clips") / f"clip-{_mmss(start_s)}-{_mmss(end_s)}{'-vertical' if vertical else ''}.mp4"
-    with tempfile.TemporaryDirectory(prefix="chaitime-clip-") as scratch:
-        ass = Path(scratch) / "captions.ass"
-        ass.write_text(ass_text(captions, size, font[1] if font else "Sans", audiogram=not video.is_file()), encoding="utf-8")
-        args = _clip_args(episode, settings, video if video.is_file() else None, start_s, end_s, size, ass, font)
-        with fsutil.atomic_path(out) as tmp:
-            ffmpeg.run([*args, "-f", "mp4", str(tmp)], what=f"rendering the clip {out.name}")
+    ass = Path(scratch) / "captions.ass"
+    ass.write_text(ass_text(captions, size, font[1] if font else "Sans", audiogram=video is None), encoding="utf-8")
+    args = _clip_args(sound, gain_db, video, cover, start_s, end_s, size, ass, font)
+    with fsutil.atomic_path(out) as tmp:
+        ffmpeg.run([*args, "-f", "mp4", str(tmp)], what=f"rendering the clip {out.name}")
     warnings = () if font else ("no font file found for burned-in captions (install fonts-dejavu); they are a subtitle track instead",)
-    return ClipResult(out, end_s - start_s, tuple(captions), font is not None, not video.is_file(), warnings)
+    return ClipResult(out, end_s - start_s, tuple(captions), font is not None, video is None, warnings)
 
 
-def _check_range(start_s: float, end_s: float, duration_s: float) -> None:
+def clip_name(start_s: float, end_s: float, vertical: bool) -> str:
+    return f"clip-{_mmss(start_s)}-{_mmss(end_s)}{'-vertical' if vertical else ''}.mp4"
+
+
+def check_range(start_s: float, end_s: float, duration_s: float) -> None:
     if start_s < 0 or end_s <= start_s + 0.5:
         raise InputError(f"clip {start_s:.2f}-{end_s:.2f} s: --end must be at least 0.5 s after --start, both 0 or more.")
     if duration_s and start_s >= duration_s:
@@ -143,17 +143,16 @@ def find_font() -> tuple[Path, str] | None:
     return None
 
 
-def _clip_args(episode: Episode, settings: Settings, video: Path | None, start_s: float, end_s: float,
+def _clip_args(sound: Path, gain: float, video: Path | None, cover: Path | None, start_s: float, end_s: float,
                size: tuple[int, int], ass: Path, font) -> list[str]:
     length = end_s - start_s
-    sound, gain = _sound(episode)
     args = ["-ss", f"{start_s:.3f}", "-t", f"{length:.3f}", "-i", ffmpeg.as_input(sound)]
     audio = f"[0:a:0]{loudness.master_filter(gain, 48000)},afade=t=in:d={EDGE_FADE_S},afade=t=out:st={length - EDGE_FADE_S:.3f}:d={EDGE_FADE_S}[a]"
     if video is not None:
         args += ["-ss", f"{start_s:.3f}", "-t", f"{length:.3f}", "-i", ffmpeg.as_input(video)]
         picture = _letterbox("[1:v:0]", size)
     else:
-        picture = _audiogram(settings, args, size, length)
+        picture = _audiogram(cover, args, size, length)
     subs = f"subtitles=filename={_escape(ass)}" + (f":fontsdir={_escape(font[0].parent)}" if font else "")
     graph = f"{audio};{picture}{',' + subs if font else ''},format=yuv420p[v]"
     maps = ["-map", "[v]", "-map", "[a]"]
@@ -166,34 +165,18 @@ def _clip_args(episode: Episode, settings: Settings, video: Path | None, start_s
             "-r", "30", "-c:a", "aac", "-b:a", "160k", *soft, "-t", f"{length:.3f}", "-movflags", "+faststart"]
 
 
-def _sound(episode: Episode) -> tuple[Path, float]:
-    """The lossless edited audio and its mastering gain, or audio.mp3 as it is."""
-    record_path, edited = episode.machine_dir / "render.json", episode.machine_dir / "edited.flac"
-    cut = episode.machine_dir / "cut.flac"
-    if record_path.is_file():
-        record = json.loads(record_path.read_text(encoding="utf-8"))
-        for candidate in (edited, cut):
-            if candidate.is_file():
-                return candidate, float(record.get("gain_db", 0.0))
-    audio = episode.path("audio.mp3")
-    if not audio.is_file():
-        raise InputError(f"{episode.folder}: no audio.mp3. Run `chaitime ingest` (and `chaitime render`) first.")
-    return audio, 0.0
-
-
 def _letterbox(label: str, size: tuple[int, int]) -> str:
     w, h = size
     return f"{label}scale={w}:{h}:force_original_aspect_ratio=decrease,pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1"
 
 
-def _audiogram(settings: Settings, args: list[str], size: tuple[int, int], length: float) -> str:
+def _audiogram(cover: Path | None, args: list[str], size: tuple[int, int], length: float) -> str:
     """Cover art (when the show has one) over a plain background, a moving waveform below it."""
     w, h = size
     art = round(w * (0.55 if h == w else 0.8))
     art_y = round(h * (0.07 if h == w else 0.14))
     wave_h = round(h * (0.16 if h == w else 0.12))
     wave_y = art_y + art + round(h * 0.03)
-    cover = settings.resolve(settings.show.get("image"))
     base = _input_count(args)
     args += ["-f", "lavfi", "-t", f"{length:.3f}", "-i", f"color=c={BACKGROUND}:s={w}x{h}:r=30"]
     graph = f"[0:a:0]showwaves=s={w}x{wave_h}:mode=cline:rate=30:colors={WAVE_COLOR},format=yuva420p[wave];"

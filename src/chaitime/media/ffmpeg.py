@@ -13,7 +13,9 @@ import functools
 import logging
 import os
 import shutil
+import signal
 import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -56,39 +58,96 @@ def run(args: Sequence[str], *, what: str, progress: Progress | None = None, std
     """Run ffmpeg with ``args`` (after the binary); return its stderr.
 
     ``progress`` is fed seconds processed, parsed from ``-progress pipe:1``.
-    Raises ToolError with the tail of stderr on failure.
+    Raises ToolError with the tail of stderr on failure (DiskFullError, naming the disk, when the
+    output's disk is full).
     """
     argv = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y"]
     if progress is not None and stdout_file is None:
         argv += ["-progress", "pipe:1", "-nostats"]
     argv += [str(a) for a in args]
     log.debug("ffmpeg %s", " ".join(argv[1:]))
-    if progress is None or stdout_file is not None:
-        proc = subprocess.run(argv, stdout=stdout_file or subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
-        stderr = proc.stderr.decode("utf-8", "replace")
-        returncode = proc.returncode
-    else:
-        stderr, returncode = _run_with_progress(argv, progress)
-    if returncode != 0:
-        raise ToolError(f"ffmpeg failed while {what}: {tail(stderr)}")
-    return stderr
-
-
-def _run_with_progress(argv: list[str], progress: Progress) -> tuple[str, int]:
     import tempfile
 
     with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err)
-        assert proc.stdout is not None
+        proc = popen(argv, stdout=subprocess.PIPE if progress is not None and stdout_file is None else (stdout_file or subprocess.DEVNULL),
+                     stderr=err)
         try:
-            for raw in proc.stdout:
-                key, _, value = raw.decode("ascii", "replace").strip().partition("=")
-                if key == "out_time_us" and value.isdigit():
-                    progress(int(value) / 1e6)
-        finally:
+            if proc.stdout is not None:
+                for raw in proc.stdout:
+                    key, _, value = raw.decode("ascii", "replace").strip().partition("=")
+                    if key == "out_time_us" and value.isdigit() and progress is not None:
+                        progress(int(value) / 1e6)
             returncode = proc.wait()
+        except BaseException:
+            stop(proc)
+            raise
         err.seek(0)
-        return err.read().decode("utf-8", "replace"), returncode
+        stderr = err.read().decode("utf-8", "replace")
+    if returncode != 0:
+        raise failure(stderr, returncode, what, output=Path(argv[-1]))
+    return stderr
+
+
+def failure(stderr: str, returncode: int, what: str, output: Path | None = None) -> Exception:
+    """The error for a failed ffmpeg: a full disk named as such, else the tail of its stderr."""
+    full = "No space left on device" in stderr or "File too large" in stderr or "Disk quota exceeded" in stderr
+    if full or returncode == -signal.SIGXFSZ:
+        from .. import fsutil
+
+        return fsutil.disk_full(output.parent if output is not None else Path.cwd(), None, what)
+    return ToolError(f"ffmpeg failed while {what}: {tail(stderr)}")
+
+
+# --- child processes die with chaitime ------------------------------------------------------------
+PR_SET_PDEATHSIG = 1
+
+
+@functools.cache
+def _prctl():
+    """libc's prctl on Linux (None elsewhere), looked up once before any fork."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl
+    except (OSError, AttributeError):  # pragma: no cover - a libc without prctl
+        return None
+
+
+def _child_setup(parent: int, prctl) -> Callable[[], None]:
+    def setup() -> None:  # runs in the child between fork and exec: no locks, no imports
+        if prctl is not None:
+            prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the signal was armed
+            os._exit(1)
+
+    return setup
+
+
+def popen(argv: Sequence[str], **kwargs) -> subprocess.Popen:
+    """Start a child tool in its own process group that the kernel kills when chaitime dies.
+
+    Own group: a terminal's Ctrl-C reaches chaitime only, which stops its children itself (so a
+    half-written output is never renamed into place). Parent-death signal (Linux): kill -9 of
+    chaitime takes its ffmpeg children with it instead of leaving them running orphaned.
+    """
+    if os.name != "posix":  # pragma: no cover
+        return subprocess.Popen(list(argv), **kwargs)
+    return subprocess.Popen(list(argv), process_group=0, preexec_fn=_child_setup(os.getpid(), _prctl()), **kwargs)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Kill a child started by ``popen`` (and anything it started) and reap it."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait()
+    except BaseException:  # pragma: no cover - a second Ctrl-C while reaping
+        pass
 
 
 def tail(stderr: str, lines: int = 3) -> str:

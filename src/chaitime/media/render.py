@@ -1,5 +1,6 @@
-"""Render an episode from its edit list: cut the lossless master and the video identically,
-join intro and outro, master once, re-time the transcript and chapters.
+"""Render media from an edit: cut the lossless master and the video identically, join intro
+and outro, master once. (The episode-level stage, which reads edit.md and re-times the
+transcript and chapters, is ``pipeline.render``; this module only moves audio and video.)
 
 Memory stays flat for any length: the master is decoded, cut and faded in one-second chunks
 streamed between two ffmpeg processes (sample-exact cuts, which ffmpeg's frame-based
@@ -9,7 +10,6 @@ single streaming pass. Every output is encoded once, from lossless audio.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import subprocess
@@ -21,34 +21,15 @@ from pathlib import Path
 import numpy as np
 
 from .. import fsutil
-from ..config import Settings
-from ..edit.cutlist import CutList, TimeMap
-from ..edit.markdown import parse_edit_md, read_edit_md, write_edit_md
-from ..edit.retime import retime_chapters, retime_transcript, unretime_chapters
-from ..errors import InputError, ToolError
-from ..transcript.formats import EPISODE_FILES, WRITERS
 from ..transcript.model import Transcript
-from ..workspace import Episode
 from . import ffmpeg, loudness, tags
 from .probe import MediaInfo, probe
 
 log = logging.getLogger("chaitime")
 
-RENDER_VERSION = 1
 FADE_S = 0.010  # fade out / in at every cut so a join never clicks
 CROSSFADE_S = 0.5  # intro and outro overlap the episode by this much
 VIDEO_ARGS = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p"]
-
-Progress = Callable[..., None]  # progress(stage, done_s, total_s)
-
-
-@dataclass(frozen=True)
-class RenderResult:
-    audio_path: Path
-    video_path: Path | None
-    duration_s: float
-    removed_s: float
-    changed: tuple[str, ...]  # names of the files written; empty when everything was up to date
 
 
 @dataclass(frozen=True)
@@ -63,126 +44,12 @@ class Inputs:
 
 @dataclass(frozen=True)
 class Plan:
-    """What to render: cuts on the original timeline, the kept intervals, the intro offset."""
+    """What to render: cuts on the original timeline (an edit CutList), the kept intervals, intro and outro."""
 
-    cuts: CutList
+    cuts: object
     keeps: tuple[tuple[float, float], ...]
     intro: Path | None
     outro: Path | None
-
-
-def render_episode(episode: Episode, settings: Settings, *, progress: Progress | None = None) -> RenderResult:
-    """Apply edit.md to the master and the video; write audio.mp3, video.mp4, transcript files and chapters."""
-    inputs = load_inputs(episode, settings)
-    plan = plan_render(episode, settings, inputs)
-    chapters_orig = original_chapters(episode)
-    key = render_key(episode, inputs, plan, settings, chapters_orig)
-    record = _read_record(episode)
-    outputs = [episode.path("audio.mp3")] + ([episode.path("video.mp4")] if inputs.source else [])
-    if record.get("key") == key and all(p.is_file() for p in outputs):
-        return RenderResult(outputs[0], outputs[1] if inputs.source else None, record["duration_s"], record["removed_s"], ())
-    report = progress or (lambda *a, **k: None)
-    cut = episode.machine_dir / "cut.flac"
-    cut_audio(inputs.master, plan.keeps, cut, inputs.info, lambda s: report("cut", s, inputs.info.duration_s))
-    edited, offset_s, duration_s = join_intro_outro(cut, plan, episode.machine_dir / "edited.flac", inputs)
-    gain = master_audio(episode, settings, edited, inputs.info.channels)
-    changed = ["audio.mp3"]
-    if inputs.source:
-        cut_video(inputs, plan.keeps, edited, offset_s, duration_s, gain, episode.path("video.mp4"), lambda s: report("video", s, duration_s))
-        changed.append("video.mp4")
-    timemap = TimeMap(plan.keeps, offset_s)
-    changed += write_retimed(episode, inputs.transcript, plan.cuts, timemap, chapters_orig, duration_s)
-    _write_record(episode, key, timemap, duration_s, plan.cuts.removed_s(inputs.info.duration_s), gain)
-    return RenderResult(outputs[0], outputs[1] if inputs.source else None, duration_s, plan.cuts.removed_s(inputs.info.duration_s), tuple(changed))
-
-
-# --- inputs and plan ----------------------------------------------------------------------------
-
-
-def load_inputs(episode: Episode, settings: Settings) -> Inputs:
-    master = episode.machine_dir / "master.flac"
-    if not master.is_file():
-        raise InputError(f"{master}: no lossless master. Run `chaitime ingest` on the recording first.")
-    info = probe(master)
-    transcript = Transcript.load(episode.machine_dir / "transcript.raw.json")
-    transcript = transcript if transcript.duration_s > 0 else Transcript(transcript.segments, transcript.language, info.duration_s, transcript.meta)
-    source = video_source(episode)
-    fps = probe(source).fps if source else 0.0
-    edit_path = episode.path("edit.md")
-    if not edit_path.is_file():
-        fsutil.write_text(edit_path, write_edit_md(transcript, **_suggest_settings(settings)))
-    return Inputs(master, info, source, fps or 25.0, transcript, read_edit_md(edit_path))
-
-
-def video_source(episode: Episode) -> Path | None:
-    """The original recording to cut video from, when it has video."""
-    record_path = episode.machine_dir / "source.json"
-    if not record_path.is_file():
-        return None
-    record = json.loads(record_path.read_text(encoding="utf-8"))
-    if not record.get("has_video"):
-        return None
-    candidates = [episode.path(record["link"])] if record.get("link") else []
-    candidates += [Path(record.get("path", "")), *sorted(episode.folder.glob("source.*"))]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    raise InputError(f"{episode.folder}: the recording {record.get('path')} is gone, so the video can't be cut. Put it back, or ingest it again.")
-
-
-def _suggest_settings(settings: Settings) -> dict:
-    audio = settings.data.get("audio", {})
-    return {"fillers": audio.get("fillers"), "silence_max_s": float(audio.get("silence_max_s", 1.5)), "silence_keep_s": float(audio.get("silence_keep_s", 0.5))}
-
-
-def plan_render(episode: Episode, settings: Settings, inputs: Inputs) -> Plan:
-    options = _suggest_settings(settings)
-    cuts = parse_edit_md(inputs.edit_text, inputs.transcript, path=episode.path("edit.md"),
-                         silence_max_s=options["silence_max_s"], silence_keep_s=options["silence_keep_s"])
-    duration = inputs.info.duration_s
-    if inputs.source:
-        cuts = cuts.snapped(inputs.fps, duration)
-    keeps = tuple(cuts.keeps(duration))
-    if not keeps:
-        raise InputError(f"{episode.path('edit.md')}: everything is cut. Keep at least one line.")
-    return Plan(cuts, keeps, _asset(settings, "intro"), _asset(settings, "outro"))
-
-
-def _asset(settings: Settings, key: str) -> Path | None:
-    path = settings.resolve(settings.get("audio", key))
-    if path is not None and not path.is_file():
-        raise InputError(f"{settings.path or 'chaitime.toml'}: [audio] {key} = {settings.get('audio', key)!r}: no such file. Fix the path or remove the key.")
-    return path
-
-
-def original_chapters(episode: Episode) -> list | None:
-    """Chapters on the original timeline: .chaitime/chapters.orig.json, saved from chapters.json
-    the first time; if the host (or `chaitime draft`) changed chapters.json since the last render,
-    it is on the edited timeline, so it is moved back through the last render's time map."""
-    from ..writing.chapters import chapters_json, load_chapters
-
-    current, orig = episode.path("chapters.json"), episode.machine_dir / "chapters.orig.json"
-    if not current.is_file():
-        return load_chapters(orig) if orig.is_file() else None
-    record = _read_record(episode)
-    if not orig.is_file():
-        fsutil.write_text(orig, current.read_text(encoding="utf-8"))
-    elif record.get("chapters_hash") and fsutil.file_hash(current) != record["chapters_hash"]:
-        last = TimeMap(tuple(tuple(k) for k in record["keeps"]), record["offset_s"])
-        fsutil.write_text(orig, chapters_json(unretime_chapters(load_chapters(current), last)))
-    return load_chapters(orig)
-
-
-def render_key(episode: Episode, inputs: Inputs, plan: Plan, settings: Settings, chapters) -> str:
-    def stat(p: Path | None):
-        return None if p is None else (str(p), p.stat().st_size, p.stat().st_mtime_ns)
-
-    tag_values = tags.episode_tags(settings, episode.meta())
-    return fsutil.text_hash(
-        RENDER_VERSION, stat(inputs.master), stat(inputs.source), inputs.transcript.to_json(), plan.keeps,
-        sorted(plan.cuts.removed_words), stat(plan.intro), stat(plan.outro), repr(chapters),
-        settings.get("audio", "target_lufs"), sorted((k, str(v)) for k, v in tag_values.items()), ffmpeg.ffmpeg_version(),
-    )
 
 
 # --- audio ----------------------------------------------------------------------------------------
@@ -237,12 +104,13 @@ class _Pipe:
 
     def __init__(self, decode: list[str], encode: list[str], *, what: str) -> None:
         self.decode, self.encode, self.what = decode, encode, what
+        self.output = Path(encode[-1])
 
     def __enter__(self):
         exe = [ffmpeg.ffmpeg_exe(), "-hide_banner", "-nostdin", "-y"]
         self.errs = [tempfile.TemporaryFile(), tempfile.TemporaryFile()]
-        self.dec = subprocess.Popen(exe + self.decode, stdout=subprocess.PIPE, stderr=self.errs[0])
-        self.enc = subprocess.Popen([*exe[:3], "-y"] + self.encode, stdin=subprocess.PIPE, stderr=self.errs[1])
+        self.dec = ffmpeg.popen(exe + self.decode, stdout=subprocess.PIPE, stderr=self.errs[0])
+        self.enc = ffmpeg.popen([*exe[:3], "-y"] + self.encode, stdin=subprocess.PIPE, stderr=self.errs[1])
         return self.dec.stdout, self.enc.stdin
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -250,13 +118,16 @@ class _Pipe:
             self.enc.stdin.close()
         except BrokenPipeError:
             pass
-        if exc_type is not None:
-            self.dec.kill()
+        if exc_type is not None and not issubclass(exc_type, OSError):  # Ctrl-C or a bug: stop both now
+            ffmpeg.stop(self.dec)
+            ffmpeg.stop(self.enc)
+        elif exc_type is not None:
+            ffmpeg.stop(self.dec)
         codes = [self.enc.wait(), self.dec.wait()]
         if any(codes) and (exc_type is None or issubclass(exc_type, OSError)):
             failed = self.errs[0] if codes[1] else self.errs[1]
             failed.seek(0)
-            raise ToolError(f"ffmpeg failed while {self.what}: {ffmpeg.tail(failed.read().decode('utf-8', 'replace'))}") from exc
+            raise ffmpeg.failure(failed.read().decode("utf-8", "replace"), codes[1] or codes[0], self.what, self.output) from exc
         for f in self.errs:
             f.close()
 
@@ -305,13 +176,12 @@ def join_intro_outro(cut: Path, plan: Plan, out: Path, inputs: Inputs) -> tuple[
     return out, offset_s, probe(out).duration_s
 
 
-def master_audio(episode: Episode, settings: Settings, edited: Path, channels: int) -> float:
-    """audio.mp3 from the edited lossless audio: measured, gain + limiter, CBR MP3, ID3 tags. Returns the gain."""
-    target = loudness.target_for(channels, settings.get("audio", "target_lufs"))
-    audio = episode.path("audio.mp3")
-    gain, _ = loudness.master_mp3(edited, loudness.measure(edited, true_peak=False), target, channels, audio)
-    tags.write_tags(audio, **tags.episode_tags(settings, episode.meta()))
-    return gain
+def master_audio(edited: Path, audio: Path, target: float, channels: int, tag_values: dict) -> tuple[float, loudness.Loudness]:
+    """``audio`` (MP3) from the edited lossless audio: measured, gain + limiter, CBR MP3, ID3 tags.
+    Returns the gain and the loudness of the result."""
+    gain, after = loudness.master_mp3(edited, loudness.measure(edited, true_peak=False), target, channels, audio)
+    tags.write_tags(audio, **tag_values)
+    return gain, after
 
 
 # --- video ----------------------------------------------------------------------------------------
@@ -334,43 +204,3 @@ def cut_video(inputs: Inputs, keeps, edited: Path, offset_s: float, duration_s: 
         ffmpeg.run(["-i", ffmpeg.as_input(inputs.source), "-i", ffmpeg.as_input(edited), "-filter_complex", graph,
                     "-map", "[v]", "-map", "[a]", *VIDEO_ARGS, "-r", f"{fps:.6f}", "-c:a", "aac", "-b:a", "160k", "-ac", channels,
                     "-movflags", "+faststart", "-f", "mp4", str(tmp)], what=f"cutting the video {inputs.source}", progress=progress)
-
-
-# --- transcript, chapters, record ------------------------------------------------------------------
-
-
-def write_retimed(episode: Episode, transcript: Transcript, cuts: CutList, timemap: TimeMap, chapters, duration_s: float) -> list[str]:
-    """transcript.json and every format written from it, chapters.json and the MP3's chapters, re-timed."""
-    from ..writing.chapters import chapters_json
-
-    edited = retime_transcript(transcript, cuts, timemap, duration_s)
-    written = []
-    if fsutil.write_if_changed(episode.path("transcript.json"), WRITERS["json"](edited)):
-        written.append("transcript.json")
-    for fmt, name in EPISODE_FILES.items():
-        if fsutil.write_if_changed(episode.path(name), WRITERS[fmt](edited)):
-            written.append(name)
-    if chapters:
-        moved = retime_chapters(chapters, timemap, duration_s)
-        if fsutil.write_if_changed(episode.path("chapters.json"), chapters_json(moved)):
-            written.append("chapters.json")
-        tags.write_chapters(episode.path("audio.mp3"), moved, duration_s)
-    return written
-
-
-def _read_record(episode: Episode) -> dict:
-    path = episode.machine_dir / "render.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
-        return {}
-
-
-def _write_record(episode: Episode, key: str, timemap: TimeMap, duration_s: float, removed_s: float, gain: float) -> None:
-    chapters = episode.path("chapters.json")
-    record = {
-        "key": key, "duration_s": round(duration_s, 6), "removed_s": round(removed_s, 6), "gain_db": gain,
-        "offset_s": timemap.offset_s, "keeps": [list(k) for k in timemap.keeps],
-        "chapters_hash": fsutil.file_hash(chapters) if chapters.is_file() else None,
-    }
-    fsutil.write_text(episode.machine_dir / "render.json", json.dumps(record, indent=1) + "\n")

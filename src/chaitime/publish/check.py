@@ -72,6 +72,11 @@ def gather(ws: Workspace, base_url: str | None, loudness: bool) -> Context:
     except ChaitimeError as exc:
         ctx.gathered.append(Problem(ERROR, "chaitime.toml", str(exc), "Edit chaitime.toml as the message says."))
     for ep in ws.episodes():
+        reason = ep.incomplete_reason()
+        if reason is not None:
+            ctx.gathered.append(Problem(WARNING, f"episodes/{ep.slug}", f"incomplete, so left out of the feed and the site: {reason}.",
+                                        "Run `chaitime ingest` on its recording again (it resumes where it stopped)."))
+            continue
         try:
             meta = ep.meta()
             if not meta.draft:
@@ -157,6 +162,38 @@ def episodes(ctx: Context) -> Iterator[Problem]:
         if ctx.show is not None and ctx.show.title and ctx.show.title.casefold() in rel.meta.title.casefold():
             yield Problem(WARNING, f"{where}/episode.toml", "title repeats the show's name; Apple asks for the episode's own title.",
                           "Drop the show name from title.")
+
+
+def timelines(ctx: Context) -> Iterator[Problem]:
+    """audio.mp3, video.mp4, the transcript and the chapters are on one timeline: their lengths agree."""
+    from ..media.probe import probe
+    from ..transcript.model import Transcript
+
+    for rel in ctx.releases:
+        where, audio_s = f"episodes/{rel.slug}", rel.duration_s
+        fix = "Run `chaitime render` (or `chaitime ingest` on the recording) so every file is made from the same edit."
+        lengths = {}
+        if rel.has_video:
+            try:
+                lengths["video.mp4"] = probe(rel.episode.path("video.mp4")).duration_s
+            except ChaitimeError as exc:
+                yield Problem(ERROR, f"{where}/video.mp4", str(exc), fix)
+        transcript_path = rel.episode.path("transcript.json")
+        if transcript_path.is_file():
+            try:
+                transcript = Transcript.load(transcript_path)
+                lengths["transcript.json"] = transcript.duration_s or max((s.end_s for s in transcript.segments), default=0.0)
+                last_end = max((s.end_s for s in transcript.segments), default=0.0)
+                if last_end > audio_s + DURATION_TOLERANCE_S:
+                    yield Problem(ERROR, f"{where}/transcript.json", f"speech at {last_end:.1f} s, after the audio ends ({audio_s:.1f} s).", fix)
+            except (ChaitimeError, ValueError, KeyError, TypeError) as exc:
+                yield Problem(ERROR, f"{where}/transcript.json", f"unreadable ({exc}).", fix)
+        for name, seconds in lengths.items():
+            if abs(seconds - audio_s) > DURATION_TOLERANCE_S:
+                # A video of another length is what listeners see; a transcript's declared length only
+                # hints (its words after the end are the error above), so it is a warning.
+                level = ERROR if name == "video.mp4" else WARNING
+                yield Problem(level, f"{where}/{name}", f"{seconds:.1f} s long but audio.mp3 is {audio_s:.1f} s: they are on different timelines.", fix)
 
 
 def duplicates(ctx: Context) -> Iterator[Problem]:
@@ -283,5 +320,5 @@ def _rel(ctx: Context, path: Path) -> str:
 
 
 RULES: tuple[Callable[[Context], Iterator[Problem]], ...] = (
-    show_fields, cover_art, episodes, duplicates, feed_rules, written_feed, loudness,
+    show_fields, cover_art, episodes, timelines, duplicates, feed_rules, written_feed, loudness,
 )

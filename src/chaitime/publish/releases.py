@@ -60,9 +60,10 @@ class Release:
 
 
 def published(ws: Workspace) -> list[Release]:
-    """Every episode that is not a draft, newest first; an episode without audio is an error."""
+    """Every complete episode that is not a draft, newest first; an episode without audio is an error.
+    (An incomplete one, whose stages failed or were interrupted, is left out: see pipeline.feed.)"""
     releases = []
-    for ep in ws.episodes():
+    for ep in ws.complete_episodes():
         meta = ep.meta()
         if not meta.draft:
             releases.append(release(ep, meta))
@@ -91,7 +92,7 @@ def release(ep: Episode, meta: EpisodeMeta) -> Release:
 
 def pub_date(meta: EpisodeMeta) -> dt.datetime:
     """The episode's date at midnight UTC: stable, so the feed never changes on its own."""
-    return dt.datetime.combine(dt.date.fromisoformat(meta.date), dt.time(0, 0), tzinfo=dt.timezone.utc)
+    return dt.datetime.combine(dt.date.fromisoformat(meta.date), dt.time(0, 0), tzinfo=dt.UTC)
 
 
 def read_chapters(path: Path) -> tuple[Chapter, ...]:

@@ -22,7 +22,7 @@ class SiteUrls:
     base: str  # no trailing slash
 
     @classmethod
-    def from_base(cls, base_url: str | None, where: str = "chaitime.toml [publish] base_url") -> "SiteUrls":
+    def from_base(cls, base_url: str | None, where: str = "chaitime.toml [publish] base_url") -> SiteUrls:
         """Validate a base URL (http or https, with a host) and normalise it."""
         text = str(base_url or "").strip()
         parts = urlsplit(text)

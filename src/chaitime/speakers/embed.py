@@ -120,7 +120,11 @@ STORAGE_DTYPES = {"FloatStorage": "<f4", "DoubleStorage": "<f8", "HalfStorage": 
 
 
 # A tensor as the pickle describes it: its storage's bytes only come after the pickle.
-_TensorRef = NamedTuple("_TensorRef", [("key", str), ("offset", int), ("size", tuple), ("stride", tuple)])
+class _TensorRef(NamedTuple):
+    key: str
+    offset: int
+    size: tuple
+    stride: tuple
 
 
 def _rebuild_tensor(storage: tuple[str, int], offset: int, size: tuple, stride: tuple, *_: object) -> _TensorRef:
