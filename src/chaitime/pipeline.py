@@ -274,9 +274,10 @@ def _check_asr(options: asr.AsrOptions) -> None:
 def _asr_options(ws: Workspace, meta: EpisodeMeta | None, opts: IngestOptions) -> asr.AsrOptions:
     s = ws.settings
     guests = meta.guests if meta else opts.guests
-    # The template's placeholder host is no hint: a prompt costs decode time and can make Whisper skip speech.
+    # Names respell what was decoded without them (asr.vocabulary); the template's placeholder host is no name.
     hosts = [h for h in s.hosts if h != config.PLACEHOLDER_NAME]
-    vocabulary = tuple(dict.fromkeys([*(s.get("transcribe", "vocabulary") or []), *guests, *hosts]))
+    names = [n for n in (*guests, *hosts) if n and len(n) <= asr.vocabulary.MAX_ENTRY_CHARS]
+    vocabulary = tuple(dict.fromkeys([*(s.get("transcribe", "vocabulary") or []), *names]))
     return asr.AsrOptions(
         model=opts.model or s.get("transcribe", "model", "tiny.en"),
         engine=opts.engine or s.get("transcribe", "engine", "auto"),

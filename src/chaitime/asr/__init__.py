@@ -43,7 +43,8 @@ def transcribe_pcm(audio: PcmAudio, options: AsrOptions = AsrOptions(), progress
     """Transcribe raw 16 kHz speech chunk by chunk (bounded memory: a 30-minute chunk is 115 MB
     of float samples; a 3-hour recording is never in memory at once), in the original timeline.
     The vocabulary respells words after decoding (vocabulary.correct); it never changes which
-    speech is decoded."""
+    speech is decoded. Segments that don't sound like the language are flagged ("language"),
+    with a line for the user in ``meta["notes"]``."""
     eng = load_engine(options)
     total = audio.duration_s
     segments: list[Segment] = []
@@ -56,8 +57,8 @@ def transcribe_pcm(audio: PcmAudio, options: AsrOptions = AsrOptions(), progress
         segments += [_shift(s, offset) for s in found]
         if progress:
             progress(end / SAMPLE_RATE_HZ, total)
-    segments = cleanup.clean(_inside(segments, total))
-    meta = {"engine": eng.name, "device": eng.device, "model": options.model}
+    segments, notes = cleanup.flag_language(cleanup.clean(_inside(segments, total)), language, options.model)
+    meta = {"engine": eng.name, "device": eng.device, "model": options.model, **({"notes": notes} if notes else {})}
     return Transcript(tuple(segments), language, round(total, 3), meta)
 
 

@@ -27,6 +27,9 @@ class Segment:
     text: str
     words: tuple[Word, ...] = ()
     speaker: str | None = None
+    # Why this segment's words can't be trusted, e.g. "language" (it doesn't sound like the
+    # transcript's language: see asr.cleanup.unsure_language). In JSON only when set.
+    flag: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class Transcript:
                     "end": round(s.end_s, 3),
                     "text": s.text,
                     "speaker": s.speaker,
+                    **({"flag": s.flag} if s.flag else {}),
                     "words": [
                         {
                             "start": round(w.start_s, 3),
@@ -93,6 +97,7 @@ class Transcript:
                 end_s=float(s["end"]),
                 text=str(s["text"]),
                 speaker=s.get("speaker"),
+                flag=s.get("flag"),
                 words=tuple(
                     Word(float(w["start"]), float(w["end"]), str(w["text"]), float(w.get("probability", 1.0)), w.get("speaker"))
                     for w in s.get("words", ())
