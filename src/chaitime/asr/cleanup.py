@@ -64,6 +64,12 @@ def clean(segments: list[Segment]) -> list[Segment]:
     return out
 
 
+def unsure_decode(avg_logprob: float) -> bool:
+    """A window still unsure after the fallback: what Whisper writes for speech it can't read as
+    the language it decodes (German through tiny.en: a confident-looking loop at -1.26)."""
+    return avg_logprob < LOGPROB_FLOOR
+
+
 def unsure_language(seg: Segment) -> bool:
     """Words the decoder was this unsure of read like invented text in the expected language
     (Whisper's English-only models write German speech as fluent English)."""
@@ -75,7 +81,7 @@ def flag_language(segments: list[Segment], language: str, model: str) -> tuple[l
     """Flag segments that don't sound like ``language`` ("language"); a note for the user when any are."""
     from dataclasses import replace
 
-    out = [replace(s, flag="language") if unsure_language(s) else s for s in segments]
+    out = [replace(s, flag="language") if s.flag is None and unsure_language(s) else s for s in segments]
     flagged = [s for s in out if s.flag == "language"]
     if not flagged:
         return out, []

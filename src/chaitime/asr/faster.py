@@ -8,6 +8,7 @@ import contextlib
 import functools
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 
 import numpy as np
 
@@ -70,7 +71,7 @@ class FasterWhisperEngine:
         else:
             found, language = self._batched_with_vad(audio, language, common)
         kept = [s for s in found if not cleanup.unlikely_speech(s.no_speech_prob, s.avg_logprob, s.compression_ratio)]
-        return [part for s in kept for part in _segments(s)], language or "en"
+        return [part for s in kept for part in _segments(s, cleanup.unsure_decode(s.avg_logprob))], language or "en"
 
     @property
     def multilingual(self) -> bool:
@@ -100,7 +101,7 @@ class FasterWhisperEngine:
         common = {**common, "language": language or detected}
         found = vad.fill_uncovered(spans, self._retry_failed(audio, found, common),
                                    lambda segs: [(w.start, w.end) for s in segs for w in (s.words or ())],
-                                   lambda missing: self._decode_windows(audio, missing, common)[0])
+                                   lambda missing: self._retry_failed(audio, self._decode_windows(audio, missing, common)[0], common))
         return sorted(found, key=lambda s: s.start), common["language"]
 
     def _decode_windows(self, audio: np.ndarray, spans: list[tuple[int, int]], common: dict) -> tuple[list, str | None]:
@@ -163,8 +164,10 @@ def _speech_found(spans: list[tuple[int, int]]) -> Iterator[None]:
         fw.get_speech_timestamps = original
 
 
-def _segments(s) -> list[Segment]:
+def _segments(s, unsure: bool = False) -> list[Segment]:
     """Caption-sized segments: the batched pipeline returns one segment per 30 s window, so its
-    words are regrouped at sentence ends and pauses (batching.sentences)."""
+    words are regrouped at sentence ends and pauses (batching.sentences). ``unsure``: flagged
+    "language" (cleanup.unsure_decode)."""
     words = [Word(float(w.start), float(w.end), w.word, float(w.probability)) for w in (s.words or ())]
-    return batching.sentences(words) if words else [Segment(float(s.start), float(s.end), s.text.strip(), ())]
+    out = batching.sentences(words) if words else [Segment(float(s.start), float(s.end), s.text.strip(), ())]
+    return [replace(x, flag="language") for x in out] if unsure else out

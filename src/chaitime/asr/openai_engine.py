@@ -158,7 +158,8 @@ class OpenAIWhisperEngine:
                 if cleanup.unlikely_speech(result.no_speech_prob, result.avg_logprob, result.compression_ratio):
                     continue
                 languages[result.language] += 1
-                segments += self._segments(result, windows[index], mel[slot])
+                found = self._segments(result, windows[index], mel[slot])
+                segments += [replace(x, flag="language") for x in found] if cleanup.unsure_decode(result.avg_logprob) else found
         return segments, languages
 
     def check(self, language: str | None) -> str | None:
