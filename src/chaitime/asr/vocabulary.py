@@ -41,7 +41,9 @@ def check(entries: Sequence[str], key: str, where: str = "") -> None:
     error = ConfigError if where else InputError
     place = f"{where}: " if where else ""
     for entry in entries:
-        if not isinstance(entry, str) or not entry.strip():
+        if not isinstance(entry, str):
+            raise error(f"{place}{key}: entry {entry!r} is not text. Write each name or term in quotes.")
+        if not entry.strip():
             raise error(f"{place}{key}: entry {entry!r} is empty. Give a name or term, or remove the entry.")
         if len(entry) > MAX_ENTRY_CHARS:
             raise error(f"{place}{key}: entry {entry[:40]!r}... is {len(entry)} characters (at most {MAX_ENTRY_CHARS}). "
