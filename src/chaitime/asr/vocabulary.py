@@ -25,8 +25,10 @@ from ..errors import InputError
 from ..transcript.model import Segment, Word
 
 MAX_ENTRY_CHARS = 200
-MAX_PROBABILITY = 0.6  # a word the decoder was surer of is left alone
+MAX_PROBABILITY = 0.7  # a word the decoder was surer of is left alone
 MIN_SIMILARITY = 0.55  # of the sound keys; the prompted decode must then confirm it
+# A word the decoder barely believed may sound less alike ("Anirbe" for Adebayo: 0.43, p 0.27).
+UNSURE_PROBABILITY, UNSURE_SIMILARITY = 0.3, 0.4
 SLACK_S = 0.5  # how far apart the prompted and the plain word may start
 
 # Decode ``spans`` (sample indices on the chunk) with these entries as a prompt -> timed segments.
@@ -101,11 +103,13 @@ def near_matches(words: Sequence[Word], vocabulary: Sequence[str]) -> list[tuple
                 if "".join(w.text.strip().strip(".,!?;:\"") for w in run) != entry.replace(" ", ""):
                     found.append((2.0, i, i + size, entry, True))
                 continue
-            if min(w.probability for w in run) >= MAX_PROBABILITY:
+            prob = min(w.probability for w in run)
+            if prob >= MAX_PROBABILITY:
                 continue
             score = similarity(text, entry)
             lengths = sorted((len(key(text)), len(key(entry))))
-            if score >= MIN_SIMILARITY and lengths[0] >= 0.6 * lengths[1]:
+            alike = score >= MIN_SIMILARITY or (prob < UNSURE_PROBABILITY and score >= UNSURE_SIMILARITY)
+            if alike and lengths[0] >= 0.6 * lengths[1]:
                 found.append((score, i, i + size, entry, False))
     taken: set[int] = set()
     out = []
