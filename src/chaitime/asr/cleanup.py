@@ -15,9 +15,10 @@ LOGPROB_FLOOR = -1.0
 COMPRESSION_MAX = 2.4
 MIN_WORD_PROBABILITY = 0.15
 # A segment whose words' mean probability is this low (3 words or more) doesn't sound like the
-# language it was decoded in. tiny.en, scripts/trust_asr.py clips: German (eSpeak) 0.26-0.35;
-# English under 5 dB SNR noise 0.46-0.86; clean telephone English 0.52-0.98.
-LANGUAGE_MEAN_PROBABILITY = 0.4
+# language it was decoded in. tiny.en, scripts/trust_asr.py clips: German (eSpeak) 0.26-0.30
+# (0.35 where the window's log-probability flags it anyway); English under 5 dB SNR noise
+# 0.46-0.86 (faster-whisper), 0.35-0.70 (openai-whisper); clean telephone English 0.52-0.98.
+LANGUAGE_MEAN_PROBABILITY = 0.33
 LANGUAGE_MIN_WORDS = 3
 LOOP_MIN_WORDS = 4  # a back-to-back repeat this long is a decoding loop, not speech
 # Phrases Whisper writes on silence/music when it has nothing to transcribe (YouTube captions).

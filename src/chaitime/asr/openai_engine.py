@@ -153,14 +153,14 @@ class OpenAIWhisperEngine:
         for batch in batching.fixed_batches(len(windows), self.batch_size, pad=self.device == "cuda"):
             real = list(dict.fromkeys(batch))  # padding repeats the last window; keep each once
             mel = self._mel(audio, [windows[i] for i in batch])
-            results = self._decode(mel, language, vocabulary)
+            results, unsure = self._decode(mel, language, vocabulary)
             for slot, index in enumerate(real):
                 result = results[slot]
                 if cleanup.unlikely_speech(result.no_speech_prob, result.avg_logprob, result.compression_ratio):
                     continue
                 languages[result.language] += 1
                 found = self._segments(result, windows[index], mel[slot])
-                segments += [replace(x, flag="language") for x in found] if cleanup.unsure_decode(result.avg_logprob) else found
+                segments += [replace(x, flag="language") for x in found] if unsure[slot] else found
         return segments, languages
 
     def check(self, language: str | None) -> str | None:
@@ -182,10 +182,12 @@ class OpenAIWhisperEngine:
         mel = torch.stack(mels)
         return mel.half() if self.fp16 else mel
 
-    def _decode(self, mel, language: str | None, vocabulary: tuple[str, ...]) -> list:
+    def _decode(self, mel, language: str | None, vocabulary: tuple[str, ...]) -> tuple[list, list[bool]]:
         """Encode once, decode at temperature 0, then re-decode failed windows hotter (padded
-        back to the batch shape) the way openai-whisper's transcribe falls back. Text only, no
-        timestamp tokens: a window is decoded whole (with timestamps Whisper drops a trailing
+        back to the batch shape, seeded) the way openai-whisper's transcribe falls back. Also
+        which windows failed at temperature 0: sampling then writes fluent text for speech the
+        model can't read (German through tiny.en), so those are flagged "language" whatever the
+        fallback found. Text only, no timestamp tokens: a window is decoded whole (with timestamps Whisper drops a trailing
         half sentence, which stock transcribe re-reads by seeking; batches can't seek); times
         come from the word alignment, as in faster-whisper's batched pipeline."""
         torch, w = self.torch, self.whisper
@@ -194,6 +196,7 @@ class OpenAIWhisperEngine:
         with torch.no_grad():
             features = self.model.embed_audio(mel)
             results = w.decode(self.model, features, options)
+            unsure = [cleanup.needs_fallback(r.no_speech_prob, r.avg_logprob, r.compression_ratio) for r in results]
             for step, temperature in enumerate(FALLBACK_TEMPERATURES):
                 redo = [i for i, r in enumerate(results) if cleanup.needs_fallback(r.no_speech_prob, r.avg_logprob, r.compression_ratio)]
                 if not redo:
@@ -204,7 +207,7 @@ class OpenAIWhisperEngine:
                     again = w.decode(self.model, features[picked], replace(options, temperature=temperature))
                 for i, result in zip(redo, again):
                     results[i] = result
-        return results
+        return results, unsure
 
     def _segments(self, result, window: batching.Window, mel) -> list[Segment]:
         """Words of one window timed by cross-attention alignment, moved by the window's offset
