@@ -228,22 +228,22 @@ def test_uncovered_speech_is_found_for_a_second_pass():
     assert uncovered(spans, words + [(40.2, 41.9)]) == [(int(9.5 * SR), 25 * SR)]
 
 
-def test_speech_a_prompt_skipped_is_decoded_again_without_it():
-    """fill_uncovered: the prompted re-decode of a gap comes first; what it still misses is
-    decoded without the vocabulary, and decoding stops once every stretch has words."""
+def test_speech_left_without_words_is_decoded_once_more():
+    """fill_uncovered: the stretches without words are decoded again in one call; nothing more
+    when every stretch has words."""
     from chaitime.asr.vad import fill_uncovered
 
     calls = []
 
-    def decode(spans, hint):
-        calls.append((spans, hint))
-        return [] if hint else [(a / SR, b / SR) for a, b in spans]  # the prompt skips; plain decoding works
+    def decode(spans):
+        calls.append(spans)
+        return [(a / SR, b / SR) for a, b in spans]
 
-    found = fill_uncovered([(0, 30 * SR)], [(0.0, 10.0)], lambda words: words, decode, ("Okafor",))
-    assert calls == [([(int(10.5 * SR), 30 * SR)], ("Okafor",)), ([(int(10.5 * SR), 30 * SR)], ())]
+    found = fill_uncovered([(0, 30 * SR)], [(0.0, 10.0)], lambda words: words, decode)
+    assert calls == [[(int(10.5 * SR), 30 * SR)]]
     assert found == [(0.0, 10.0), (10.5, 30.0)]
     calls.clear()
-    assert fill_uncovered([(0, 30 * SR)], [(0.0, 29.9)], lambda words: words, decode, ("Okafor",)) == [(0.0, 29.9)] and calls == []
+    assert fill_uncovered([(0, 30 * SR)], [(0.0, 29.9)], lambda words: words, decode) == [(0.0, 29.9)] and calls == []
 
 
 @pytest.mark.slow
@@ -252,7 +252,8 @@ def test_speech_a_prompt_skipped_is_decoded_again_without_it():
 @pytest.mark.parametrize("name", ["Adebayo", "Raghunathan"])
 def test_vocabulary_spells_a_guest_name_that_tiny_misses_without_it(name, engine, tmp_path):
     """eSpeak says the name; tiny.en writes e.g. 'Anabe' / 'Ragthenathan' and 'caggle' without
-    help, and the right spelling with the vocabulary (hotwords / initial prompt)."""
+    help, and the right spelling with the vocabulary (respelled where a prompted re-decode of that
+    segment hears it), with the same number of words."""
     from chaitime import sample
 
     audio, _ = sample.synthesize([sample.Line("A", f"Today my guest is {name}, a Kaggle grandmaster from Lagos.")])
@@ -262,3 +263,4 @@ def test_vocabulary_spells_a_guest_name_that_tiny_misses_without_it(name, engine
     helped = transcribe(path, AsrOptions(engine=engine, device="cpu", vocabulary=(name, "Kaggle")))
     assert name not in " ".join(s.text for s in plain.segments)
     assert name in " ".join(s.text for s in helped.segments) and "Kaggle" in " ".join(s.text for s in helped.segments)
+    assert len(helped.words) == len(plain.words)

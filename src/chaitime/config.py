@@ -202,6 +202,10 @@ def _check_choices(path: Path, raw: dict) -> None:
         raise ConfigError(f"{path}: [transcribe] engine {t['engine']!r} is unknown. Use one of: {', '.join(ENGINES)}.")
     if t.get("device", "auto") not in DEVICES:
         raise ConfigError(f"{path}: [transcribe] device {t['device']!r} is unknown. Use one of: {', '.join(DEVICES)}.")
+    if t.get("vocabulary"):
+        from .asr.vocabulary import check
+
+        check(t["vocabulary"], "[transcribe] vocabulary", where=str(path))
     lufs = raw.get("audio", {}).get("target_lufs")
     if lufs is not None and not -30 <= lufs <= -10:
         raise ConfigError(f"{path}: [audio] target_lufs {lufs} is out of range. Podcasts use -16 (stereo) or -19 (mono).")

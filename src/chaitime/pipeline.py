@@ -79,7 +79,7 @@ class IngestResult:
 
 
 # One version per stage: bump a stage's number when its output for the same inputs changes.
-VERSIONS = {"extract": 3, "master": 5, "transcribe": 2, "speakers": 1, "draft": 1, "render": 2, "clip": 1}
+VERSIONS = {"extract": 3, "master": 5, "transcribe": 3, "speakers": 1, "draft": 1, "render": 2, "clip": 1}
 
 
 def stage_key(stage: str, *parts: object) -> str:
@@ -159,8 +159,9 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
         notes += (f"the feed was not refreshed: {exc}",)
     outputs = tuple(p for p in (episode.path(n) for n in OUTPUT_NAMES) if p.exists())
     meta = episode.meta()
+    asr_notes = tuple(raw.meta.get("notes") or ())  # e.g. stretches that don't sound like the language
     return IngestResult(episode, meta, info.duration_s, before, after, len(named.words), outputs, tuple(rec.ran),
-                        time.monotonic() - started, created, media_notes + notes)
+                        time.monotonic() - started, created, media_notes + asr_notes + notes)
 
 
 @contextmanager
@@ -351,9 +352,10 @@ def _check_asr(options: asr.AsrOptions) -> None:
 def _asr_options(ws: Workspace, meta: EpisodeMeta | None, opts: IngestOptions) -> asr.AsrOptions:
     s = ws.settings
     guests = meta.guests if meta else opts.guests
-    # The template's placeholder host is no hint: a prompt costs decode time and can make Whisper skip speech.
+    # Names respell what was decoded without them (asr.vocabulary); the template's placeholder host is no name.
     hosts = [h for h in s.hosts if h != config.PLACEHOLDER_NAME]
-    vocabulary = tuple(dict.fromkeys([*(s.get("transcribe", "vocabulary") or []), *guests, *hosts]))
+    names = [n for n in (*guests, *hosts) if n and len(n) <= asr.vocabulary.MAX_ENTRY_CHARS]
+    vocabulary = tuple(dict.fromkeys([*(s.get("transcribe", "vocabulary") or []), *names]))
     return asr.AsrOptions(
         model=opts.model or s.get("transcribe", "model", "tiny.en"),
         engine=opts.engine or s.get("transcribe", "engine", "auto"),

@@ -9,6 +9,7 @@ from pathlib import Path
 from ..transcript.model import Segment, Transcript
 from . import cleanup, models
 from . import engine as engine_mod
+from . import vocabulary as vocab
 from .audio import SAMPLE_RATE_HZ, PcmAudio, decode_speech
 from .engine import AsrOptions
 
@@ -42,26 +43,33 @@ def engine_version(name: str) -> str:
 
 def transcribe_pcm(audio: PcmAudio, options: AsrOptions = AsrOptions(), progress: Progress | None = None, *, chunk_s: float = 1800.0) -> Transcript:
     """Transcribe raw 16 kHz speech chunk by chunk (bounded memory: a 30-minute chunk is 115 MB
-    of float samples; a 3-hour recording is never in memory at once), in the original timeline."""
+    of float samples; a 3-hour recording is never in memory at once), in the original timeline.
+    The vocabulary respells words after decoding (vocabulary.correct); it never changes which
+    speech is decoded. Segments that don't sound like the language are flagged ("language"),
+    with a line for the user in ``meta["notes"]``."""
     eng = load_engine(options)
     total = audio.duration_s
     segments: list[Segment] = []
     language = options.lang or "en"
     for start, end in audio.chunk_bounds(chunk_s):
         offset = start / SAMPLE_RATE_HZ
-        found, language = eng.transcribe(audio.chunk(start, end), language=options.lang, vocabulary=options.vocabulary)
+        samples = audio.chunk(start, end)
+        found, language = eng.transcribe(samples, language=options.lang)
+        found = vocab.correct(found, options.vocabulary, lambda spans, entries, samples=samples, language=language: eng.decode_spans(samples, spans, language, entries), SAMPLE_RATE_HZ)
         segments += [_shift(s, offset) for s in found]
         if progress:
             progress(end / SAMPLE_RATE_HZ, total)
-    segments = cleanup.clean(_inside(segments, total))
-    meta = {"engine": eng.name, "device": eng.device, "model": options.model}
+    segments, notes = cleanup.flag_language(cleanup.clean(_inside(segments, total)), language, options.model)
+    meta = {"engine": eng.name, "device": eng.device, "model": options.model, **({"notes": notes} if notes else {})}
     return Transcript(tuple(segments), language, round(total, 3), meta)
 
 
 def transcribe(path: Path, options: AsrOptions = AsrOptions(), progress: Progress | None = None, *, work_dir: Path | None = None) -> Transcript:
-    """Transcribe any media file: decode to speech audio once, then ``transcribe_pcm``."""
+    """Transcribe any media file: load the engine (a model that can't serve the options fails
+    here, before any decoding), decode to speech audio once, then ``transcribe_pcm``."""
     import tempfile
 
+    load_engine(options).check(options.lang)
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
         pcm = decode_speech(Path(path), Path(tmp) / "speech.s16")
         return transcribe_pcm(pcm, options, progress)

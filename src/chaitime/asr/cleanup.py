@@ -13,6 +13,12 @@ from ..transcript.model import Segment
 NO_SPEECH_PROB = 0.6
 LOGPROB_FLOOR = -1.0
 COMPRESSION_MAX = 2.4
+# A segment whose words' mean probability is this low (3 words or more) doesn't sound like the
+# language it was decoded in. tiny.en, scripts/trust_asr.py clips: German (eSpeak) 0.26-0.30
+# (0.35 where the window's log-probability flags it anyway); English under 5 dB SNR noise
+# 0.46-0.86 (faster-whisper), 0.35-0.70 (openai-whisper); clean telephone English 0.52-0.98.
+LANGUAGE_MEAN_PROBABILITY = 0.33
+LANGUAGE_MIN_WORDS = 3
 LOOP_MIN_WORDS = 4  # a back-to-back repeat this long is a decoding loop, not speech
 # Phrases Whisper writes on silence/music when it has nothing to transcribe (YouTube captions).
 STOCK_PHRASES = re.compile(
@@ -56,6 +62,36 @@ def clean(segments: list[Segment]) -> list[Segment]:
             repeats = 0
         out.append(seg)
     return out
+
+
+def unsure_decode(avg_logprob: float) -> bool:
+    """A window still unsure after the fallback: what Whisper writes for speech it can't read as
+    the language it decodes (German through tiny.en: a confident-looking loop at -1.26)."""
+    return avg_logprob < LOGPROB_FLOOR
+
+
+def unsure_language(seg: Segment) -> bool:
+    """Words the decoder was this unsure of read like invented text in the expected language
+    (Whisper's English-only models write German speech as fluent English)."""
+    probs = [w.probability for w in seg.words]
+    return len(probs) >= LANGUAGE_MIN_WORDS and sum(probs) / len(probs) < LANGUAGE_MEAN_PROBABILITY
+
+
+def flag_language(segments: list[Segment], language: str, model: str) -> tuple[list[Segment], list[str]]:
+    """Flag segments that don't sound like ``language`` ("language"); a note for the user when any are."""
+    from dataclasses import replace
+
+    out = [replace(s, flag="language") if s.flag is None and unsure_language(s) else s for s in segments]
+    flagged = [s for s in out if s.flag == "language"]
+    if not flagged:
+        return out, []
+    where = ", ".join(f"{s.start_s:.1f}-{s.end_s:.1f} s" for s in flagged[:5]) + (" ..." if len(flagged) > 5 else "")
+    from .engine import english_only_name
+
+    hint = "a multilingual model (--model small) with --language auto" if english_only_name(model) else "--language auto or the right --language"
+    note = (f"{len(flagged)} segment(s) don't sound like {language!r} speech ({where}): flagged as unsure, not trusted as "
+            f"{language!r} text. If they are another language, use {hint}.")
+    return out, [note]
 
 
 def _is_stock_phrase(seg: Segment) -> bool:

@@ -8,8 +8,14 @@ import glob
 import os
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from ..errors import ModelError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..transcript.model import Segment
 
 ENGINES = ("faster-whisper", "openai-whisper")
 
@@ -20,13 +26,48 @@ class AsrOptions:
     engine: str = "auto"  # auto | faster-whisper | openai-whisper
     device: str = "auto"  # auto | cpu | cuda
     language: str | None = "en"  # None or "auto": detect
-    vocabulary: tuple[str, ...] = ()
+    vocabulary: tuple[str, ...] = ()  # spellings applied after decoding (vocabulary.correct)
     batch_size: int | None = None
     allow_download: bool = True
+
+    def __post_init__(self) -> None:
+        """Bad options fail here, before any audio is decoded: a vocabulary entry that is empty
+        or too long (``--vocabulary``), and ``--language auto`` with an English-only model name."""
+        from .vocabulary import check
+
+        check(self.vocabulary, "--vocabulary")
+        if self.lang is None and english_only_name(self.model):
+            raise ModelError(english_only_auto(self.model))
 
     @property
     def lang(self) -> str | None:
         return None if self.language in (None, "", "auto") else self.language
+
+
+class Engine(Protocol):
+    name: str
+    device: str
+    multilingual: bool
+
+    def transcribe(self, audio: np.ndarray, *, language: str | None) -> tuple[list[Segment], str]:
+        """Segments (with words) for ``audio`` starting at 0 s, and the language used (``None``:
+        detected, which an English-only model refuses with ``english_only_auto``)."""
+
+    def check(self, language: str | None) -> str | None:
+        """The language decoding will use; raises ModelError where the model can't serve it."""
+
+    def decode_spans(self, audio: np.ndarray, spans: list[tuple[int, int]], language: str, hotwords: tuple[str, ...]) -> list[Segment]:
+        """``spans`` (sample indices) decoded in one batch with ``hotwords`` as a prompt."""
+
+
+def english_only_name(model: str) -> bool:
+    """A model name (or folder name) that says English-only: tiny.en, base.en, faster-whisper-small.en."""
+    return model.rstrip("/\\").lower().endswith(".en")
+
+
+def english_only_auto(model: str) -> str:
+    return (f"--language auto: {model} is an English-only model; it can't detect or transcribe other languages. "
+            "Use a multilingual model (--model base or --model small), or --language en.")
 
 
 @functools.cache

@@ -6,7 +6,8 @@ text: the GPU idles and a hallucination feeds the next window. Here, like faster
 BatchedInferencePipeline: VAD finds speech, speech is packed into windows of at most 30 s
 (batching.pack_windows), each batch of windows is encoded once and decoded together with a
 fixed shape and a fixed token budget, windows that fail openai-whisper's quality checks are
-decoded again hotter, and words are aligned per window by cross-attention (whisper.timing)."""
+decoded again hotter with a fixed seed (the same audio always gives the same words), and words
+are aligned per window by cross-attention (whisper.timing)."""
 
 from __future__ import annotations
 
@@ -20,10 +21,12 @@ import numpy as np
 from ..errors import ModelError
 from ..transcript.model import Segment, Word
 from . import batching, cleanup, vad
+from .engine import english_only_auto
 from .models import ResolvedModel
 
 SAMPLE_LEN = 224  # tokens per window: half of Whisper's text context (a 128 cap dropped 8% of words)
 FALLBACK_TEMPERATURES = (0.2, 0.4, 0.6, 0.8, 1.0)
+SEED = 1234  # sampling in the fallback draws from torch's generator, seeded per batch and temperature
 CPU_BATCH = 4
 INSTALL_HINT = "the GPU engine needs PyTorch and openai-whisper: `pip install torch openai-whisper`."
 
@@ -110,6 +113,7 @@ class OpenAIWhisperEngine:
     def __init__(self, model: ResolvedModel, device: str, batch_size: int | None = None) -> None:
         self.torch, self.whisper = _modules()
         self.device = device
+        self.model_name = model.name
         self.model = load_model(model.ref, model.name, device)
         self.fp16 = device == "cuda"
         self.batch_size = batch_size or self._batch_size()
@@ -120,40 +124,51 @@ class OpenAIWhisperEngine:
         free_bytes, _ = self.torch.cuda.mem_get_info()
         return batching.batch_size_for(free_bytes, vars(self.model.dims))
 
-    def transcribe(self, audio: np.ndarray, *, language: str | None, vocabulary: tuple[str, ...]) -> tuple[list[Segment], str]:
+    @property
+    def multilingual(self) -> bool:
+        return bool(self.model.is_multilingual)
+
+    def transcribe(self, audio: np.ndarray, *, language: str | None) -> tuple[list[Segment], str]:
         """VAD, pack, decode in batches, align words, stitch in order on ``audio``'s timeline."""
-        language = self._language(language)
+        language = self.check(language)
         spans = vad.speech_spans(audio)
         languages: Counter = Counter()
 
-        def decode(found_spans: list[tuple[int, int]], hint: tuple[str, ...]) -> list[Segment]:
-            segments, seen = self._windows(audio, batching.pack_windows(found_spans), language, hint)
+        def decode(found_spans: list[tuple[int, int]]) -> list[Segment]:
+            segments, seen = self._windows(audio, batching.pack_windows(found_spans), language, ())
             languages.update(seen)
             return segments
 
-        segments = vad.fill_uncovered(spans, decode(spans, vocabulary), lambda segs: [(w.start_s, w.end_s) for s in segs for w in s.words],
-                                      decode, vocabulary)
+        segments = vad.fill_uncovered(spans, decode(spans), lambda segs: [(w.start_s, w.end_s) for s in segs for w in s.words], decode)
         segments = sorted(segments, key=lambda s: s.start_s)
         return segments, language or (languages.most_common(1)[0][0] if languages else "en")
+
+    def decode_spans(self, audio: np.ndarray, spans: list[tuple[int, int]], language: str, hotwords: tuple[str, ...]) -> list[Segment]:
+        """``spans`` decoded in batches with ``hotwords`` as the initial prompt (vocabulary.correct)."""
+        return self._windows(audio, batching.pack_windows(spans), language, hotwords)[0]
 
     def _windows(self, audio: np.ndarray, windows: list[batching.Window], language: str | None, vocabulary: tuple[str, ...]) -> tuple[list[Segment], Counter]:
         segments, languages = [], Counter()
         for batch in batching.fixed_batches(len(windows), self.batch_size, pad=self.device == "cuda"):
             real = list(dict.fromkeys(batch))  # padding repeats the last window; keep each once
             mel = self._mel(audio, [windows[i] for i in batch])
-            results = self._decode(mel, language, vocabulary)
+            results, unsure = self._decode(mel, language, vocabulary)
             for slot, index in enumerate(real):
                 result = results[slot]
                 if cleanup.unlikely_speech(result.no_speech_prob, result.avg_logprob, result.compression_ratio):
                     continue
                 languages[result.language] += 1
-                segments += self._segments(result, windows[index], mel[slot])
+                found = self._segments(result, windows[index], mel[slot])
+                segments += [replace(x, flag="language") for x in found] if unsure[slot] else found
         return segments, languages
 
-    def _language(self, language: str | None) -> str | None:
+    def check(self, language: str | None) -> str | None:
+        """The language to decode with; an English-only model refuses any other, and detection."""
         if self.model.is_multilingual:
             return language
-        if language not in (None, "en"):
+        if language is None:
+            raise ModelError(english_only_auto(self.model_name))
+        if language != "en":
             raise ModelError(f"this model is English-only; it can't transcribe language {language!r}. Use a multilingual model (e.g. small).")
         return "en"
 
@@ -166,10 +181,12 @@ class OpenAIWhisperEngine:
         mel = torch.stack(mels)
         return mel.half() if self.fp16 else mel
 
-    def _decode(self, mel, language: str | None, vocabulary: tuple[str, ...]) -> list:
+    def _decode(self, mel, language: str | None, vocabulary: tuple[str, ...]) -> tuple[list, list[bool]]:
         """Encode once, decode at temperature 0, then re-decode failed windows hotter (padded
-        back to the batch shape) the way openai-whisper's transcribe falls back. Text only, no
-        timestamp tokens: a window is decoded whole (with timestamps Whisper drops a trailing
+        back to the batch shape, seeded) the way openai-whisper's transcribe falls back. Also
+        which windows failed at temperature 0: sampling then writes fluent text for speech the
+        model can't read (German through tiny.en), so those are flagged "language" whatever the
+        fallback found. Text only, no timestamp tokens: a window is decoded whole (with timestamps Whisper drops a trailing
         half sentence, which stock transcribe re-reads by seeking; batches can't seek); times
         come from the word alignment, as in faster-whisper's batched pipeline."""
         torch, w = self.torch, self.whisper
@@ -178,15 +195,18 @@ class OpenAIWhisperEngine:
         with torch.no_grad():
             features = self.model.embed_audio(mel)
             results = w.decode(self.model, features, options)
-            for temperature in FALLBACK_TEMPERATURES:
+            unsure = [cleanup.needs_fallback(r.no_speech_prob, r.avg_logprob, r.compression_ratio) for r in results]
+            for step, temperature in enumerate(FALLBACK_TEMPERATURES):
                 redo = [i for i, r in enumerate(results) if cleanup.needs_fallback(r.no_speech_prob, r.avg_logprob, r.compression_ratio)]
                 if not redo:
                     break
                 picked = redo + [redo[-1]] * (len(results) - len(redo)) if self.fp16 else redo
-                again = w.decode(self.model, features[picked], replace(options, temperature=temperature))
+                with torch.random.fork_rng(devices=[features.device] if features.is_cuda else []):
+                    torch.manual_seed(SEED + step)
+                    again = w.decode(self.model, features[picked], replace(options, temperature=temperature))
                 for i, result in zip(redo, again):
                     results[i] = result
-        return results
+        return results, unsure
 
     def _segments(self, result, window: batching.Window, mel) -> list[Segment]:
         """Words of one window timed by cross-attention alignment, moved by the window's offset

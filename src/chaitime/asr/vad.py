@@ -1,6 +1,7 @@
 """Voice-activity detection for both engines, run once per chunk: where the speech is, so
 silence, music and noise never reach the decoder (the first defence against invented words) and windows are full of speech.
-The detector is the Silero VAD that faster-whisper ships (ONNX on the CPU; measured here: 0.5 s for 158 s of audio on 2 cores)."""
+The detector is the Silero VAD that faster-whisper ships (ONNX on the CPU; measured here: 0.5 s for 158 s of audio on 2 cores).
+This module is its one home (``silero_speech``); the engines import it, it imports no engine."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import ModelError
 from .audio import SAMPLE_RATE_HZ
 
 
@@ -24,11 +26,19 @@ def speech_spans(audio: np.ndarray, settings: VadSettings = VadSettings()) -> li
     """Speech regions of 16 kHz float32 ``audio`` as (start, end) sample indices, in order."""
     if len(audio) < SAMPLE_RATE_HZ // 10:
         return []
-    from .faster import silero_speech
-
     spans = silero_speech(audio, threshold=settings.threshold, min_silence_ms=settings.min_silence_ms,
                           speech_pad_ms=settings.speech_pad_ms, max_speech_s=settings.max_speech_s)
     return [(max(0, s), min(len(audio), e)) for s, e in spans if e > s]
+
+
+def silero_speech(audio: np.ndarray, *, threshold: float, min_silence_ms: int, speech_pad_ms: int, max_speech_s: float) -> list[tuple[int, int]]:
+    """Speech regions (sample indices) found by the Silero VAD that faster-whisper ships (ONNX)."""
+    try:
+        from faster_whisper.vad import VadOptions, get_speech_timestamps
+    except ImportError as exc:
+        raise ModelError("faster-whisper is not installed (it provides the voice-activity detector): `pip install faster-whisper`.") from exc
+    options = VadOptions(threshold=threshold, min_silence_duration_ms=min_silence_ms, speech_pad_ms=speech_pad_ms, max_speech_duration_s=max_speech_s)
+    return [(int(s["start"]), int(s["end"])) for s in get_speech_timestamps(audio, options)]
 
 
 def uncovered(spans: list[tuple[int, int]], covered_s: list[tuple[float, float]], min_s: float = 2.0) -> list[tuple[int, int]]:
@@ -51,15 +61,9 @@ def uncovered(spans: list[tuple[int, int]], covered_s: list[tuple[float, float]]
 
 
 def fill_uncovered(spans: list[tuple[int, int]], found: list, covered: Callable[[list], list[tuple[float, float]]],
-                   decode: Callable[[list[tuple[int, int]], tuple[str, ...]], list], vocabulary: tuple[str, ...]) -> list:
-    """Decode again the detected speech that ``found`` left without words (``uncovered``): first
-    with the vocabulary, then, for what is still missing, without it. A prompt sometimes makes
-    Whisper skip the start of a window (measured with tiny.en on shared/media: up to 13% of the
-    speech); a spelling hint must never cost words. ``covered(found)`` gives word (start, end)
-    seconds; ``decode(spans, vocabulary)`` returns more of what ``found`` holds."""
-    for hint in (vocabulary, ()) if vocabulary else ((),):
-        missing = uncovered(spans, covered(found))
-        if not missing:
-            break
-        found = found + decode(missing, hint)
-    return found
+                   decode: Callable[[list[tuple[int, int]]], list]) -> list:
+    """Decode again the detected speech that ``found`` left without words (``uncovered``), once.
+    ``covered(found)`` gives word (start, end) seconds; ``decode(spans)`` returns more of what
+    ``found`` holds."""
+    missing = uncovered(spans, covered(found))
+    return found + decode(missing) if missing else found

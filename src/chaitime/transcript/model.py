@@ -27,6 +27,9 @@ class Segment:
     text: str
     words: tuple[Word, ...] = ()
     speaker: str | None = None
+    # Why this segment's words can't be trusted, e.g. "language" (it doesn't sound like the
+    # transcript's language: see asr.cleanup.unsure_language). In JSON only when set.
+    flag: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class Transcript:
                     "end": round(s.end_s, 3),
                     "text": s.text,
                     "speaker": s.speaker,
+                    **({"flag": s.flag} if s.flag else {}),
                     "words": [
                         {
                             "start": round(w.start_s, 3),
@@ -95,6 +99,7 @@ class Transcript:
                 end_s=_number(s, "end", where),
                 text=_text(s, "text", where),
                 speaker=_optional_text(s, "speaker", where),
+                flag=_optional_text(s, "flag", where),
                 words=tuple(
                     Word(_number(w, "start", f"{where}.words[{j}]"), _number(w, "end", f"{where}.words[{j}]"),
                          _text(w, "text", f"{where}.words[{j}]"), _number(w, "probability", f"{where}.words[{j}]", 1.0),
