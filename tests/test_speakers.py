@@ -350,13 +350,16 @@ def test_checkpoint_loader_refuses_other_classes():
         CheckpointUnpickler(io.BytesIO(pickle.dumps(os.getcwd)), {}).load()
 
 
-def test_estimated_count_is_capped_by_the_people_named():
-    """Three tight groups of vectors are three voices, unless the host named two people."""
+def test_people_named_are_a_hint_never_a_cap():
+    """Three groups of vectors taking turns are three voices, whoever was named; a count given wins."""
     from chaitime.speakers import cluster
 
     rng = np.random.default_rng(3)
     centers = np.eye(3, 16)
-    x = np.concatenate([c + rng.normal(0, 0.05, (30, 16)) for c in centers])
-    assert len(set(cluster.cluster(x, threshold=0.7))) == 3
-    assert len(set(cluster.cluster(x, threshold=0.7, max_speakers=2))) == 2
-    assert len(set(cluster.cluster(x, threshold=0.7, num_speakers=3, max_speakers=2))) == 3  # an explicit count wins
+    turns = [0, 1, 2, 1, 0, 2] * 3  # five windows per turn
+    x = np.concatenate([centers[c] + rng.normal(0, 0.05, (5, 16)) for c in turns])
+    assert len(set(cluster.cluster(x))) == 3
+    assert len(set(cluster.cluster(x, expected=2))) == 3
+    assert len(set(cluster.cluster(x, num_speakers=2))) == 2
+    one = rng.normal(0, 0.05, (60, 16)) + centers[0]  # one voice: not split, even with two people named
+    assert len(set(cluster.cluster(one))) == 1 and len(set(cluster.cluster(one, expected=2))) == 1

@@ -193,8 +193,3 @@ def embed_dvector(windows: list[np.ndarray], batch: int = 128) -> np.ndarray:
 
 
 EMBEDDERS = {"dvector": embed_dvector, "mfcc": embed_mfcc}
-# Average cosine similarity above which raw windows count as one voice when estimating the
-# speaker count. dvector: 0.65-0.80 all give the right count on the telephone sample, the
-# synthesized interviews and single voices; 0.72 sits in the middle. mfcc has no such range
-# (telephone DER 30-35%), so it is only the fallback without the weights file.
-THRESHOLDS = {"dvector": 0.72, "mfcc": -0.2}
