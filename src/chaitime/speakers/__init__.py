@@ -65,10 +65,24 @@ def _attribute_mix(transcript: Transcript, mix_path: Path, num_speakers: int | N
                    expected: int | None) -> tuple[Transcript, str]:
     if num_speakers == 1:
         return label_transcript(transcript, lambda a, b: "S1"), "single"
+    _warn_if_weak()
     samples = speech if speech is not None else decode(Path(mix_path))[:, 0]
     result = diarize(samples, num_speakers=num_speakers, speech=word_spans(transcript) or None, expected=expected)
     log.debug("diarization: %d speakers by %s", result.num_speakers, result.method)
     return label_transcript(transcript, _majority(result), smooth=True), f"mix/{result.method}"
+
+
+_warned: list[bool] = []
+
+
+def _warn_if_weak() -> None:
+    """Once per process: voices told apart without the speaker encoder are often merged."""
+    from . import embed
+
+    if embed.available()[0] != "dvector" and not _warned:
+        _warned.append(True)
+        log.warning("speaker encoder weights missing (%s), so voices are told apart by a weak fallback: "
+                    "expect merged speakers. Fix: %s", embed.WEIGHTS, embed.INSTALL_HINT)
 
 
 def word_spans(transcript: Transcript) -> list[tuple[float, float]]:

@@ -28,11 +28,12 @@ MORE_SILHOUETTE = 0.05  # a split into more voices must beat the best so far by 
 HINT_SILHOUETTE, HINT_KAPPA = 0.12, 0.3
 
 
-def cluster(embeddings: np.ndarray, *, num_speakers: int | None = None, expected: int | None = None) -> np.ndarray:
+def cluster(embeddings: np.ndarray, *, num_speakers: int | None = None, expected: int | None = None,
+            split_silhouette: float = SPLIT_SILHOUETTE) -> np.ndarray:
     """Cluster index for each row of ``embeddings`` (0..k-1, numbered by first appearance), rows
     in time order. ``num_speakers``: the count, given. ``expected``: how many people were named
     for the episode, a hint: it raises an estimate that the audio allows raising, and never lowers
-    one."""
+    one. ``split_silhouette``: the bar for a second voice (higher where one voice is the norm)."""
     x = _unit(embeddings)
     if len(x) < 2:
         return np.zeros(len(x), dtype=int)
@@ -42,7 +43,7 @@ def cluster(embeddings: np.ndarray, *, num_speakers: int | None = None, expected
         k = min(num_speakers, len(sample))
         labels = _splits(z[sample], [k])[k] if k > 1 else np.zeros(len(sample), dtype=int)
     else:
-        k, labels = estimate(z[sample], expected)
+        k, labels = estimate(z[sample], expected, split_silhouette)
     if k == 1:
         return np.zeros(len(x), dtype=int)
     return _by_first_appearance(_refine(z, _centroids(z[sample], labels)))
@@ -54,7 +55,7 @@ def estimate_count(x: np.ndarray, expected: int | None = None) -> int:
     return estimate(_unit(x - x.mean(axis=0))[_sample(len(x))], expected)[0]
 
 
-def estimate(z: np.ndarray, expected: int | None = None) -> tuple[int, np.ndarray]:
+def estimate(z: np.ndarray, expected: int | None = None, split_silhouette: float = SPLIT_SILHOUETTE) -> tuple[int, np.ndarray]:
     """(count, labels) for centered unit vectors ``z`` in time order."""
     n = len(z)
     ones = np.zeros(n, dtype=int)
@@ -67,7 +68,7 @@ def estimate(z: np.ndarray, expected: int | None = None) -> tuple[int, np.ndarra
     for k in sorted(scores):
         if best is None or scores[k] > scores[best] + MORE_SILHOUETTE:
             best = k
-    if best is not None and scores[best] >= SPLIT_SILHOUETTE and _persistence(splits[best]) >= TURN_KAPPA:
+    if best is not None and scores[best] >= split_silhouette and _persistence(splits[best]) >= TURN_KAPPA:
         count, labels = best, splits[best]
     else:
         count, labels = 1, ones
