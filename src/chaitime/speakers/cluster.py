@@ -6,7 +6,7 @@ centroids.
 The count, unless given, is estimated from the audio: the split into k voices (k = 2..8, each
 voice at least MIN_SHARE of the speech) whose silhouette is best, kept only if it is a real split:
 a silhouette of at least SPLIT_SILHOUETTE and labels that persist in time (one voice speaks for a
-while: TURN_KAPPA, see _persistence). One person's windows split in two give silhouettes of
+while: TURN_KAPPA, see _persistence), or a silhouette of CLEAR_SILHOUETTE alone. One person's windows split in two give silhouettes of
 0.08-0.16 and labels that alternate at random; two real voices 0.2-0.64 and turns. Measured on
 the five LibriSpeech readers alone and in conversations, the telephone sample and the
 synthesized voices (scripts/trust_speakers.py).
@@ -22,6 +22,7 @@ MAX_SPEAKERS = 8
 MIN_WINDOWS = 10  # under ~10 s of speech there is too little to tell a second voice from variation
 SPLIT_SILHOUETTE = 0.18
 TURN_KAPPA = 0.4
+CLEAR_SILHOUETTE = 0.35  # a split this clean needs no turns (quick exchanges alternate every window)
 MORE_SILHOUETTE = 0.05  # a split into more voices must beat the best so far by this much
 # The people named are believed when their split is this clean and this persistent (a single
 # reader split in two: silhouette 0.08-0.16 with kappa 0.0-0.3 for most).
@@ -68,7 +69,7 @@ def estimate(z: np.ndarray, expected: int | None = None, split_silhouette: float
     for k in sorted(scores):
         if best is None or scores[k] > scores[best] + MORE_SILHOUETTE:
             best = k
-    if best is not None and scores[best] >= split_silhouette and _persistence(splits[best]) >= TURN_KAPPA:
+    if best is not None and (scores[best] >= CLEAR_SILHOUETTE or (scores[best] >= split_silhouette and _persistence(splits[best]) >= TURN_KAPPA)):
         count, labels = best, splits[best]
     else:
         count, labels = 1, ones
