@@ -14,9 +14,6 @@ extra="${1:-demo}"
 stamp="$here/.venv/.chaitime-$extra-$(cat "$here/pyproject.toml" | python -c 'import sys,hashlib;print(hashlib.md5(sys.stdin.buffer.read()).hexdigest())')"
 if [ ! -f "$stamp" ]; then
   pip_q -e "$here[$extra]"
-  # resemblyzer ships the speaker encoder's weights (17 MB); chaitime runs the encoder with numpy,
-  # so its own deps (torch, librosa, webrtcvad) are not installed.
-  pip_q --no-deps "resemblyzer>=0.1.4"
   if [ "$extra" = "test" ]; then
     # The PyTorch engine needs torch. Without a GPU, take the CPU build (pinned: an unpinned
     # torch pulls several GB of CUDA packages). With one, keep what is there.

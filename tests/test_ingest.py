@@ -47,12 +47,13 @@ def test_transcript_matches_the_script(show, sample_recording):
 def test_speakers_named_in_every_format(show):
     ws, ep, _ = show
     meta = tomllib.loads((ep / "episode.toml").read_text())
-    assert set(meta["speakers"].values()) == {"Your Name", "Sam Okafor"}
+    # The template's placeholder host is nobody's name: the host reads "Host" until it is set.
+    assert set(meta["speakers"].values()) == {"Host", "Sam Okafor"}
     vtt = (ep / "transcript.vtt").read_text()
-    assert vtt.startswith("WEBVTT") and "<v Sam Okafor>" in vtt and "<v Your Name>" in vtt
+    assert vtt.startswith("WEBVTT") and "<v Sam Okafor>" in vtt and "<v Host>" in vtt and "Your Name" not in vtt
     assert "Sam Okafor: " in (ep / "transcript.srt").read_text()
     p20 = json.loads((ep / "transcript.podcast.json").read_text())
-    assert p20["version"] == "1.0.0" and {s["speaker"] for s in p20["segments"]} == {"Your Name", "Sam Okafor"}
+    assert p20["version"] == "1.0.0" and {s["speaker"] for s in p20["segments"]} == {"Host", "Sam Okafor"}
 
 
 def test_master_loudness_and_cbr_measured_independently(show, ffmpeg_bin):

@@ -79,7 +79,7 @@ class IngestResult:
 
 
 # One version per stage: bump a stage's number when its output for the same inputs changes.
-VERSIONS = {"extract": 3, "master": 5, "transcribe": 3, "speakers": 1, "draft": 1, "render": 2, "clip": 1}
+VERSIONS = {"extract": 3, "master": 5, "transcribe": 3, "speakers": 2, "draft": 1, "render": 2, "clip": 1}
 
 
 def stage_key(stage: str, *parts: object) -> str:
@@ -398,23 +398,23 @@ def _channels_independent(episode: Episode, info: MediaInfo, opts: IngestOptions
 def _speakers(episode: Episode, ws: Workspace, raw: Transcript, opts: IngestOptions, rec: Records, independent: bool | None = None) -> Transcript:
     """Label who speaks (tracks, stereo channels or voice clustering), then put names on labels."""
     from . import speakers
-    from .speakers.names import name_speakers
+    from .speakers.names import name_speakers, real_names
 
     labeled_path = episode.machine_dir / "speakers.json"
     host_voice = ws.settings.resolve(ws.settings.show.get("host_voice"))
     track_key = sorted((n, fsutil.file_hash(p)) for n, p in opts.tracks.items())
     meta = episode.meta()
-    # With guests named, the people on the episode are known: the voice count estimated from a mix
-    # never exceeds hosts + guests (a voice split in two is the likelier error on a short recording).
-    max_speakers = len(ws.settings.hosts) + len(meta.guests) if meta.guests else None
-    key = stage_key("speakers", rec.data.get("transcribe"), track_key, opts.num_speakers, max_speakers,
+    # The people named (hosts and guests) are a hint for the count of voices, never a cap: the
+    # audio decides, and a fourth voice in a meeting stays a fourth label.
+    expected = len(set(real_names(ws.settings.hosts)) | set(real_names(meta.guests))) or None
+    key = stage_key("speakers", rec.data.get("transcribe"), track_key, opts.num_speakers, expected,
                     fsutil.file_hash(host_voice) if host_voice and host_voice.is_file() else None, speakers.embed.available()[0])
     if rec.fresh("speakers", key, [labeled_path]):
         labeled = Transcript.load(labeled_path)
     else:
         labeled = speakers.attribute(raw, mix_path=episode.machine_dir / "master.flac", tracks=opts.tracks or None,
                                      num_speakers=opts.num_speakers, host_voice=host_voice if host_voice and host_voice.is_file() else None,
-                                     speech=asr.PcmAudio(episode.machine_dir / "speech.s16").samples(), max_speakers=max_speakers,
+                                     speech=asr.PcmAudio(episode.machine_dir / "speech.s16").samples(), expected_speakers=expected,
                                      independent=independent)
         fsutil.write_text(labeled_path, labeled.to_json())
         rec.done("speakers", key)

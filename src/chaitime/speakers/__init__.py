@@ -37,7 +37,7 @@ def attribute(
     num_speakers: int | None = None,
     host_voice: Path | None = None,
     speech: np.ndarray | None = None,
-    max_speakers: int | None = None,
+    expected_speakers: int | None = None,
     independent: bool | None = None,
 ) -> Transcript:
     """``transcript`` with .speaker on every word and segment, segments split at speaker changes.
@@ -45,7 +45,8 @@ def attribute(
     ``transcript.meta["speakers"]`` records how: method, labels, seconds each, and the label
     whose voice matched ``host_voice`` (names.py makes that one the host). ``speech``: the mix
     as 16 kHz mono int16 samples when the caller has them (ingest does), saving a decode.
-    ``max_speakers`` caps the estimated count of voices in a mix (hosts and guests named).
+    ``expected_speakers``: how many people were named (hosts and guests), a hint for the count
+    of voices in a mix, never a cap: the audio decides (cluster.py).
     ``independent``: ``channels_independent(mix_path)`` when the caller already checked it
     (ingest does, beside transcription).
     """
@@ -56,18 +57,32 @@ def attribute(
     elif num_speakers != 1 and (channels_independent(mix_path) if independent is None else independent):
         labeled, method = attribute_stereo(transcript, mix_path), "stereo"
     else:
-        labeled, method = _attribute_mix(transcript, mix_path, num_speakers, speech, max_speakers)
+        labeled, method = _attribute_mix(transcript, mix_path, num_speakers, speech, expected_speakers)
     return _with_record(labeled, method, _host_label(labeled, mix_path, host_voice))
 
 
 def _attribute_mix(transcript: Transcript, mix_path: Path, num_speakers: int | None, speech: np.ndarray | None,
-                   max_speakers: int | None) -> tuple[Transcript, str]:
+                   expected: int | None) -> tuple[Transcript, str]:
     if num_speakers == 1:
         return label_transcript(transcript, lambda a, b: "S1"), "single"
+    _warn_if_weak()
     samples = speech if speech is not None else decode(Path(mix_path))[:, 0]
-    result = diarize(samples, num_speakers=num_speakers, speech=word_spans(transcript) or None, max_speakers=max_speakers)
+    result = diarize(samples, num_speakers=num_speakers, speech=word_spans(transcript) or None, expected=expected)
     log.debug("diarization: %d speakers by %s", result.num_speakers, result.method)
     return label_transcript(transcript, _majority(result), smooth=True), f"mix/{result.method}"
+
+
+_warned: list[bool] = []
+
+
+def _warn_if_weak() -> None:
+    """Once per process: voices told apart without the speaker encoder are often merged."""
+    from . import embed
+
+    if embed.available()[0] != "dvector" and not _warned:
+        _warned.append(True)
+        log.warning("speaker encoder weights missing (%s), so voices are told apart by a weak fallback: "
+                    "expect merged speakers. Fix: %s", embed.WEIGHTS, embed.INSTALL_HINT)
 
 
 def word_spans(transcript: Transcript) -> list[tuple[float, float]]:

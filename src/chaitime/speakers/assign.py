@@ -91,6 +91,25 @@ def relabel(transcript: Transcript, mapping: dict[str, str]) -> Transcript:
     return transcript.with_segments(segments)
 
 
+def relabel_words(transcript: Transcript, who: Callable[[float, float, str], str]) -> Transcript:
+    """New labels from ``who(start, end, old_label)`` for every word, segments split where the
+    new label changes (a label only ever splits: words of one old label may take several)."""
+    return label_transcript(transcript.with_segments(list(transcript.segments)), _Relabel(transcript, who))
+
+
+class _Relabel:
+    """A WhoSpoke that looks up each word's old label by its times (words are unique by span)."""
+
+    def __init__(self, transcript: Transcript, who: Callable[[float, float, str], str]) -> None:
+        self.old = {(w.start_s, w.end_s): w.speaker for w in transcript.words}
+        self.seg = {(s.start_s, s.end_s): s.speaker for s in transcript.segments}
+        self.who = who
+
+    def __call__(self, start_s: float, end_s: float) -> str:
+        old = self.old.get((start_s, end_s)) or self.seg.get((start_s, end_s)) or "C0"
+        return self.who(start_s, end_s, old)
+
+
 def speaking_time(transcript: Transcript) -> Counter:
     """Seconds of words per speaker label."""
     total: Counter = Counter()

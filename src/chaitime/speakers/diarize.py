@@ -39,9 +39,10 @@ class Diarization:
 
 
 def diarize(samples: np.ndarray, *, num_speakers: int | None = None, method: str | None = None, speech: list[tuple[float, float]] | None = None,
-            max_speakers: int | None = None) -> Diarization:
+            expected: int | None = None, split_silhouette: float = cluster.SPLIT_SILHOUETTE) -> Diarization:
     """Diarize 16 kHz mono int16 ``samples``. ``speech`` gives the spans that hold speech (the
-    transcript's words); without it a level-based detector finds them."""
+    transcript's words); without it a level-based detector finds them. ``expected``: the number
+    of people named, a hint for the estimated count (cluster.cluster)."""
     method = method or embed.available()[0]
     power = frame_power(samples)
     regions = _merge(list(speech) if speech else speech_regions(power))
@@ -51,7 +52,7 @@ def diarize(samples: np.ndarray, *, num_speakers: int | None = None, method: str
         return Diarization(labels_out, method)
     vectors = embed_spans(samples, spans, _gain(power, regions), method)
     centers = [(a + b) / 2 for a, b in spans]
-    labels = cluster.cluster(vectors, threshold=embed.THRESHOLDS[method], num_speakers=num_speakers, max_speakers=max_speakers)
+    labels = cluster.cluster(vectors, num_speakers=num_speakers, expected=expected, split_silhouette=split_silhouette)
     return Diarization(_label_frames(labels_out, regions, centers, labels), method)
 
 

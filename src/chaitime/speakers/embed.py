@@ -1,22 +1,20 @@
 """Voice embeddings for windows of 16 kHz speech: one vector per window, close for the same voice.
 
 Two embedders, both numpy only:
-- "dvector": the GE2E speaker encoder whose trained weights ship inside the `resemblyzer`
-  wheel on PyPI (pretrained.pt; a 3-layer LSTM over 40 mel bands). We read the checkpoint
-  with a restricted unpickler and run the LSTM ourselves, so torch isn't needed (on 2 cores
-  this is as fast as torch: ~2.7 s per 600 windows of 1.6 s). Nothing downloads.
-- "mfcc": cepstral statistics, the weak fallback when resemblyzer isn't installed.
+- "dvector": the GE2E speaker encoder (a 3-layer LSTM over 40 mel bands) trained by Resemble
+  AI and published in the resemblyzer wheel (Apache-2.0, see data/NOTICE). Its model weights
+  ship inside chaitime as data/ge2e.npz (scripts/convert_ge2e.py made it from the wheel's
+  checkpoint); we run the LSTM with numpy, so torch isn't needed (on 2 cores this is as fast
+  as torch: ~2.7 s per 600 windows of 1.6 s). Nothing downloads.
+- "mfcc": cepstral statistics, the weak fallback for an install that lost the weights file
+  (the speaker stage then says so: see speakers.attribute).
 """
 
 from __future__ import annotations
 
-import collections
 import functools
-import importlib.util
 import logging
-import pickle
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
 
 import numpy as np
 
@@ -28,7 +26,8 @@ log = logging.getLogger("chaitime")
 N_FFT = 400  # 25 ms
 HOP = 160  # 10 ms
 N_MELS = 40
-INSTALL_HINT = "pip install resemblyzer --no-deps (only the weights it ships are used; no torch needed)"
+WEIGHTS = Path(__file__).with_name("data") / "ge2e.npz"
+INSTALL_HINT = "reinstall chaitime (pip install --force-reinstall chaitime); its package data holds the weights"
 
 
 def available() -> list[str]:
@@ -99,97 +98,25 @@ def _dct_matrix(n_out: int, n_in: int) -> np.ndarray:
     return np.cos(np.pi * k * (2 * n + 1) / (2 * n_in)).astype(np.float32)
 
 
-# --- dvector: the GE2E encoder shipped in the resemblyzer wheel -------------------------------
+# --- dvector: the GE2E encoder, weights shipped as package data -----------------------------
 def _weights_path() -> Path | None:
-    """resemblyzer's pretrained.pt, found without importing resemblyzer (its __init__ pulls
-    librosa and webrtcvad, which we don't need)."""
-    spec = importlib.util.find_spec("resemblyzer")
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        path = Path(folder) / "pretrained.pt"
-        if path.is_file():
-            return path
-    return None
-
-
-# The checkpoint is torch's legacy (pre-zip) format: pickles of a magic number, a protocol
-# version and sys info; the checkpoint, whose tensors name their storage by persistent id; the
-# list of storage keys; then per key an int64 element count and the raw little-endian data.
-MAGIC = 0x1950A86A20F9469CFC6C
-STORAGE_DTYPES = {"FloatStorage": "<f4", "DoubleStorage": "<f8", "HalfStorage": "<f2", "LongStorage": "<i8",
-                  "IntStorage": "<i4", "ShortStorage": "<i2", "CharStorage": "i1", "ByteStorage": "u1", "BoolStorage": "?"}
-
-
-# A tensor as the pickle describes it: its storage's bytes only come after the pickle.
-class _TensorRef(NamedTuple):
-    key: str
-    offset: int
-    size: tuple
-    stride: tuple
-
-
-def _rebuild_tensor(storage: tuple[str, int], offset: int, size: tuple, stride: tuple, *_: object) -> _TensorRef:
-    return _TensorRef(storage[0], storage[1] + offset, tuple(size), tuple(stride))
-
-
-class _CheckpointUnpickler(pickle.Unpickler):
-    """Builds only dicts, numbers and _TensorRefs: any other class in the file is refused, so
-    loading runs no code from it (unlike torch.load(weights_only=False)) and needs no torch."""
-
-    def __init__(self, file: BinaryIO, dtypes: dict[str, np.dtype]) -> None:
-        super().__init__(file)
-        self.dtypes = dtypes
-
-    def find_class(self, module: str, name: str) -> object:
-        if (module, name) == ("collections", "OrderedDict"):
-            return collections.OrderedDict
-        if (module, name) == ("torch._utils", "_rebuild_tensor_v2"):
-            return _rebuild_tensor
-        if module == "torch" and name in STORAGE_DTYPES:
-            return np.dtype(STORAGE_DTYPES[name])
-        raise pickle.UnpicklingError(f"unexpected {module}.{name} in the speaker encoder checkpoint")
-
-    def persistent_load(self, pid: tuple) -> tuple[str, int]:
-        kind, dtype, key, _location, _numel, view = pid
-        if kind not in ("storage", b"storage") or not isinstance(dtype, np.dtype):
-            raise pickle.UnpicklingError(f"unexpected persistent id {pid!r}")
-        self.dtypes[str(key)] = dtype
-        return str(key), (view[1] if view else 0)  # a view starts `offset` elements into its root
+    """speakers/data/ge2e.npz (made by scripts/convert_ge2e.py), None if the install lacks it."""
+    return WEIGHTS if WEIGHTS.is_file() else None
 
 
 @functools.cache
 def _weights() -> dict[str, np.ndarray]:
-    """lstm.* and linear.* of the checkpoint's model_state as float32 arrays, read once."""
+    """lstm.* and linear.* weights as float32 arrays, read once."""
     path = _weights_path()
     if path is None:
-        raise ModelError(f"speaker embeddings need the resemblyzer weights: {INSTALL_HINT}")
-    dtypes: dict[str, np.dtype] = {}
+        raise ModelError(f"speaker embeddings need {WEIGHTS}: {INSTALL_HINT}")
     try:
-        with path.open("rb") as f:
-            magic, version, _sys_info = (_CheckpointUnpickler(f, dtypes).load() for _ in range(3))
-            if (magic, version) != (MAGIC, 1001):
-                raise ValueError("not a torch legacy checkpoint")
-            state = _CheckpointUnpickler(f, dtypes).load()["model_state"]
-            wanted = {k: v for k, v in state.items() if k.startswith(("lstm.", "linear."))}
-            needed, flat = {ref.key for ref in wanted.values()}, {}
-            for key in _CheckpointUnpickler(f, dtypes).load():
-                count, size = int(np.frombuffer(f.read(8), "<i8")[0]), dtypes[key].itemsize
-                if key in needed:
-                    flat[key] = np.frombuffer(f.read(count * size), dtypes[key], count)
-                else:
-                    f.seek(count * size, 1)
-            arrays = {name: _gather(flat[ref.key], ref).astype(np.float32) for name, ref in wanted.items()}
-    except (OSError, pickle.UnpicklingError, EOFError, ValueError, IndexError, KeyError, TypeError) as exc:
-        raise ModelError(f"can't read the speaker encoder weights {path}: {exc}") from exc
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k].astype(np.float32) for k in data.files if k.startswith(("lstm.", "linear."))}
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelError(f"can't read the speaker encoder weights {path}: {exc}. {INSTALL_HINT}") from exc
     log.debug("speaker encoder loaded from %s", path)
     return arrays
-
-
-def _gather(flat: np.ndarray, ref: _TensorRef) -> np.ndarray:
-    """Elements offset + sum(index * stride); numpy's indexing checks each stays in bounds."""
-    index = np.array(ref.offset, dtype=np.int64)
-    for n, step in zip(ref.size, ref.stride):
-        index = index[..., None] + step * np.arange(n, dtype=np.int64)
-    return flat[index]
 
 
 @functools.cache
@@ -266,8 +193,3 @@ def embed_dvector(windows: list[np.ndarray], batch: int = 128) -> np.ndarray:
 
 
 EMBEDDERS = {"dvector": embed_dvector, "mfcc": embed_mfcc}
-# Average cosine similarity above which raw windows count as one voice when estimating the
-# speaker count. dvector: 0.65-0.80 all give the right count on the telephone sample, the
-# synthesized interviews and single voices; 0.72 sits in the middle. mfcc has no such range
-# (telephone DER 30-35%), so it is only the fallback without resemblyzer.
-THRESHOLDS = {"dvector": 0.72, "mfcc": -0.2}

@@ -1,0 +1,84 @@
+"""Speaker labels on conversations of real readers (tests/realvoices.py, LibriSpeech), with real
+Whisper tiny.en words: each conversation is transcribed once per module. Skips without ../shared."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import realvoices as rv
+from chaitime.config import PLACEHOLDER_NAME
+from chaitime.speakers import attribute, channels_independent
+from chaitime.speakers.names import HOST_ROLE, name_speakers
+
+pytestmark = pytest.mark.slow
+TURNS = 12
+
+
+@pytest.fixture(scope="module")
+def conversations(shared_media, tmp_path_factory):
+    """name/variant -> (Conversation, wav, tiny.en transcript), made on first use."""
+    from chaitime import asr
+
+    folder, made = tmp_path_factory.mktemp("real"), {}
+
+    def get(name: str, variant: str = "plain"):
+        if (name, variant) not in made:
+            conv = rv.assemble(shared_media, name, variant, turns=TURNS)
+            wav = conv.write_wav(folder / f"{name}-{variant}.wav")
+            made[name, variant] = (conv, wav, asr.transcribe(wav))
+        return made[name, variant]
+
+    return get
+
+
+@pytest.mark.parametrize("name", list(rv.CONVERSATIONS))
+def test_every_conversation_count_estimated_and_words_right(conversations, name):
+    conv, wav, words = conversations(name)
+    labeled = attribute(words, mix_path=wav)
+    assert len(labeled.speakers()) == len(conv.speakers)
+    assert len(labeled.words) == len(words.words) > 50
+    assert rv.word_accuracy(labeled.words, conv) >= 0.97
+
+
+def test_one_guest_named_with_three_voices_still_finds_three(conversations):
+    conv, wav, words = conversations("three-voices")
+    labeled = attribute(words, mix_path=wav, expected_speakers=2)
+    assert len(labeled.speakers()) == 3
+    assert rv.word_accuracy(labeled.words, conv) >= 0.97
+
+
+@pytest.mark.parametrize("variant", ["imbalanced", "noisy"])
+def test_same_gender_variants(conversations, variant):
+    conv, wav, words = conversations("female-female", variant)
+    labeled = attribute(words, mix_path=wav)
+    assert len(labeled.speakers()) == 2 and rv.word_accuracy(labeled.words, conv) >= 0.97
+
+
+def test_stereo_with_bleed_is_one_person_per_channel(conversations):
+    conv, wav, words = conversations("male-female", "stereo-bleed")
+    assert channels_independent(wav) is True
+    labeled = attribute(words, mix_path=wav)
+    assert labeled.meta["speakers"]["method"] == "stereo"
+    assert rv.word_accuracy(labeled.words, conv) >= 0.99
+
+
+def test_placeholder_host_is_never_a_label_and_track_names_are_kept(conversations, tmp_path):
+    conv, wav, words = conversations("male-female")
+    named, mapping = name_speakers(attribute(words, mix_path=wav), hosts=[PLACEHOLDER_NAME], guests=["Ada Guest"], mapping={})
+    assert PLACEHOLDER_NAME not in {w.speaker for w in named.words}
+    assert set(mapping.values()) == {HOST_ROLE, "Ada Guest"}
+    # --track: one file per reader, names kept whatever the show's host and guests are
+    tracks = {}
+    for reader, person in zip(conv.speakers, ("Maya Host", "Bo Guest")):
+        voice = np.zeros_like(conv.samples)
+        for t in conv.turns:
+            if t.speaker == reader:
+                a, b = int(t.start_s * rv.RATE_HZ), int(t.end_s * rv.RATE_HZ)
+                voice[a:b] = conv.samples[a:b]
+        tracks[person] = rv.Conversation(person, voice, conv.turns).write_wav(tmp_path / f"{reader}.wav")
+    by_track = attribute(words, mix_path=wav, tracks=tracks)
+    named, mapping = name_speakers(by_track, hosts=[PLACEHOLDER_NAME], guests=["Ada Guest"], mapping={})
+    assert set(mapping.values()) == {"Maya Host", "Bo Guest"}
+    truth = {r: p for r, p in zip(conv.speakers, ("Maya Host", "Bo Guest"))}
+    assert rv.word_accuracy(named.words, conv, {p: r for r, p in truth.items()}) >= 0.99
