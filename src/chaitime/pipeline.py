@@ -387,8 +387,13 @@ def _write_edit_md(episode: Episode, ws: Workspace, transcript: Transcript) -> N
         from .edit.markdown import write_edit_md
     except ImportError:
         return
+    from .edit.audiocheck import listen_file
+
     audio = ws.settings.data.get("audio", {})
-    fsutil.write_text(target, write_edit_md(transcript, fillers=audio.get("fillers"),
+    # Suggestions are checked against the audio (Silero + energy on the 16 kHz speech file), not the word times alone.
+    speech = episode.machine_dir / "speech.s16"
+    hearing = listen_file(speech) if speech.is_file() else None
+    fsutil.write_text(target, write_edit_md(transcript, fillers=audio.get("fillers"), hearing=hearing,
                                             silence_max_s=audio.get("silence_max_s", 1.5), silence_keep_s=audio.get("silence_keep_s", 0.5)))
 
 

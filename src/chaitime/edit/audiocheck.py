@@ -32,16 +32,25 @@ Interval = tuple[float, float]
 
 @dataclass(frozen=True)
 class Hearing:
-    """Where an independent listener hears speech in a recording, and its frame energy."""
+    """Where an independent listener hears speech in a recording, and its frame energy.
+
+    ``voice`` is what the speech model (Silero) calls speech; ``speech`` adds every stretch the
+    energy detector hears, so no cut is suggested over anything audible, while only a voice is
+    flagged as speech the transcript lacks (room noise at the start of a take is not)."""
 
     speech: tuple[Interval, ...]  # sorted, disjoint, seconds
     energy_db: np.ndarray  # one value per HOP_S frame
     threshold_db: float
     duration_s: float
+    voice: tuple[Interval, ...] = ()
 
     def heard(self, a: float, b: float) -> list[Interval]:
-        """The parts of [a, b] where speech is heard."""
-        return [(max(a, s), min(b, e)) for s, e in self.speech if e > a and s < b]
+        """The parts of [a, b] where anything like speech is heard."""
+        return _inside(self.speech, a, b)
+
+    def voiced(self, a: float, b: float) -> list[Interval]:
+        """The parts of [a, b] where the speech model hears a voice."""
+        return _inside(self.voice, a, b)
 
     def sound(self, a: float, b: float) -> np.ndarray:
         """Per frame in [a, b): whether it is louder than the sound threshold."""
@@ -54,10 +63,8 @@ def listen(samples: np.ndarray, *, silero: bool = True) -> Hearing:
     audio = _float(samples)
     db = energy_db(audio)
     threshold = energy_threshold(db)
-    spans = energy_speech(db, threshold)
-    if silero:
-        spans += silero_speech(audio, threshold=GUARD_THRESHOLD, pad_ms=GUARD_PAD_MS)
-    return Hearing(union(spans), db, threshold, len(audio) / RATE_HZ)
+    voice = silero_speech(audio, threshold=GUARD_THRESHOLD, pad_ms=GUARD_PAD_MS) if silero else []
+    return Hearing(union(energy_speech(db, threshold) + voice), db, threshold, len(audio) / RATE_HZ, union(voice))
 
 
 def listen_file(path: Path) -> Hearing:
@@ -68,11 +75,15 @@ def listen_file(path: Path) -> Hearing:
     data = pcm.samples()
     db = energy_db(_float(data))
     threshold = energy_threshold(db)
-    spans = energy_speech(db, threshold)
+    voice = []
     for start, end in pcm.chunk_bounds(CHUNK_S):
         offset = start / RATE_HZ
-        spans += [(a + offset, b + offset) for a, b in silero_speech(pcm.chunk(start, end), threshold=GUARD_THRESHOLD, pad_ms=GUARD_PAD_MS)]
-    return Hearing(union(spans), db, threshold, len(data) / RATE_HZ)
+        voice += [(a + offset, b + offset) for a, b in silero_speech(pcm.chunk(start, end), threshold=GUARD_THRESHOLD, pad_ms=GUARD_PAD_MS)]
+    return Hearing(union(energy_speech(db, threshold) + voice), db, threshold, len(data) / RATE_HZ, union(voice))
+
+
+def _inside(intervals, a: float, b: float) -> list[Interval]:
+    return [(max(a, s), min(b, e)) for s, e in intervals if e > a and s < b]
 
 
 def _float(samples: np.ndarray) -> np.ndarray:
@@ -213,3 +224,40 @@ def snap_filler(hearing: Hearing, prev_end: float | None, start: float, end: flo
     if onset - cut_b < MARGIN_S:
         return None
     return (round(cut_a, 4), round(cut_b, 4))
+
+
+# --- intro / outro ----------------------------------------------------------------------------------
+
+CROSSFADE_MARGIN_S = 0.05  # a crossfade ends this long before the first word (starts after the last)
+MIN_CROSSFADE_S = 0.001  # ffmpeg's acrossfade needs a length; a millisecond overlaps nothing audible
+EDGE_LISTEN_S = 5.0
+
+
+def crossfade_s(wanted_s: float, jingle_s: float, body_s: float, quiet_s: float) -> float:
+    """How long an intro (outro) may overlap the episode: ``wanted_s`` at most, half of either
+    part at most, and never into speech: within the ``quiet_s`` before the first word (after the
+    last), less a margin."""
+    return max(MIN_CROSSFADE_S, min(wanted_s, jingle_s / 2, body_s / 2, quiet_s - CROSSFADE_MARGIN_S))
+
+
+def quiet_edges_s(path: Path) -> tuple[float, float]:
+    """Seconds before the first and after the last speech heard in a media file (its first and
+    last EDGE_LISTEN_S seconds are listened to)."""
+    from ..media import ffmpeg
+
+    def read(position: list[str]) -> np.ndarray:
+        import tempfile
+
+        with tempfile.TemporaryFile() as out:
+            ffmpeg.run([*position, "-i", ffmpeg.as_input(Path(path)), "-map", "0:a:0", "-t", f"{EDGE_LISTEN_S}", "-ac", "1",
+                        "-ar", str(RATE_HZ), "-f", "s16le", "-c:a", "pcm_s16le", "-"], what=f"listening to the ends of {Path(path).name}", stdout_file=out)
+            out.seek(0)
+            return np.frombuffer(out.read(), dtype="<i2")
+
+    head = read([])
+    tail = read(["-sseof", f"-{EDGE_LISTEN_S}"])
+    first = listen(head).speech
+    last = listen(tail).speech
+    lead = first[0][0] if first else len(head) / RATE_HZ
+    trail = len(tail) / RATE_HZ - last[-1][1] if last else len(tail) / RATE_HZ
+    return lead, max(0.0, trail)

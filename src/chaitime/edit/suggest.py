@@ -67,7 +67,7 @@ def dead_air(lines: Sequence[EditLine], duration_s: float) -> list[Gap]:
 # --- checked against the audio ------------------------------------------------------------------
 
 EDGE_S = 0.6  # sound this long next to a line is its words' tail or head (Whisper's times are rough)
-FLAG_MIN_S = 0.3  # speech without words shorter than this is flagged only inside a long gap
+FLAG_MIN_S = 0.3  # shorter speech without words is not flagged (but never inside a suggested cut)
 
 
 @dataclass(frozen=True)
@@ -113,12 +113,12 @@ def _check_span(span: Span, hearing, silence_max_s: float, duration_s: float) ->
     a, b = span.start_s, span.end_s
     heard = hearing.heard(a, b)
     flagged = []
-    for s, e in heard:
-        word_tail = span.where != "lead" and s <= a + 1e-3 and e - s <= EDGE_S
-        word_head = span.where != "tail" and e >= b - 1e-3 and e - s <= EDGE_S
-        if word_tail or word_head:
-            continue
-        if e - s >= FLAG_MIN_S or span.long(silence_max_s):
+    for s, e in hearing.voiced(a, b):
+        # A voice running on from a line by up to EDGE_S is that line's words (Whisper times words
+        # roughly); what is left beyond that is speech without words.
+        lo = s + EDGE_S if span.where != "lead" and s <= a + 1e-3 else s
+        hi = e - EDGE_S if span.where != "tail" and e >= b - 1e-3 else e
+        if hi - lo >= FLAG_MIN_S:
             flagged.append((Gap("untranscribed", s, e), False))
     silent, cursor = [], a
     for s, e in heard:

@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import fsutil
 from ..config import Settings
+from ..edit.audiocheck import crossfade_s, quiet_edges_s
 from ..edit.cutlist import CutList, TimeMap
 from ..edit.markdown import parse_edit_md, write_edit_md
 from ..edit.retime import retime_chapters, retime_transcript, unretime_chapters
@@ -275,10 +276,11 @@ def join_intro_outro(cut: Path, plan: Plan, out: Path, inputs: Inputs) -> tuple[
     info = inputs.info
     fmt = f"aformat=sample_fmts=fltp:sample_rates={info.sample_rate_hz}:channel_layouts={'mono' if info.channels == 1 else 'stereo'}"
     parts, graph, offset_s, length_s = [], [], 0.0, body_s
+    quiet = quiet_edges_s(cut)  # crossfades never overlap speech
     inputs_args = []
     if plan.intro:
         intro_s = probe(plan.intro).duration_s
-        fade = min(CROSSFADE_S, intro_s / 2, body_s / 2)
+        fade = crossfade_s(CROSSFADE_S, intro_s, body_s, quiet[0])
         offset_s = intro_s - fade
         if inputs.source:
             offset_s = math.floor(offset_s * inputs.fps) / inputs.fps
@@ -290,7 +292,7 @@ def join_intro_outro(cut: Path, plan: Plan, out: Path, inputs: Inputs) -> tuple[
     parts.append(("body", 0.0))
     if plan.outro:
         outro_s = probe(plan.outro).duration_s
-        fade = min(CROSSFADE_S, outro_s / 2, body_s / 2)
+        fade = crossfade_s(CROSSFADE_S, outro_s, body_s, quiet[1])
         inputs_args += ["-i", ffmpeg.as_input(plan.outro)]
         parts.append(("outro", fade))
         length_s += outro_s - fade
