@@ -199,26 +199,24 @@ def snap_filler(hearing: Hearing, prev_end: float | None, start: float, end: flo
     """The cut that removes a filler's actual sound, found around Whisper's times: from just
     before the sound to at least MARGIN_S before the next word's measured onset. None when the
     audio shows no clean dip between the filler and its neighbours (the cut is not suggested)."""
-    lo = max(prev_end - 0.1 if prev_end is not None else 0.0, start - SEARCH_BEFORE_S, 0.0)
-    hi = (next_start + 0.4) if next_start is not None else end + 1.0
-    regions = sound_regions(hearing, lo, hi)
     if next_start is None:
         return None
-    # The next word: the region holding Whisper's start of it, or the first one after it.
-    nxt = next((i for i, (s, e) in enumerate(regions) if e > next_start), None)
-    if nxt is None or nxt == 0:
+    lo = max(0.0, start - SEARCH_BEFORE_S - 0.5)
+    regions = sound_regions(hearing, lo, next_start + 0.4)
+    # The filler's sound: the region holding Whisper's start of it, or the last one before it
+    # (Whisper times fillers late); the next word's onset: the region after that.
+    before_start = [i for i, (s, _) in enumerate(regions) if s <= start]
+    if not before_start or before_start[-1] + 1 >= len(regions):
         return None
-    onset = regions[nxt][0]
-    filler = regions[nxt - 1]
-    if onset - filler[1] < DIP_S or filler[1] - filler[0] > FILLER_MAX_S:
+    nxt = before_start[-1] + 1
+    onset, filler = regions[nxt][0], regions[nxt - 1]
+    if onset - filler[1] < DIP_S or filler[1] - filler[0] > FILLER_MAX_S or filler[1] < start - SEARCH_BEFORE_S:
         return None
-    if filler[1] < start - SEARCH_BEFORE_S or filler[0] > end:
-        return None  # that sound is not near where Whisper heard the filler
-    if prev_end is not None and nxt - 2 < 0 and filler[0] < prev_end - 0.15:
+    if onset > next_start + 0.4:
+        return None  # no sound where Whisper heard the next word begin
+    if prev_end is not None and filler[0] < min(prev_end, start) - 0.15 or filler[0] <= lo:
         return None  # the filler's sound runs on from the previous word: no clean start
     before = regions[nxt - 2][1] if nxt >= 2 else lo
-    if prev_end is not None and nxt >= 2 and regions[nxt - 2][1] > filler[0] - 0.01:
-        return None
     cut_a = filler[0] - min(MARGIN_S, max(0.0, (filler[0] - before) / 2))
     cut_b = max(filler[1] + 0.01, onset - CUT_LEAD_S)
     if onset - cut_b < MARGIN_S:
