@@ -7,10 +7,13 @@ gap between transcript lines is not silence and a word's time is not its sound.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+log = logging.getLogger("chaitime")
 
 RATE_HZ = 16_000
 HOP_S = 0.01  # energy frames: 20 ms windows every 10 ms
@@ -127,11 +130,18 @@ def energy_speech(db: np.ndarray, threshold: float) -> list[Interval]:
 
 
 def silero_speech(audio: np.ndarray, *, threshold: float, pad_ms: int, min_silence_ms: int = 100) -> list[Interval]:
-    """Silero VAD (the one faster-whisper ships) at the given threshold and padding, in seconds."""
+    """Silero VAD (the one faster-whisper ships) at the given threshold and padding, in seconds.
+    Without faster-whisper, nothing (the energy detector alone then guards the cuts)."""
     from ..asr.vad import VadSettings, speech_spans
+    from ..errors import ModelError
 
     settings = VadSettings(threshold=threshold, min_silence_ms=min_silence_ms, speech_pad_ms=pad_ms)
-    return [(a / RATE_HZ, b / RATE_HZ) for a, b in speech_spans(np.ascontiguousarray(audio, dtype=np.float32), settings)]
+    try:
+        spans = speech_spans(np.ascontiguousarray(audio, dtype=np.float32), settings)
+    except ModelError as exc:
+        log.warning("cut suggestions checked by loudness only: %s", exc)
+        return []
+    return [(a / RATE_HZ, b / RATE_HZ) for a, b in spans]
 
 
 def union(intervals) -> tuple[Interval, ...]:
