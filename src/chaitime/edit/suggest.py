@@ -67,6 +67,7 @@ def dead_air(lines: Sequence[EditLine], duration_s: float) -> list[Gap]:
 # --- checked against the audio ------------------------------------------------------------------
 
 EDGE_S = 0.6  # sound this long next to a line is its words' tail or head (Whisper's times are rough)
+FLAG_JOIN_S = 1.0  # flagged speech this close together is one line (a sentence's pauses)
 FLAG_MIN_S = 0.3  # shorter speech without words is not flagged (but never inside a suggested cut)
 
 
@@ -118,8 +119,11 @@ def _check_span(span: Span, hearing, silence_max_s: float, duration_s: float) ->
         # roughly); what is left beyond that is speech without words.
         lo = s + EDGE_S if span.where != "lead" and s <= a + 1e-3 else s
         hi = e - EDGE_S if span.where != "tail" and e >= b - 1e-3 else e
-        if hi - lo >= FLAG_MIN_S:
-            flagged.append((Gap("untranscribed", s, e), False))
+        if hi - lo < FLAG_MIN_S:
+            continue
+        if flagged and s - flagged[-1][0].end_s < FLAG_JOIN_S:  # one answer, one line
+            s = flagged.pop()[0].start_s
+        flagged.append((Gap("untranscribed", s, e), False))
     silent, cursor = [], a
     for s, e in heard:
         if s > cursor:
