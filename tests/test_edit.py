@@ -167,3 +167,65 @@ def test_chapters_move_by_the_cut_length_and_back():
     # a chapter after the cut moves by the cut length; one whose whole content was cut is dropped
     assert [(c.title, c.start_s) for c in moved] == [("Intro", 0.0), ("Kaggle", 40.0), ("Deploy", 60.0), ("Garden", 90.0)]
     assert [c.start_s for c in unretime_chapters(moved, timemap)] == [0.0, 40.0, 90.0, 120.0]
+
+
+# --- suggestions checked against the audio (a hearing given directly: the logic alone) -----------
+
+
+def hearing_of(voice: list[tuple[float, float]], duration_s: float = 21.0):
+    import numpy as np
+
+    from chaitime.edit.audiocheck import Hearing, union
+
+    heard = union(voice)
+    return Hearing(heard, np.zeros(0, dtype=np.float32), 0.0, duration_s, heard)
+
+
+# the transcript's speech as heard, plus 2.0 s of speech in the 3.1 s pause after "Kaggle." (9.5-12.6)
+HEARD = [(1.9, 4.0), (4.5, 7.0), (7.5, 9.6), (10.0, 12.0), (12.5, 16.0), (16.5, 18.5)]
+
+
+def test_a_pause_holding_speech_is_flagged_not_cut(transcript):
+    text = write_edit_md(transcript, hearing=hearing_of(HEARD))
+    assert "[00:00:10.000] [untranscribed 2.00 s]" in body(text)
+    assert not any("pause" in ln for ln in body(text))  # the silences around it are short
+    cuts = parse_edit_md(text, transcript)
+    assert all(b <= 10.0 or a >= 12.0 for a, b in cuts.cuts)
+    # struck by the host, it is cut whole
+    struck = parse_edit_md(text.replace("[00:00:10.000] [untranscribed 2.00 s]", "~~[00:00:10.000] [untranscribed 2.00 s]~~"), transcript)
+    assert (10.0, 12.0) in struck.cuts
+
+
+def test_dead_air_stops_where_sound_starts(transcript):
+    text = write_edit_md(transcript, hearing=hearing_of(HEARD))
+    assert body(text)[0] == "~~[00:00:00.000] [dead air 1.90 s]~~"
+    cuts = parse_edit_md(text, transcript)
+    assert cuts.cuts[0] == pytest.approx((0.0, 1.6))  # 0.3 s kept before the sound at 1.9 s
+    assert cuts.cuts[-1][0] == pytest.approx(18.5 + 0.3)
+
+
+def test_a_silent_stretch_inside_a_gap_is_suggested_from_its_own_start(transcript):
+    heard = [h for h in HEARD if h != (10.0, 12.0)] + [(9.5, 9.8)]  # a word's tail after "Kaggle."
+    text = write_edit_md(transcript, hearing=hearing_of(heard))
+    assert "~~[00:00:09.800] [pause 2.70 s]~~" in body(text)
+    cuts = parse_edit_md(text, transcript)
+    assert (9.8 + 0.25, 12.5 - 0.25) == pytest.approx(next(c for c in cuts.cuts if 9.5 < c[0] < 12.6))
+
+
+def test_deleting_every_marker_of_a_gap_cuts_it_as_the_word_times_say(transcript):
+    text = write_edit_md(transcript, hearing=hearing_of(HEARD))
+    edited = "\n".join(ln for ln in text.splitlines() if "untranscribed" not in ln or ln.startswith("<!--") or ln.startswith("  "))
+    cuts = parse_edit_md(edited, transcript)
+    assert (9.5 + 0.25, 12.6 - 0.25) == pytest.approx(next(c for c in cuts.cuts if 9.5 < c[0] < 12.6))
+
+
+def test_measured_filler_cuts_round_trip_through_the_note(transcript):
+    from chaitime.edit.markdown import NOTE_START
+
+    um = transcript.segments[1].words[0]
+    text = write_edit_md(transcript) + f"\n{NOTE_START} 00:00:04.600+1={um.start_s - 0.1:.4f}-{um.end_s + 0.05:.4f} -->\n"
+    cuts = parse_edit_md(text, transcript)
+    assert (um.start_s - 0.1, um.end_s + 0.05) == pytest.approx(cuts.cuts[1])
+    # once the host strikes the next word too, the run is cut by word times
+    longer = parse_edit_md(text.replace("~~Um,~~ thanks", "~~Um, thanks~~"), transcript)
+    assert longer.cuts[1][1] > um.end_s + 0.2

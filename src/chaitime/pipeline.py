@@ -79,7 +79,7 @@ class IngestResult:
 
 
 # One version per stage: bump a stage's number when its output for the same inputs changes.
-VERSIONS = {"extract": 3, "master": 5, "transcribe": 3, "speakers": 2, "draft": 1, "render": 2, "clip": 1}
+VERSIONS = {"extract": 3, "master": 5, "transcribe": 3, "speakers": 2, "draft": 1, "render": 3, "clip": 1}
 
 
 def stage_key(stage: str, *parts: object) -> str:
@@ -465,15 +465,19 @@ def _writing(episode: Episode, ws: Workspace, transcript: Transcript, rec: Recor
 def _write_edit_md(episode: Episode, ws: Workspace, transcript: Transcript) -> None:
     """edit.md is written once; after that it is the host's cut list."""
     target = episode.path("edit.md")
-    if target.exists():
-        return
-    try:
-        from .edit.markdown import write_edit_md
-    except ImportError:
-        return
-    audio = ws.settings.data.get("audio", {})
-    fsutil.write_text(target, write_edit_md(transcript, fillers=audio.get("fillers"),
-                                            silence_max_s=audio.get("silence_max_s", 1.5), silence_keep_s=audio.get("silence_keep_s", 0.5)))
+    if not target.exists():
+        fsutil.write_text(target, _suggested_edit_md(episode, ws.settings, transcript))
+
+
+def _suggested_edit_md(episode: Episode, settings: config.Settings, transcript: Transcript) -> str:
+    """The transcript as edit.md with suggested cuts, each checked against the audio (Silero and
+    energy on the 16 kHz speech file), not against Whisper's word times alone."""
+    from .edit.audiocheck import listen_file
+    from .edit.markdown import write_edit_md
+
+    speech = episode.machine_dir / "speech.s16"
+    hearing = listen_file(speech) if speech.is_file() else None
+    return write_edit_md(transcript, hearing=hearing, **_suggest_settings(settings))
 
 
 # --- render: apply edit.md -------------------------------------------------------------------------
@@ -502,6 +506,7 @@ def render(episode: Episode, ws: Workspace, progress: Progress | None = None) ->
 
 
 def _render(episode: Episode, ws: Workspace, rec: Records, progress: Progress | None) -> RenderResult:
+    from .edit.audiocheck import quiet_edges_s
     from .edit.cutlist import TimeMap
     from .media import render as media
 
@@ -523,7 +528,9 @@ def _render(episode: Episode, ws: Workspace, rec: Records, progress: Progress | 
     report = progress or (lambda *a, **k: None)
     cut = episode.machine_dir / "cut.flac"
     media.cut_audio(inputs.master, plan.keeps, cut, inputs.info, lambda s: report("cut", s, duration))
-    edited, offset_s, duration_s = media.join_intro_outro(cut, plan, episode.machine_dir / "edited.flac", inputs)
+    # Crossfades never overlap speech: the cut's ends are listened to (Silero and energy) first.
+    quiet = quiet_edges_s(cut) if plan.intro or plan.outro else (0.0, 0.0)
+    edited, offset_s, duration_s = media.join_intro_outro(cut, plan, episode.machine_dir / "edited.flac", inputs, quiet)
     target = loudness.target_for(inputs.info.channels, settings.get("audio", "target_lufs"))
     gain, after = media.master_audio(edited, audio, target, inputs.info.channels, tag_values)
     changed = ["audio.mp3"]
@@ -539,7 +546,7 @@ def _render(episode: Episode, ws: Workspace, rec: Records, progress: Progress | 
 
 
 def _render_inputs(episode: Episode, settings: config.Settings):
-    from .edit.markdown import read_edit_md, write_edit_md
+    from .edit.markdown import read_edit_md
     from .media.render import Inputs
 
     master = episode.machine_dir / "master.flac"
@@ -552,7 +559,7 @@ def _render_inputs(episode: Episode, settings: config.Settings):
     fps = probe_mod.probe(source).fps if source else 0.0
     edit_path = episode.path("edit.md")
     if not edit_path.is_file():
-        fsutil.write_text(edit_path, write_edit_md(transcript, **_suggest_settings(settings)))
+        fsutil.write_text(edit_path, _suggested_edit_md(episode, settings, transcript))
     return Inputs(master, info, source, fps or 25.0, transcript, read_edit_md(edit_path))
 
 

@@ -71,8 +71,10 @@ def merge(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
     return tuple((a, b) for a, b in out)
 
 
-def word_cuts(tokens: Sequence[Token], removed: set[int]) -> list[Interval]:
-    """One cut per run of removed words: from its first word to the next kept word's start."""
+def word_cuts(tokens: Sequence[Token], removed: set[int], measured: dict[int, tuple[int, Interval]] | None = None) -> list[Interval]:
+    """One cut per run of removed words: from its first word to the next kept word's start, or,
+    for a run measured in the audio (``measured``: first token index -> (run length, cut)), the
+    measured cut."""
     cuts, i = [], 0
     while i < len(tokens):
         if tokens[i].index not in removed:
@@ -81,7 +83,8 @@ def word_cuts(tokens: Sequence[Token], removed: set[int]) -> list[Interval]:
         j = i
         while j + 1 < len(tokens) and tokens[j + 1].index in removed:
             j += 1
-        cuts.append(_run_cut(tokens, i, j))
+        known = (measured or {}).get(tokens[i].index)
+        cuts.append(known[1] if known and known[0] == j - i + 1 else _run_cut(tokens, i, j))
         i = j + 1
     return cuts
 
@@ -97,7 +100,10 @@ def _run_cut(tokens: Sequence[Token], i: int, j: int) -> Interval:
 
 
 def gap_cut(gap: Gap, keep_s: float) -> Interval | None:
-    """Shorten a pause to ``keep_s`` (cut from its middle), or dead air to DEAD_AIR_KEEP_S."""
+    """Shorten a pause to ``keep_s`` (cut from its middle), or dead air to DEAD_AIR_KEEP_S; an
+    untranscribed stretch is cut whole."""
+    if gap.kind == "untranscribed":
+        return (gap.start_s, gap.end_s)
     if gap.kind == "dead air":
         if gap.start_s <= 0.0:
             return (0.0, gap.end_s - DEAD_AIR_KEEP_S) if gap.length_s > DEAD_AIR_KEEP_S else None

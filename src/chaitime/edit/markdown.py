@@ -3,7 +3,14 @@
 One line per sentence, each starting with its time: delete a line to cut it, wrap words in
 ``~~ ~~`` to cut just those words. Suggested cuts come pre-marked (struck): filler words, long
 pauses (a marker line ``~~[time] [pause 2.50 s]~~``, shortened when struck, kept in full when
-un-struck) and dead air at both ends (``~~[time] [dead air 3.10 s]~~``, cut when struck or deleted).
+un-struck) and dead air at both ends (``~~[time] [dead air 3.10 s]~~``, cut when struck).
+
+Written with the audio heard (``audiocheck.Hearing``), a pause or dead air is suggested only where
+no speech is heard; speech the transcript lacks is a line ``[time] [untranscribed 12.30 s]``, kept
+unless struck; filler cuts are measured from the filler's sound, and the measured cuts are kept in
+a note at the end of the file (render uses them). A marker line says where it starts and how long
+it is. A long stretch between lines that the file mentions nothing of (its markers deleted) is cut
+as the word times suggest.
 """
 
 from __future__ import annotations
@@ -17,17 +24,20 @@ from pathlib import Path
 from ..errors import InputError
 from ..transcript.formats import timestamp
 from ..transcript.model import Transcript
-from .cutlist import CutList, gap_cut, merge, word_cuts
-from .lines import EditLine, split_lines, tokens_of
-from .suggest import SILENCE_KEEP_S, SILENCE_MAX_S, Gap, dead_air, filler_indices, long_pauses, normalize
+from .cutlist import CutList, Interval, gap_cut, merge, word_cuts
+from .lines import EditLine, Token, split_lines, tokens_of
+from .suggest import SILENCE_KEEP_S, SILENCE_MAX_S, Gap, Span, checked, filler_indices, normalize, spans_between, unchecked
 
 HEADER = (
     "<!-- Edit by deleting a line to cut it, or wrap words in ~~ ~~ to cut just those words; keep the [times] as they are.\n"
-    "     Struck (~~) lines and words are suggested cuts: remove the ~~ to keep them. Then run `chaitime render`. -->\n"
+    "     Struck (~~) lines and words are suggested cuts: remove the ~~ to keep them; [untranscribed] speech is kept unless struck. Then run `chaitime render`. -->\n"
 )
 TIME = r"\[(\d{2}:\d{2}:\d{2}\.\d{3})\]"
 LINE_RE = re.compile(rf"^{TIME}\s+(?:\*\*[^*]*?:\*\*\s*)?(.*)$")
-MARKER_RE = re.compile(rf"^{TIME}\s+\[(pause|dead air)\s+[\d.]+\s*s\]$")
+MARKER_RE = re.compile(rf"^{TIME}\s+\[(pause|dead air|untranscribed)\s+([\d.]+)\s*s\]$")
+NOTE_START = "<!-- Measured from the audio, used by `chaitime render` (keep this note): filler cuts"
+NOTE_RE = re.compile(re.escape(NOTE_START) + r"(.*?)-->", re.S)
+NOTE_ITEM_RE = re.compile(r"(\d{2}:\d{2}:\d{2}\.\d{3})\+(\d+)=([\d.]+)-([\d.]+)")
 STRIKE = "~~"
 
 
@@ -35,21 +45,60 @@ STRIKE = "~~"
 
 
 def write_edit_md(
-    transcript: Transcript, *, fillers: list[str] | None = None, silence_max_s: float = SILENCE_MAX_S, silence_keep_s: float = SILENCE_KEEP_S
+    transcript: Transcript, *, fillers: list[str] | None = None, silence_max_s: float = SILENCE_MAX_S, silence_keep_s: float = SILENCE_KEEP_S,
+    hearing=None,
 ) -> str:
     """edit.md for ``transcript`` with fillers, pauses over ``silence_max_s`` and dead air pre-struck.
 
-    ``silence_keep_s`` is applied at render time; it is taken here so callers pass one set of settings.
+    With ``hearing`` (``audiocheck.listen``), every suggestion is checked against the audio (see
+    the module docstring). ``silence_keep_s`` is applied at render time; it is taken here so
+    callers pass one set of settings.
     """
     lines = split_lines(transcript)
-    struck = filler_indices(tokens_of(transcript), fillers)
-    gaps = long_pauses(lines, silence_max_s) + dead_air(lines, transcript.duration_s)
-    items = sorted([(g.start_s, 0, _marker(g)) for g in gaps] + [(ln.start_s, 1, _line_text(ln, struck)) for ln in lines])
-    return HEADER + "\n" + "".join(text + "\n" for _, _, text in items)
+    tokens = tokens_of(transcript)
+    struck = filler_indices(tokens, fillers)
+    duration = transcript.duration_s or (hearing.duration_s if hearing is not None else 0.0)
+    measured: dict[int, tuple[int, Interval]] = {}
+    if hearing is None:
+        gaps = unchecked(lines, duration, silence_max_s)
+    else:
+        gaps = checked(lines, duration, hearing, silence_max_s)
+        struck, measured = _snap_fillers(tokens, struck, hearing)
+    items = sorted([(g.start_s, 0, _marker(g, cut)) for g, cut in gaps] + [(ln.start_s, 1, _line_text(ln, struck)) for ln in lines])
+    return HEADER + "\n" + "".join(text + "\n" for _, _, text in items) + _note(tokens, measured)
 
 
-def _marker(gap: Gap) -> str:
-    return f"{STRIKE}[{timestamp(gap.start_s)}] [{gap.kind} {gap.length_s:.2f} s]{STRIKE}"
+def _snap_fillers(tokens: Sequence[Token], struck: set[int], hearing) -> tuple[set[int], dict[int, tuple[int, Interval]]]:
+    """Each run of filler words measured in the audio; a run without a clean cut is not suggested."""
+    from .audiocheck import snap_filler
+
+    kept, measured, i = set(), {}, 0
+    while i < len(tokens):
+        if tokens[i].index not in struck:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(tokens) and tokens[j + 1].index in struck:
+            j += 1
+        cut = snap_filler(hearing, tokens[i - 1].end_s if i > 0 else None, tokens[i].start_s, tokens[j].end_s,
+                          tokens[j + 1].start_s if j + 1 < len(tokens) else None)
+        if cut is not None:
+            kept |= {tokens[k].index for k in range(i, j + 1)}
+            measured[tokens[i].index] = (j - i + 1, cut)
+        i = j + 1
+    return kept, measured
+
+
+def _note(tokens: Sequence[Token], measured: dict[int, tuple[int, Interval]]) -> str:
+    if not measured:
+        return ""
+    items = " ".join(f"{timestamp(tokens[i].start_s)}+{n}={a:.4f}-{b:.4f}" for i, (n, (a, b)) in sorted(measured.items()))
+    return f"\n{NOTE_START} {items} -->\n"
+
+
+def _marker(gap: Gap, cut: bool = True) -> str:
+    text = f"[{timestamp(gap.start_s)}] [{gap.kind} {gap.length_s:.2f} s]"
+    return f"{STRIKE}{text}{STRIKE}" if cut else text
 
 
 def _line_text(line: EditLine, struck: set[int]) -> str:
@@ -101,28 +150,49 @@ def parse_edit_md(
     tokens = tokens_of(transcript)
     rows = _rows(text, path)
     by_time = {timestamp(ln.start_s): ln for ln in lines}
-    pauses = {timestamp(a.end_s): Gap("pause", a.end_s, b.start_s) for a, b in zip(lines, lines[1:])}
-    ends = dead_air(lines, transcript.duration_s)
+    spans = spans_between(lines, transcript.duration_s)
     removed = {t.index for t in tokens}
-    gap_choice: dict[Gap, bool] = {g: True for g in long_pauses(lines, silence_max_s) + ends}  # True = cut
+    struck_gaps: list[Gap] = []
+    mentioned: set[int] = set()
     last_key: tuple[float, int] | None = None
     last_row: _Row | None = None
     for row in rows:
-        key, item = _identify(row, by_time, pauses, ends, path)
+        key, item = _identify(row, by_time, spans, path)
         if last_key is not None and key <= last_key:
             raise InputError(
                 f"{path}, line {row.number}: out of order (its time comes before line {last_row.number}'s). "
                 "Lines can't be moved or repeated: put it back where it was, or delete it to cut it."
             )
         last_key, last_row = key, row
-        if isinstance(item, Gap):
-            gap_choice[item] = all(row.struck)
+        if isinstance(item, tuple):
+            mentioned.add(item[0])
+            if all(row.struck):
+                struck_gaps.append(item[1])
         else:
             removed -= _kept_words(item, row)
-    cuts = word_cuts(tokens, removed)
+    # A long stretch the file says nothing about: its markers were deleted, so it is cut.
+    struck_gaps += [_whole(s) for i, s in enumerate(spans) if i not in mentioned and s.long(silence_max_s)]
+    cuts = word_cuts(tokens, removed, _measured(text, tokens))
     keep_s = max(0.0, float(silence_keep_s))
-    cuts += [c for g, cut in gap_choice.items() if cut and (c := gap_cut(g, keep_s))]
+    cuts += [c for g in struck_gaps if (c := gap_cut(g, keep_s))]
     return CutList(merge(cuts), frozenset(removed))
+
+
+def _whole(span: Span) -> Gap:
+    return Gap("pause" if span.where == "between" else "dead air", span.start_s, span.end_s)
+
+
+def _measured(text: str, tokens: Sequence[Token]) -> dict[int, tuple[int, Interval]]:
+    """The filler cuts measured from the audio, from the note at the end of the file."""
+    note = NOTE_RE.search(text)
+    if not note:
+        return {}
+    by_time = {timestamp(t.start_s): t.index for t in reversed(tokens)}
+    out = {}
+    for stamp, count, a, b in NOTE_ITEM_RE.findall(note.group(1)):
+        if stamp in by_time and float(b) > float(a):
+            out[by_time[stamp]] = (int(count), (float(a), float(b)))
+    return out
 
 
 def _rows(text: str, path: Path | str) -> list[_Row]:
@@ -149,14 +219,19 @@ def _strikes(number: int, line: str, path: Path | str) -> _Row:
     return _Row(number, "".join(plain), tuple(flags))
 
 
-def _identify(row: _Row, by_time: dict, pauses: dict, ends: Sequence[Gap], path) -> tuple[tuple[float, int], EditLine | Gap]:
+def _seconds(stamp: str) -> float:
+    h, m, sec = stamp.split(":")
+    return int(h) * 3600 + int(m) * 60 + float(sec)
+
+
+def _identify(row: _Row, by_time: dict, spans: Sequence[Span], path) -> tuple[tuple[float, int], EditLine | tuple[int, Gap]]:
     marker = MARKER_RE.match(row.plain.strip())
     if marker:
-        stamp, kind = marker.groups()
-        gap = next((g for g in ends if timestamp(g.start_s) == stamp), None) if kind == "dead air" else pauses.get(stamp)
-        if gap is None:
+        stamp, kind, length = marker.groups()
+        found = _marker_gap(_seconds(stamp), float(length), kind, spans)
+        if found is None:
             raise InputError(f"{path}, line {row.number}: no {kind} starts at [{stamp}]. Don't edit the times: undo the change, or delete the line.")
-        return (gap.start_s, 0), gap
+        return (found[1].start_s, 0), found
     match = LINE_RE.match(row.plain.strip())
     if not match:
         raise InputError(
@@ -170,6 +245,20 @@ def _identify(row: _Row, by_time: dict, pauses: dict, ends: Sequence[Gap], path)
             "The times must stay as written: undo the change to the time, or delete the whole line to cut it."
         )
     return (line.start_s, 1), line
+
+
+def _marker_gap(start: float, length: float, kind: str, spans: Sequence[Span]) -> tuple[int, Gap] | None:
+    """The stretch between lines a marker lies in, and the gap it names (its ends put back on the
+    stretch's ends where the file's rounding moved them: times to 1 ms, lengths to 10 ms)."""
+    for i, span in enumerate(spans):
+        if not (span.start_s - 0.0015 <= start and start + length <= span.end_s + 0.0065 and start < span.end_s):
+            continue
+        a = span.start_s if abs(start - span.start_s) < 0.0015 else start
+        b = span.end_s if abs(start + length - span.end_s) < 0.0065 else min(span.end_s, start + length)
+        if kind == "dead air" and not ((span.where == "lead" and a <= 0.0) or (span.where == "tail" and b >= span.end_s)):
+            return None
+        return i, Gap(kind, a, b)
+    return None
 
 
 def _kept_words(line: EditLine, row: _Row) -> set[int]:

@@ -132,8 +132,18 @@ class _Pipe:
             f.close()
 
 
-def join_intro_outro(cut: Path, plan: Plan, out: Path, inputs: Inputs) -> tuple[Path, float, float]:
+CROSSFADE_MARGIN_S = 0.05  # a crossfade ends this long before the first word (starts after the last)
+MIN_CROSSFADE_S = 0.001  # ffmpeg's acrossfade needs a length; a millisecond overlaps nothing audible
+def crossfade_s(wanted_s: float, jingle_s: float, body_s: float, quiet_s: float) -> float:
+    """How long an intro (outro) may overlap the episode: ``wanted_s`` at most, half of either
+    part at most, and never into speech: within the ``quiet_s`` before the first word (after the
+    last), less a margin."""
+    return max(MIN_CROSSFADE_S, min(wanted_s, jingle_s / 2, body_s / 2, quiet_s - CROSSFADE_MARGIN_S))
+
+
+def join_intro_outro(cut: Path, plan: Plan, out: Path, inputs: Inputs, quiet: tuple[float, float]) -> tuple[Path, float, float]:
     """Crossfade intro + episode + outro into ``out``; returns (audio, episode offset, length).
+    ``quiet``: seconds before the first and after the last speech in ``cut`` (crossfades stay there).
 
     Without intro or outro the cut audio is the edited audio. With video, the offset is put on
     the frame grid so the black frames padded in front of the video match the intro exactly.
@@ -147,7 +157,7 @@ def join_intro_outro(cut: Path, plan: Plan, out: Path, inputs: Inputs) -> tuple[
     inputs_args = []
     if plan.intro:
         intro_s = probe(plan.intro).duration_s
-        fade = min(CROSSFADE_S, intro_s / 2, body_s / 2)
+        fade = crossfade_s(CROSSFADE_S, intro_s, body_s, quiet[0])
         offset_s = intro_s - fade
         if inputs.source:
             offset_s = math.floor(offset_s * inputs.fps) / inputs.fps
@@ -159,7 +169,7 @@ def join_intro_outro(cut: Path, plan: Plan, out: Path, inputs: Inputs) -> tuple[
     parts.append(("body", 0.0))
     if plan.outro:
         outro_s = probe(plan.outro).duration_s
-        fade = min(CROSSFADE_S, outro_s / 2, body_s / 2)
+        fade = crossfade_s(CROSSFADE_S, outro_s, body_s, quiet[1])
         inputs_args += ["-i", ffmpeg.as_input(plan.outro)]
         parts.append(("outro", fade))
         length_s += outro_s - fade
