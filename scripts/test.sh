@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/setup-env.sh test
-python -m pytest -q -ra "$@"
+python -m ruff check --quiet src tests scripts  # lint first: seconds, and a broken import fails here
+python -m pytest -q -ra --durations=15 "$@"
