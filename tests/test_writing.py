@@ -23,6 +23,7 @@ from chaitime.cli import writing as _writing_commands  # noqa: F401  (registers 
 from chaitime.cli.base import cli
 from chaitime.media import ffmpeg, tags
 from chaitime.sample import Line
+from chaitime.transcript.formats import clock
 from chaitime.transcript.model import Segment, Transcript, Word
 from chaitime.workspace import Episode, EpisodeMeta
 from chaitime.writing import links, notes, text
@@ -245,7 +246,7 @@ def test_post_front_matter_reads_as_yaml(drafted):
     assert str(front["date"]) == "2024-05-01"
     assert front["guests"] == [GUEST] and front["hosts"] == [HOST]
     assert front["audio"] == "audio.mp3" and front["video"] == "video.mp4"
-    assert front["duration"] == notes.clock(tr.duration_s)
+    assert front["duration"] == clock(tr.duration_s)
     assert HOST in front["summary"] and GUEST in front["summary"]
     assert front["tags"] and all(isinstance(t, str) for t in front["tags"])
     assert front["episode"] == 7
@@ -514,4 +515,4 @@ def test_chapters_and_draft_from_synthesized_speech(tmp_path, monkeypatch):
     result = run_draft(tmp_path, monkeypatch, "--new-chapters")
     assert result.exit_code == 0, result.output
     front, _ = split_post(ep.path("post.md").read_text())
-    assert front["duration"] == notes.clock(tags.mp3_duration_s(ep.path("audio.mp3")))
+    assert front["duration"] == clock(tags.mp3_duration_s(ep.path("audio.mp3")))

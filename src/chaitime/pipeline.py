@@ -35,9 +35,22 @@ from .errors import ChaitimeError, InputError
 from .media import ffmpeg, loudness, tags
 from .media import probe as probe_mod
 from .media.probe import MediaInfo
-from .transcript.formats import EPISODE_FILES, WRITERS
+from .transcript.formats import WRITERS
 from .transcript.model import Transcript
-from .workspace import Episode, EpisodeMeta, Workspace, update_meta
+from .workspace import (
+    AUDIO,
+    CHAPTERS,
+    EPISODE_FILES,
+    EPISODE_TOML,
+    POST,
+    TRANSCRIPT,
+    TRANSCRIPT_FILES,
+    VIDEO,
+    Episode,
+    EpisodeMeta,
+    Workspace,
+    update_meta,
+)
 
 log = logging.getLogger("chaitime")
 
@@ -188,8 +201,7 @@ def _running(episode: Episode, what: str) -> Iterator[None]:
     episode.mark_complete()
 
 
-OUTPUT_NAMES = ("episode.toml", "audio.mp3", "video.mp4", "transcript.json", *EPISODE_FILES.values(),
-                "chapters.json", "edit.md", "post.md", "post.draft.md", "youtube.txt")
+OUTPUT_NAMES = (EPISODE_TOML, TRANSCRIPT, *(f.name for f in EPISODE_FILES), "edit.md", POST, "post.draft.md", "youtube.txt")
 
 
 # --- episode folder and metadata -------------------------------------------------------------
@@ -301,7 +313,7 @@ def _extract_key(source_hash: str) -> str:
 
 def _master(episode: Episode, ws: Workspace, meta: EpisodeMeta, info: MediaInfo, before: loudness.Loudness, rec: Records) -> loudness.Loudness:
     """audio.mp3 (and video.mp4 with the same mastered sound) in one ffmpeg run, then ID3 tags."""
-    audio, video, after_path = episode.path("audio.mp3"), episode.path("video.mp4"), episode.machine_dir / "loudness.out.json"
+    audio, video, after_path = episode.path(AUDIO), episode.path(VIDEO), episode.machine_dir / "loudness.out.json"
     target = loudness.target_for(info.channels, ws.settings.get("audio", "target_lufs"))
     channels = 1 if info.channels == 1 else 2
     gain = loudness.gain_db(before, target)
@@ -430,9 +442,9 @@ def _write_transcripts(episode: Episode, transcript: Transcript) -> None:
     transcript files follow it unless a render has re-timed them since."""
     raw_path = episode.machine_dir / "transcript.raw.json"
     changed = fsutil.write_if_changed(raw_path, transcript.to_json())
-    if changed or not episode.path("transcript.json").exists():
-        fsutil.write_if_changed(episode.path("transcript.json"), transcript.to_json())
-        for fmt, name in EPISODE_FILES.items():
+    if changed or not episode.path(TRANSCRIPT).exists():
+        fsutil.write_if_changed(episode.path(TRANSCRIPT), transcript.to_json())
+        for fmt, name in TRANSCRIPT_FILES.items():
             fsutil.write_if_changed(episode.path(name), WRITERS[fmt](transcript))
 
 
@@ -446,12 +458,12 @@ def _writing(episode: Episode, ws: Workspace, transcript: Transcript, rec: Recor
     from .writing.draft import draft_episode
 
     key = _draft_key(episode, ws, transcript.to_json())
-    outputs = [episode.path("chapters.json"), episode.path("youtube.txt")]
+    outputs = [episode.path(CHAPTERS), episode.path("youtube.txt")]
     if rec.fresh("draft", key, outputs):
         return ()
     result = draft_episode(episode, ws.settings, new_chapters=new_chapters)
     chapters = load_chapters(result.chapters_path)
-    audio = episode.path("audio.mp3")
+    audio = episode.path(AUDIO)
     if chapters and audio.is_file():
         tags.write_chapters(audio, chapters, tags.mp3_duration_s(audio))
     rec.done("draft", key)
@@ -516,7 +528,7 @@ def _render(episode: Episode, ws: Workspace, rec: Records, progress: Progress | 
     chapters_orig = _original_chapters(episode)
     tag_values = tags.episode_tags(settings, episode.meta())
     key = _render_key(episode, rec, inputs, plan, settings, chapters_orig, tag_values)
-    audio, video = episode.path("audio.mp3"), episode.path("video.mp4")
+    audio, video = episode.path(AUDIO), episode.path(VIDEO)
     outputs = [audio, episode.machine_dir / "render.json"] + ([video] if inputs.source else [])
     record = _read_render_record(episode)
     if rec.fresh("render", key, outputs) and "duration_s" in record:
@@ -533,10 +545,10 @@ def _render(episode: Episode, ws: Workspace, rec: Records, progress: Progress | 
     edited, offset_s, duration_s = media.join_intro_outro(cut, plan, episode.machine_dir / "edited.flac", inputs, quiet)
     target = loudness.target_for(inputs.info.channels, settings.get("audio", "target_lufs"))
     gain, after = media.master_audio(edited, audio, target, inputs.info.channels, tag_values)
-    changed = ["audio.mp3"]
+    changed = [AUDIO]
     if inputs.source:
         media.cut_video(inputs, plan.keeps, edited, offset_s, duration_s, gain, video, lambda s: report("video", s, duration_s))
-        changed.append("video.mp4")
+        changed.append(VIDEO)
     timemap = TimeMap(plan.keeps, offset_s)
     changed += _write_retimed(episode, inputs.transcript, plan.cuts, timemap, chapters_orig, duration_s)
     removed_s = plan.cuts.removed_s(duration)
@@ -615,7 +627,7 @@ def _original_chapters(episode: Episode) -> list | None:
     from .edit.retime import unretime_chapters
     from .writing.chapters import chapters_json, load_chapters
 
-    current, orig = episode.path("chapters.json"), episode.machine_dir / "chapters.orig.json"
+    current, orig = episode.path(CHAPTERS), episode.machine_dir / "chapters.orig.json"
     if not current.is_file():
         return load_chapters(orig) if orig.is_file() else None
     record = _read_render_record(episode)
@@ -647,16 +659,16 @@ def _write_retimed(episode: Episode, transcript: Transcript, cuts, timemap, chap
 
     edited = retime_transcript(transcript, cuts, timemap, duration_s)
     written = []
-    if fsutil.write_if_changed(episode.path("transcript.json"), WRITERS["json"](edited)):
-        written.append("transcript.json")
-    for fmt, name in EPISODE_FILES.items():
+    if fsutil.write_if_changed(episode.path(TRANSCRIPT), WRITERS["json"](edited)):
+        written.append(TRANSCRIPT)
+    for fmt, name in TRANSCRIPT_FILES.items():
         if fsutil.write_if_changed(episode.path(name), WRITERS[fmt](edited)):
             written.append(name)
     if chapters:
         moved = retime_chapters(chapters, timemap, duration_s)
-        if fsutil.write_if_changed(episode.path("chapters.json"), chapters_json(moved)):
-            written.append("chapters.json")
-        tags.write_chapters(episode.path("audio.mp3"), moved, duration_s)
+        if fsutil.write_if_changed(episode.path(CHAPTERS), chapters_json(moved)):
+            written.append(CHAPTERS)
+        tags.write_chapters(episode.path(AUDIO), moved, duration_s)
     return written
 
 
@@ -670,7 +682,7 @@ def _read_render_record(episode: Episode) -> dict:
 
 
 def _write_render_record(episode: Episode, timemap, duration_s: float, removed_s: float, gain: float, after: loudness.Loudness) -> None:
-    chapters = episode.path("chapters.json")
+    chapters = episode.path(CHAPTERS)
     record = {
         "duration_s": round(duration_s, 6), "removed_s": round(removed_s, 6), "gain_db": gain,
         "offset_s": timemap.offset_s, "keeps": [list(k) for k in timemap.keeps],
@@ -685,7 +697,7 @@ def draft(episode: Episode, ws: Workspace, new_chapters: bool = False):
     with episode.lock(), _running(episode, "draft"):
         rec = Records(episode, force=True)
         raw = episode.machine_dir / "transcript.raw.json"
-        transcript = Transcript.load(raw if raw.is_file() else episode.path("transcript.json"))
+        transcript = Transcript.load(raw if raw.is_file() else episode.path(TRANSCRIPT))
         _writing(episode, ws, transcript, rec, new_chapters=new_chapters)
         return rec.draft_result
 
@@ -699,12 +711,12 @@ def clip(episode: Episode, ws: Workspace, *, start_s: float, end_s: float, verti
 
     with episode.lock(), _running(episode, "clip"):
         rec = Records(episode)
-        transcript_path = episode.path("transcript.json")
+        transcript_path = episode.path(TRANSCRIPT)
         transcript = Transcript.load(transcript_path)
         media.check_range(start_s, end_s, transcript.duration_s)
         out = Path(out) if out else episode.path("clips") / media.clip_name(start_s, end_s, vertical)
         sound, gain = _clip_sound(episode)
-        video = episode.path("video.mp4") if episode.path("video.mp4").is_file() else None
+        video = episode.path(VIDEO) if episode.path(VIDEO).is_file() else None
         cover = ws.settings.resolve(ws.settings.show.get("image"))
         cover = cover if cover and cover.is_file() else None
         stage = f"clip:{out.name}"
@@ -730,7 +742,7 @@ def _clip_sound(episode: Episode) -> tuple[Path, float]:
         for candidate in (episode.machine_dir / "edited.flac", episode.machine_dir / "cut.flac"):
             if candidate.is_file():
                 return candidate, float(record.get("gain_db", 0.0))
-    audio = episode.path("audio.mp3")
+    audio = episode.path(AUDIO)
     if not audio.is_file():
         raise InputError(f"{episode.folder}: no audio.mp3. Run `chaitime ingest` (and `chaitime render`) first.")
     return audio, 0.0

@@ -28,6 +28,34 @@ EPISODE_TOML = "episode.toml"
 MACHINE_DIR = ".chaitime"
 INCOMPLETE = "incomplete"  # .chaitime/incomplete: why the episode is not finished (absent: complete)
 SOURCE_HASH = "source.hash"
+
+
+@dataclass(frozen=True)
+class EpisodeFile:
+    """A file of the episode-folder contract (design.md) that listeners and players get."""
+
+    name: str
+    mime: str
+    label: str  # its download link on the episode page
+    transcript_format: str | None = None  # written from transcript.json by transcript.formats.WRITERS[...]
+    feed_transcript: bool = False  # listed in the feed as a podcast:transcript
+    captions: bool = False  # timed captions (rel="captions")
+
+
+AUDIO, VIDEO, CHAPTERS, TRANSCRIPT, POST = "audio.mp3", "video.mp4", "chapters.json", "transcript.json", "post.md"
+# The one table the feed, the site, check and ingest's file list are derived from. Transcripts
+# in feed order: VTT first, it is what Apple and most players take in.
+EPISODE_FILES = (
+    EpisodeFile(AUDIO, "audio/mpeg", "MP3"),
+    EpisodeFile(VIDEO, "video/mp4", "Video"),
+    EpisodeFile("transcript.vtt", "text/vtt", "Transcript (VTT)", "vtt", feed_transcript=True, captions=True),
+    EpisodeFile("transcript.srt", "application/x-subrip", "Transcript (SRT)", "srt", feed_transcript=True, captions=True),
+    EpisodeFile("transcript.txt", "text/plain", "Transcript (text)", "txt"),
+    EpisodeFile("transcript.podcast.json", "application/json", "Transcript (JSON)", "podcast.json", feed_transcript=True),
+    EpisodeFile(CHAPTERS, "application/json+chapters", "Chapters (JSON)"),
+)
+TRANSCRIPT_FILES = {f.transcript_format: f.name for f in EPISODE_FILES if f.transcript_format}  # format -> file name
+FEED_TRANSCRIPTS = tuple(f for f in EPISODE_FILES if f.feed_transcript)
 # Namespace for episode guids derived from the recording's content hash: the same recording gets
 # the same guid in any workspace, and the guid is stored once in episode.toml and never recomputed.
 GUID_NAMESPACE = uuid.UUID("5b0e3c9e-2f43-4d8b-9a51-6c6861697469")

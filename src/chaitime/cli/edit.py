@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import InputError
+from ..transcript.formats import clock
 from .base import cli, reporting, workspace
 
 
@@ -35,9 +36,9 @@ def render(episode: str, quiet: bool) -> None:
     for warning in result.warnings:
         click.echo(f"chaitime: warning: {warning}", err=True)
     if not result.changed:
-        click.echo(f"{ep.slug}: up to date ({_clock(result.duration_s)}); edit edit.md to change it.")
+        click.echo(f"{ep.slug}: up to date ({clock(result.duration_s)}); edit edit.md to change it.")
         return
-    click.echo(f"{ep.slug}: rendered {_clock(result.duration_s)} ({result.removed_s:.1f} s cut); wrote {', '.join(result.changed)}")
+    click.echo(f"{ep.slug}: rendered {clock(result.duration_s)} ({result.removed_s:.1f} s cut); wrote {', '.join(result.changed)}")
 
 
 @cli.command()
@@ -60,6 +61,3 @@ def clip(episode: str, start: str, end: str, vertical: bool, output: Path | None
     click.echo(f"{ep.slug}: wrote {result.path} ({kind}, {result.duration_s:.1f} s, {len(result.captions)} captions)")
 
 
-def _clock(seconds: float) -> str:
-    s = round(seconds)
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"

@@ -6,9 +6,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..transcript.model import FILLERS
 from .lines import EditLine, Token
 
-DEFAULT_FILLERS = ("um", "umm", "uh", "uhm", "uh-huh", "erm", "er", "ah", "hmm", "mm", "mhm")
 DEAD_AIR_KEEP_S = 0.3  # silence left before the first word and after the last
 DEAD_AIR_MIN_S = 0.5  # shorter dead air is not worth a marker
 SILENCE_MAX_S = 1.5
@@ -36,7 +36,7 @@ def normalize(text: str) -> str:
 
 def filler_indices(tokens: Sequence[Token], fillers: Sequence[str] | None = None) -> set[int]:
     """Indices of tokens that are filler words; a multi-word filler ("you know") matches a run."""
-    phrases = [tuple(normalize(w) for w in f.split()) for f in (DEFAULT_FILLERS if fillers is None else fillers)]
+    phrases = [tuple(normalize(w) for w in f.split()) for f in (sorted(FILLERS) if fillers is None else fillers)]
     phrases = [p for p in phrases if p and all(p)]
     words = [normalize(t.text) for t in tokens]
     found: set[int] = set()

@@ -20,10 +20,10 @@ from .. import config
 from ..errors import ChaitimeError
 from ..fsutil import write_text
 from ..media.tags import mp3_is_cbr
-from ..workspace import Workspace
+from ..workspace import AUDIO, CHAPTERS, FEED_TRANSCRIPTS, TRANSCRIPT, VIDEO, Workspace
 from .cover import image_info
 from .feed import DESCRIPTION_MAX_BYTES, NS_ITUNES, NS_PODCAST, Show, render_feed, show_from
-from .releases import AUDIO, MEDIA_TYPES, TRANSCRIPTS, Release, release
+from .releases import MEDIA_TYPES, Release, release
 
 ERROR, WARNING = "error", "warning"
 COVER_MIN_PX, COVER_MAX_PX = 1400, 3000
@@ -148,14 +148,14 @@ def episodes(ctx: Context) -> Iterator[Problem]:
         if not mp3_is_cbr(rel.audio):
             yield Problem(WARNING, f"{where}/{AUDIO}", "variable bit rate MP3; some players show wrong durations.",
                           "Re-run `chaitime ingest` to encode at a constant bit rate.")
-        if not any(rel.episode.path(name).is_file() for name, _, _ in TRANSCRIPTS):
-            yield Problem(WARNING, where, "no transcript (transcript.vtt, .srt or .podcast.json).",
+        if not any(rel.episode.path(f.name).is_file() for f in FEED_TRANSCRIPTS):
+            yield Problem(WARNING, where, f"no transcript ({', '.join(f.name for f in FEED_TRANSCRIPTS)}).",
                           "Re-run `chaitime ingest` on the recording to transcribe it.")
-        elif TRANSCRIPTS[0][0] not in rel.transcripts:
-            yield Problem(WARNING, where, "transcript.vtt missing (Apple and most players read VTT).", "Re-run `chaitime ingest`.")
+        elif FEED_TRANSCRIPTS[0].name not in rel.transcripts:
+            yield Problem(WARNING, where, f"{FEED_TRANSCRIPTS[0].name} missing (Apple and most players read VTT).", "Re-run `chaitime ingest`.")
         late = [c for c in rel.chapters if c.start_s >= rel.duration_s]
         if late:
-            yield Problem(ERROR, f"{where}/chapters.json", f"chapter {late[0].title!r} starts at {late[0].start_s:.0f} s, after the audio ends "
+            yield Problem(ERROR, f"{where}/{CHAPTERS}", f"chapter {late[0].title!r} starts at {late[0].start_s:.0f} s, after the audio ends "
                           f"({rel.duration_s:.0f} s).", "Fix or delete chapters.json (re-run ingest to regenerate it).")
         if ctx.show is not None and ctx.show.show_type == "serial" and not rel.meta.number:
             yield Problem(ERROR, f"{where}/episode.toml", "a serial show needs a number on every episode.", "Add number = N.")
@@ -175,14 +175,14 @@ def timelines(ctx: Context) -> Iterator[Problem]:
         lengths = {}
         if rel.has_video:
             try:
-                lengths["video.mp4"] = probe(rel.episode.path("video.mp4")).duration_s
+                lengths[VIDEO] = probe(rel.episode.path(VIDEO)).duration_s
             except ChaitimeError as exc:
                 yield Problem(ERROR, f"{where}/video.mp4", str(exc), fix)
-        transcript_path = rel.episode.path("transcript.json")
+        transcript_path = rel.episode.path(TRANSCRIPT)
         if transcript_path.is_file():
             try:
                 transcript = Transcript.load(transcript_path)
-                lengths["transcript.json"] = transcript.duration_s or max((s.end_s for s in transcript.segments), default=0.0)
+                lengths[TRANSCRIPT] = transcript.duration_s or max((s.end_s for s in transcript.segments), default=0.0)
                 last_end = max((s.end_s for s in transcript.segments), default=0.0)
                 if last_end > audio_s + DURATION_TOLERANCE_S:
                     yield Problem(ERROR, f"{where}/transcript.json", f"speech at {last_end:.1f} s, after the audio ends ({audio_s:.1f} s).", fix)
@@ -192,7 +192,7 @@ def timelines(ctx: Context) -> Iterator[Problem]:
             if abs(seconds - audio_s) > DURATION_TOLERANCE_S:
                 # A video of another length is what listeners see; a transcript's declared length only
                 # hints (its words after the end are the error above), so it is a warning.
-                level = ERROR if name == "video.mp4" else WARNING
+                level = ERROR if name == VIDEO else WARNING
                 yield Problem(level, f"{where}/{name}", f"{seconds:.1f} s long but audio.mp3 is {audio_s:.1f} s: they are on different timelines.", fix)
 
 

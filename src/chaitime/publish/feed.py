@@ -13,10 +13,11 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..fsutil import write_if_changed
-from ..workspace import Workspace
+from ..transcript.formats import clock
+from ..workspace import CHAPTERS, EPISODE_FILES, FEED_TRANSCRIPTS, Workspace
 from . import markdown
 from .categories import parse_category
-from .releases import CHAPTERS, CHAPTERS_TYPE, TRANSCRIPTS, Release, clock, published
+from .releases import Release, published
 from .urls import SiteUrls, podcast_guid
 
 NS_ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -226,13 +227,17 @@ class PodcastIndexEntryExtension(PodcastIndexExtension):
         show, rel = self._item
         _sub(entry, NS_ITUNES, "explicit", _bool(rel.meta.explicit))
         language = show.language
-        for name, mime, timed in TRANSCRIPTS:
-            if name in rel.transcripts:
-                _sub(entry, NS_PODCAST, "transcript", url=show.urls.file(rel.slug, name), type=mime,
-                     language=language, rel="captions" if timed else None)
+        for f in FEED_TRANSCRIPTS:
+            if f.name in rel.transcripts:
+                _sub(entry, NS_PODCAST, "transcript", url=show.urls.file(rel.slug, f.name), type=f.mime,
+                     language=language, rel="captions" if f.captions else None)
         if rel.chapters:
-            _sub(entry, NS_PODCAST, "chapters", url=show.urls.file(rel.slug, CHAPTERS), type=CHAPTERS_TYPE)
+            _sub(entry, NS_PODCAST, "chapters", url=show.urls.file(rel.slug, CHAPTERS), type=_mime(CHAPTERS))
         if rel.meta.guests:
             # An item's persons replace the channel's: restate the hosts beside the guests.
             _persons(entry, show.hosts, rel.meta.guests)
         return entry
+
+
+def _mime(name: str) -> str:
+    return next(f.mime for f in EPISODE_FILES if f.name == name)

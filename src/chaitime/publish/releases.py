@@ -7,33 +7,15 @@ An episode is published unless episode.toml says ``draft = true``; the newest co
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
 from ..media.tags import mp3_duration_s
-from ..workspace import Episode, EpisodeMeta, Workspace
+from ..workspace import AUDIO, CHAPTERS, FEED_TRANSCRIPTS, POST, VIDEO, Episode, EpisodeMeta, Workspace
+from ..writing.chapters import Chapter, load_chapters
 
-AUDIO = "audio.mp3"
-VIDEO = "video.mp4"
-CHAPTERS = "chapters.json"
-POST = "post.md"
-# Transcript files in feed order (VTT first: it is what Apple and most players take in):
-# name, MIME type, whether it carries timed captions.
-TRANSCRIPTS: tuple[tuple[str, str, bool], ...] = (
-    ("transcript.vtt", "text/vtt", True),
-    ("transcript.srt", "application/x-subrip", True),
-    ("transcript.podcast.json", "application/json", False),
-)
-CHAPTERS_TYPE = "application/json+chapters"
 MEDIA_TYPES = {".mp3": "audio/mpeg", ".m4a": "audio/x-m4a", ".mp4": "video/mp4", ".m4v": "video/x-m4v", ".mov": "video/quicktime"}
-
-
-@dataclass(frozen=True)
-class Chapter:
-    start_s: float
-    title: str
 
 
 @dataclass(frozen=True)
@@ -84,7 +66,7 @@ def release(ep: Episode, meta: EpisodeMeta) -> Release:
         audio_bytes=audio.stat().st_size,
         duration_s=mp3_duration_s(audio),
         chapters=read_chapters(ep.path(CHAPTERS)),
-        transcripts=tuple(name for name, _, _ in TRANSCRIPTS if ep.path(name).is_file()),
+        transcripts=tuple(f.name for f in FEED_TRANSCRIPTS if ep.path(f.name).is_file()),
         has_video=ep.path(VIDEO).is_file(),
         post_md=_read_text(ep.path(POST)),
     )
@@ -96,26 +78,8 @@ def pub_date(meta: EpisodeMeta) -> dt.datetime:
 
 
 def read_chapters(path: Path) -> tuple[Chapter, ...]:
-    """Podcasting 2.0 JSON chapters, ascending; () when the file is absent."""
-    if not path.is_file():
-        return ()
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        items = [Chapter(float(c["startTime"]), str(c.get("title", "")).strip()) for c in data["chapters"]]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise InputError(
-            f"{path}: not Podcasting 2.0 JSON chapters ({exc}). Expected "
-            '{"version": "1.2.0", "chapters": [{"startTime": 0, "title": "..."}]}; fix it or delete it.'
-        ) from exc
-    return tuple(sorted(items, key=lambda c: c.start_s))
-
-
-def clock(seconds: float) -> str:
-    """'0:00', '4:05', '1:02:03': the form players and apps turn into links."""
-    total = max(0, int(seconds))
-    h, rest = divmod(total, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+    """The episode's chapters (writing.chapters reads them), ascending; () when the file is absent."""
+    return tuple(load_chapters(path)) if path.is_file() else ()
 
 
 def _read_text(path: Path) -> str | None:

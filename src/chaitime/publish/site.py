@@ -18,21 +18,19 @@ from pathlib import Path
 from string import Template
 
 from ..errors import InputError
+from ..transcript.formats import clock
 from ..transcript.model import Transcript
-from ..workspace import Workspace
+from ..workspace import AUDIO, EPISODE_FILES, TRANSCRIPT, VIDEO, Workspace
 from . import markdown
 from .cover import image_info
 from .feed import Show, render_feed, show_from
-from .releases import AUDIO, CHAPTERS, VIDEO, Release, clock, published
+from .releases import Release, published
 from .urls import FEED_NAME
 
 MANIFEST = ".chaitime-site.json"
 STATIC_FILES = ("style.css", "player.js")
 # Files copied from each episode folder when present, with the label of their download link.
-EPISODE_DOWNLOADS = (
-    (AUDIO, "MP3"), (VIDEO, "Video"), ("transcript.vtt", "Transcript (VTT)"), ("transcript.srt", "Transcript (SRT)"),
-    ("transcript.txt", "Transcript (text)"), ("transcript.podcast.json", "Transcript (JSON)"), (CHAPTERS, "Chapters (JSON)"),
-)
+EPISODE_DOWNLOADS = tuple((f.name, f.label) for f in EPISODE_FILES)
 
 
 @dataclass(frozen=True)
@@ -189,7 +187,7 @@ def _post_html(rel: Release) -> str:
 
 
 def _transcript_html(rel: Release) -> str:
-    path = rel.episode.path("transcript.json")
+    path = rel.episode.path(TRANSCRIPT)
     if not path.is_file():
         return ""
     transcript = Transcript.load(path)

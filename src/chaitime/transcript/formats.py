@@ -60,7 +60,16 @@ def wrap_two_lines(text: str, line_chars: int) -> str:
     return text[:cut] + "\n" + text[cut + 1 :]
 
 
+def clock(seconds: float) -> str:
+    """'0:00', '4:05', '1:02:03': the form players and apps turn into links."""
+    total = max(0, int(seconds))
+    h, rest = divmod(total, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
 def timestamp(seconds: float, sep: str = ".") -> str:
+    """'01:02:03.456': WebVTT (SRT with sep=',')."""
     ms = max(0, int(round(seconds * 1000)))
     h, rem = divmod(ms, 3_600_000)
     m, rem = divmod(rem, 60_000)
@@ -131,6 +140,3 @@ WRITERS = {
     "txt": write_txt,
     "podcast.json": write_podcast_json,
 }
-
-# Files an episode folder carries, each written from transcript.json.
-EPISODE_FILES = {"vtt": "transcript.vtt", "srt": "transcript.srt", "txt": "transcript.txt", "podcast.json": "transcript.podcast.json"}

@@ -11,6 +11,10 @@ from ..errors import InputError
 SCHEMA_VERSION = 1
 
 
+# Words that are only hesitation: suggested as cuts in edit.md, left out of the post's prose.
+FILLERS = frozenset({"um", "umm", "uh", "uhh", "uhm", "erm", "er", "ah", "ahh", "hmm", "mm", "mhm", "uh-huh", "eh"})
+
+
 @dataclass(frozen=True)
 class Word:
     start_s: float

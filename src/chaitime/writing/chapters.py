@@ -81,13 +81,14 @@ def load_chapters(path: Path) -> list[Chapter]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         chapters = [
-            Chapter(float(c["startTime"]), str(c.get("title", "")), float(c["endTime"]) if "endTime" in c else None)
+            Chapter(float(c["startTime"]), str(c.get("title", "")).strip(), float(c["endTime"]) if "endTime" in c else None)
             for c in data["chapters"]
         ]
     except FileNotFoundError as exc:
         raise InputError(f"{path}: no chapters. Run `chaitime draft` to make them.") from exc
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise InputError(f"{path}: not Podcasting 2.0 chapters ({exc}). Fix the JSON, or delete the file to regenerate it.") from exc
+        raise InputError(f"{path}: not Podcasting 2.0 chapters ({exc}). Expected "
+                         '{"version": "1.2.0", "chapters": [{"startTime": 0, "title": "..."}]}; fix it, or delete it to regenerate it.') from exc
     return sorted(chapters, key=lambda c: c.start_s)
 
 

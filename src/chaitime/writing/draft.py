@@ -12,16 +12,12 @@ from pathlib import Path
 from .. import fsutil
 from ..config import Settings
 from ..transcript.model import Transcript
-from ..workspace import Episode, EpisodeMeta
+from ..workspace import AUDIO, CHAPTERS, POST, TRANSCRIPT, VIDEO, Episode, EpisodeMeta
 from .chapters import chapters_json, load_chapters, make_chapters
 from .notes import youtube_description
-from .post import POST, compose, render, write_draft
+from .post import compose, render, write_draft
 
-TRANSCRIPT = "transcript.json"
-CHAPTERS = "chapters.json"
 YOUTUBE = "youtube.txt"
-AUDIO = "audio.mp3"
-VIDEO = "video.mp4"
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..config import Settings
+from ..transcript.formats import clock
 from ..workspace import EpisodeMeta
 from .chapters import Chapter
 from .links import Link
@@ -13,14 +14,6 @@ from .links import Link
 # least 10 seconds each (standards.md, "Chapters").
 YOUTUBE_MIN_CHAPTERS = 3
 YOUTUBE_MIN_CHAPTER_S = 10.0
-
-
-def clock(seconds: float) -> str:
-    """'0:00', '4:05', '1:02:03': the timestamp form players turn into links."""
-    total = max(0, int(seconds))
-    h, rest = divmod(total, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def chapter_lines(chapters: Sequence[Chapter]) -> list[str]:

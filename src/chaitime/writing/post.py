@@ -19,18 +19,18 @@ from pathlib import Path
 from .. import fsutil
 from ..config import Settings
 from ..errors import ChaitimeError
+from ..transcript.formats import clock
 from ..transcript.model import Transcript
-from ..workspace import Episode, EpisodeMeta
+from ..workspace import POST, Episode, EpisodeMeta
 from . import llm
 from .chapters import Chapter
 from .keyphrases import ranked, section_phrases
 from .links import Link, find_links, write_urls
-from .notes import chapter_lines, clock
+from .notes import chapter_lines
 from .text import FILLERS, Sentence, clean_text, content_stems, has_disfluency, normalize_space, sentences, tokens
 
 log = logging.getLogger("chaitime")
 
-POST = "post.md"
 POST_DRAFT = "post.draft.md"
 POST_HASH = "post.hash"  # in .chaitime/: hash of the post.md chaitime last wrote
 PARAGRAPH_PAUSE_S = 1.2  # a pause this long inside a turn starts a new paragraph

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..transcript.model import Segment, Transcript, Word
+from ..transcript.model import FILLERS, Segment, Transcript, Word
 
 _END = re.compile(r"[.?!…][\"')\]]*$")
 _ABBREVIATIONS = {"dr.", "mr.", "mrs.", "ms.", "prof.", "e.g.", "i.e.", "etc.", "vs.", "st.", "jr."}
@@ -129,7 +129,6 @@ def content_stems(text: str) -> list[str]:
 
 # --- cleaning spoken text -------------------------------------------------------------------
 
-FILLERS = frozenset({"um", "umm", "uh", "uhh", "erm", "er", "ah", "ahh", "hmm", "mm", "mhm", "uh-huh", "eh"})
 # Multi-word fillers only when set off by commas (", you know," is filler; "you know the answer" is not).
 _PHRASE_FILLERS = re.compile(r"(^|,)\s*(?:you know|i mean|like|sort of|kind of)\s*(?:,|(?=[.?!]$))", re.IGNORECASE)
 
