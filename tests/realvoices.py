@@ -206,3 +206,19 @@ def best_mapping(labels: list, truth: list) -> dict:
             if score > best_score:
                 best, best_score = dict(zip(perm, ref)), score
     return best
+
+
+def speaker_blocks(labels: list) -> int:
+    """Runs of one label in a sequence (a labelled transcript's words): what a reader sees as turns."""
+    return sum(1 for i, label in enumerate(labels) if i == 0 or label != labels[i - 1])
+
+
+def true_blocks(words, conversation: Conversation) -> int:
+    """Speaker blocks the words would show with every label right (turns the transcript dropped,
+    a short interjection Whisper didn't hear, don't count)."""
+    return speaker_blocks([conversation.speaker_at(w.start_s, w.end_s) for w in words])
+
+
+def block_bound(true: int) -> int:
+    """How far a labelled transcript's block count may stray from the true one: 10% or 2."""
+    return max(2, round(0.1 * true))

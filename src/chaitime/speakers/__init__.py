@@ -3,7 +3,10 @@
 Three kinds of input, chosen automatically:
 - separate tracks, one per person: a word belongs to the track loudest under it;
 - stereo with one person per channel (detected): the same, per channel;
-- one mixed recording: voice embeddings over the speech, clustered (count estimated or given).
+- one mixed recording: voice embeddings over the speech, clustered (count estimated or given);
+  a short run of words whose label flips is then re-judged by the voice of its own audio against
+  the speakers' centroids (assign.smooth_flips): it joins its neighbours unless it clearly is the
+  other voice, so real short replies stay turns.
 Labels are "S1", "S2"... (in order of first speech) or the track names; names.py turns them
 into people's names.
 """
