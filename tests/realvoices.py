@@ -87,10 +87,13 @@ def _decode(path: Path) -> np.ndarray:
     return decode(path, channels=1, rate=RATE_HZ)[:, 0].astype(np.float32) / 32768.0
 
 
-def assemble(media: Path, name: str = "male-female", variant: str = "plain", *, turns: int = 16, seed: int = 0) -> Conversation:
+def assemble(media: Path, name: str = "male-female", variant: str = "plain", *, turns: int = 16, seed: int = 0,
+             interjections: int = 0) -> Conversation:
     """``turns`` utterances in turn from the readers of ``CONVERSATIONS[name]`` (never one reader
     twice in a row), each reader's utterances in order and reused when they run out, separated by
-    seeded gaps of 0.3-1.2 s."""
+    seeded gaps of 0.3-1.2 s. ``interjections``: that many short turns (0.5-1.0 s, the first words
+    of another reader's utterance: a "yes" or "right" between two turns of one reader), each
+    followed by one more utterance of the reader it interrupted; they add 2 turns each."""
     readers = CONVERSATIONS[name]
     if variant not in VARIANTS:
         raise ValueError(f"variant {variant!r}: one of {VARIANTS}")
@@ -100,16 +103,39 @@ def assemble(media: Path, name: str = "male-female", variant: str = "plain", *, 
     order = _speaking_order(readers, turns, rng)
     tracks = {r: [] for r in readers}  # per reader, (start sample, samples)
     placed, pos = [], int(0.5 * RATE_HZ)
-    for reader in order:
+    extra = np.random.default_rng(seed + 1)  # its own draws: without interjections nothing changes
+    cut_in = set(extra.choice(np.arange(1, max(2, turns - 1)), size=min(interjections, max(1, turns - 2)), replace=False)) if interjections else set()
+
+    def place(reader: str, audio: np.ndarray, stem: str) -> None:
+        nonlocal pos
+        tracks[reader].append((pos, audio))
+        placed.append(Turn(reader, round(pos / RATE_HZ, 4), round((pos + len(audio)) / RATE_HZ, 4), stem))
+        pos += len(audio) + int(rng.uniform(0.3, 1.2) * RATE_HZ)
+
+    def next_utterance(reader: str) -> tuple[np.ndarray, str]:
         path = files[reader][used[reader] % len(files[reader])]
         used[reader] += 1
-        audio = _decode(path)
-        tracks[reader].append((pos, audio))
-        placed.append(Turn(reader, round(pos / RATE_HZ, 4), round((pos + len(audio)) / RATE_HZ, 4), path.stem))
-        pos += len(audio) + int(rng.uniform(0.3, 1.2) * RATE_HZ)
+        return _decode(path), path.stem
+
+    for i, reader in enumerate(order):
+        place(reader, *next_utterance(reader))
+        if i in cut_in:
+            other = [r for r in readers if r != reader][int(extra.integers(len(readers) - 1))]
+            path = files[other][(used[other] + 1) % len(files[other])]
+            place(other, _first_words(_decode(path), float(extra.uniform(0.5, 1.0))), f"{path.stem}-start")
+            place(reader, *next_utterance(reader))
     total = pos + int(0.5 * RATE_HZ)
     voices = {r: _track(parts, total) for r, parts in tracks.items()}
     return Conversation(f"{name}/{variant}", _mix(voices, readers, variant, rng), tuple(placed))
+
+
+def _first_words(audio: np.ndarray, seconds: float) -> np.ndarray:
+    """``seconds`` of ``audio`` from where its speech starts, faded out over 30 ms."""
+    start = int(np.argmax(np.abs(audio) > 0.05 * float(np.max(np.abs(audio)))))
+    clip = audio[start : start + int(seconds * RATE_HZ)].copy()
+    fade = min(len(clip), int(0.03 * RATE_HZ))
+    clip[len(clip) - fade :] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
+    return clip
 
 
 def _speaking_order(readers: tuple[str, ...], turns: int, rng: np.random.Generator) -> list[str]:
@@ -180,3 +206,19 @@ def best_mapping(labels: list, truth: list) -> dict:
             if score > best_score:
                 best, best_score = dict(zip(perm, ref)), score
     return best
+
+
+def speaker_blocks(labels: list) -> int:
+    """Runs of one label in a sequence (a labelled transcript's words): what a reader sees as turns."""
+    return sum(1 for i, label in enumerate(labels) if i == 0 or label != labels[i - 1])
+
+
+def true_blocks(words, conversation: Conversation) -> int:
+    """Speaker blocks the words would show with every label right (turns the transcript dropped,
+    a short interjection Whisper didn't hear, don't count)."""
+    return speaker_blocks([conversation.speaker_at(w.start_s, w.end_s) for w in words])
+
+
+def block_bound(true: int) -> int:
+    """How far a labelled transcript's block count may stray from the true one: 10% or 2."""
+    return max(2, round(0.1 * true))

@@ -363,3 +363,73 @@ def test_people_named_are_a_hint_never_a_cap():
     assert len(set(cluster.cluster(x, num_speakers=2))) == 2
     one = rng.normal(0, 0.05, (60, 16)) + centers[0]  # one voice: not split, even with two people named
     assert len(set(cluster.cluster(one))) == 1 and len(set(cluster.cluster(one, expected=2))) == 1
+
+
+# --- short flips settled by the voice of their own audio -------------------------------------
+def _words(spec: str, length_s: float = 0.3) -> list[Word]:
+    """'AAABAA' -> one word per letter, back to back, labelled by the letter."""
+    return [Word(i * length_s, (i + 1) * length_s - 0.02, f" w{i}", speaker=c) for i, c in enumerate(spec)]
+
+
+def _scorer(voice_of: dict[tuple[float, float], dict[str, float]], asked: list):
+    def rescore(spans):
+        asked.extend(spans)
+        return [voice_of.get((round(a, 2), round(b, 2)), {}) for a, b in spans]
+
+    return rescore
+
+
+def test_short_flip_joins_its_neighbours_unless_its_own_voice_is_clearly_another():
+    from chaitime.speakers.assign import KEEP_MARGIN, smooth_flips
+
+    words = _words("AAAAAAAABBAAAAAAAA")  # a 0.6 s run of B between two 2.4 s runs of A
+    span = (2.4, 2.98)
+    asked = []
+    unclear = smooth_flips(words, _scorer({span: {"A": 0.30, "B": 0.30 + KEEP_MARGIN / 2}}, asked))
+    assert "".join(w.speaker for w in unclear) == "A" * 18
+    assert [(round(a, 2), round(b, 2)) for a, b in asked] == [span]  # only the short run is scored, on its own audio
+    clear = smooth_flips(words, _scorer({span: {"A": 0.10, "B": 0.10 + KEEP_MARGIN + 0.05}}, []))
+    assert "".join(w.speaker for w in clear) == "AAAAAAAABBAAAAAAAA"  # a real "yes, right" stays a turn
+    assert [w.text for w in clear] == [w.text for w in words]  # no word lost or moved
+
+
+def test_flip_between_two_others_goes_to_the_voice_it_sounds_like_and_long_runs_are_measured():
+    from chaitime.speakers.assign import smooth_flips
+
+    words = _words("AAAAAAAB" + "C" * 8)  # A 2.4 s, B one word, C 2.4 s: only B is short
+    asked = []
+    out = smooth_flips(words, _scorer({(2.1, 2.38): {"A": 0.1, "B": 0.2, "C": 0.5}}, asked))
+    assert "".join(w.speaker for w in out) == "A" * 7 + "C" * 9
+    assert len(asked) == 1
+
+
+def test_without_voices_only_a_lone_very_short_word_joins_its_neighbours():
+    from chaitime.speakers.assign import smooth_flips
+
+    short = _words("AABAA", 0.25)
+    assert "".join(w.speaker for w in smooth_flips(short)) == "AAAAA"
+    longer = _words("AABAA", 0.5)  # a 0.48 s word: left as measured
+    assert "".join(w.speaker for w in smooth_flips(longer)) == "AABAA"
+    assert "".join(w.speaker for w in smooth_flips(_words("AABBAA", 0.25))) == "AABBAA"
+
+
+def test_flips_are_settled_across_segment_boundaries():
+    from chaitime.speakers.assign import label_transcript
+
+    words = _words("AAAABAAAA")
+    segments = (Segment(0.0, 1.48, "", tuple(words[:5])), Segment(1.5, 2.68, "", tuple(words[5:])))
+    transcript = Transcript(segments, "en", 3.0)
+    by_word = {(w.start_s, w.end_s): {"A": "S1", "B": "S2"}[w.speaker] for w in words}
+    labeled = label_transcript(transcript, lambda a, b: by_word[(a, b)], smooth=True,
+                               rescore=lambda spans: [{"S1": 0.5, "S2": 0.4} for _ in spans])
+    assert {w.speaker for w in labeled.words} == {"S1"}
+    assert len(labeled.segments) == 2 and [len(s.words) for s in labeled.segments] == [5, 4]
+
+
+def test_short_runs_are_settled_shortest_first():
+    from chaitime.speakers.assign import smooth_flips
+
+    words = _words("AAAAABBAAAAA")  # every run is short: B (0.6 s) is judged first and joins A,
+    voices = {"A": 0.5, "B": 0.45}  # after which A's runs are one 3.6 s run, left alone
+    out = smooth_flips(words, lambda spans: [voices for _ in spans])
+    assert "".join(w.speaker for w in out) == "A" * 12

@@ -82,3 +82,24 @@ def test_placeholder_host_is_never_a_label_and_track_names_are_kept(conversation
     assert set(mapping.values()) == {"Maya Host", "Bo Guest"}
     truth = {r: p for r, p in zip(conv.speakers, ("Maya Host", "Bo Guest"))}
     assert rv.word_accuracy(named.words, conv, {p: r for r, p in truth.items()}) >= 0.99
+
+
+def test_short_flips_smoothed_and_real_interjections_kept(shared_media, tmp_path):
+    """A conversation with 4 short real interjections (0.5-1 s of another reader between two
+    turns of one): the labelled words show as many speaker blocks as the true turns they hold
+    (within rv.block_bound), every interjection Whisper heard keeps its own label, words right."""
+    from chaitime import asr
+
+    conv = rv.assemble(shared_media, "male-female", "plain", turns=TURNS, interjections=4)
+    wav = conv.write_wav(tmp_path / "interjections.wav")
+    words = asr.transcribe(wav)
+    labeled = attribute(words, mix_path=wav)
+    true = rv.true_blocks(labeled.words, conv)
+    blocks = rv.speaker_blocks([w.speaker for w in labeled.words])
+    assert true >= TURNS + 2  # some interjections were heard, so there is something to keep
+    assert abs(blocks - true) <= rv.block_bound(true)
+    assert rv.word_accuracy(labeled.words, conv) >= 0.97
+    mapping = rv.best_mapping([w.speaker for w in labeled.words], [conv.speaker_at(w.start_s, w.end_s) for w in labeled.words])
+    for turn in (t for t in conv.turns if t.utterance.endswith("-start")):
+        heard = [w for w in labeled.words if turn.start_s <= (w.start_s + w.end_s) / 2 <= turn.end_s]
+        assert all(mapping[w.speaker] == turn.speaker for w in heard), (turn, heard)

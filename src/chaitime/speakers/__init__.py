@@ -3,7 +3,10 @@
 Three kinds of input, chosen automatically:
 - separate tracks, one per person: a word belongs to the track loudest under it;
 - stereo with one person per channel (detected): the same, per channel;
-- one mixed recording: voice embeddings over the speech, clustered (count estimated or given).
+- one mixed recording: voice embeddings over the speech, clustered (count estimated or given);
+  a short run of words whose label flips is then re-judged by the voice of its own audio against
+  the speakers' centroids (assign.smooth_flips): it joins its neighbours unless it clearly is the
+  other voice, so real short replies stay turns.
 Labels are "S1", "S2"... (in order of first speech) or the track names; names.py turns them
 into people's names.
 """
@@ -39,6 +42,7 @@ def attribute(
     speech: np.ndarray | None = None,
     expected_speakers: int | None = None,
     independent: bool | None = None,
+    smooth: bool = True,
 ) -> Transcript:
     """``transcript`` with .speaker on every word and segment, segments split at speaker changes.
 
@@ -48,7 +52,8 @@ def attribute(
     ``expected_speakers``: how many people were named (hosts and guests), a hint for the count
     of voices in a mix, never a cap: the audio decides (cluster.py).
     ``independent``: ``channels_independent(mix_path)`` when the caller already checked it
-    (ingest does, beside transcription).
+    (ingest does, beside transcription). ``smooth``: settle short label flips in a mix by the
+    voice of their own audio (assign.smooth_flips); off only to measure what it does.
     """
     if not transcript.segments:
         return transcript
@@ -57,19 +62,19 @@ def attribute(
     elif num_speakers != 1 and (channels_independent(mix_path) if independent is None else independent):
         labeled, method = attribute_stereo(transcript, mix_path), "stereo"
     else:
-        labeled, method = _attribute_mix(transcript, mix_path, num_speakers, speech, expected_speakers)
+        labeled, method = _attribute_mix(transcript, mix_path, num_speakers, speech, expected_speakers, smooth)
     return _with_record(labeled, method, _host_label(labeled, mix_path, host_voice))
 
 
 def _attribute_mix(transcript: Transcript, mix_path: Path, num_speakers: int | None, speech: np.ndarray | None,
-                   expected: int | None) -> tuple[Transcript, str]:
+                   expected: int | None, smooth: bool = True) -> tuple[Transcript, str]:
     if num_speakers == 1:
         return label_transcript(transcript, lambda a, b: "S1"), "single"
     _warn_if_weak()
     samples = speech if speech is not None else decode(Path(mix_path))[:, 0]
     result = diarize(samples, num_speakers=num_speakers, speech=word_spans(transcript) or None, expected=expected)
     log.debug("diarization: %d speakers by %s", result.num_speakers, result.method)
-    return label_transcript(transcript, _majority(result), smooth=True), f"mix/{result.method}"
+    return label_transcript(transcript, _majority(result), smooth=smooth, rescore=_rescorer(result)), f"mix/{result.method}"
 
 
 _warned: list[bool] = []
@@ -113,6 +118,18 @@ def _majority(result: Diarization):
         return f"S{labels[voiced[np.abs(voiced - middle).argmin()]] + 1}"
 
     return who
+
+
+def _rescorer(result: Diarization):
+    """Scores word spans against the diarization's voices (labels S1, S2... as ``_majority``)."""
+    voices = result.voices
+    if voices is None:
+        return None
+
+    def rescore(spans: list[tuple[float, float]]) -> list[dict[str, float]]:
+        return [{f"S{k + 1}": float(v) for k, v in enumerate(row)} for row in voices.similarity(spans)]
+
+    return rescore
 
 
 def _host_label(labeled: Transcript, mix_path: Path, host_voice: Path | None) -> str | None:

@@ -35,11 +35,11 @@ def cluster(embeddings: np.ndarray, *, num_speakers: int | None = None, expected
     in time order. ``num_speakers``: the count, given. ``expected``: how many people were named
     for the episode, a hint: it raises an estimate that the audio allows raising, and never lowers
     one. ``split_silhouette``: the bar for a second voice (higher where one voice is the norm)."""
-    x = _unit(embeddings)
+    x = unit(embeddings)
     if len(x) < 2:
         return np.zeros(len(x), dtype=int)
     sample = _sample(len(x))
-    z = _unit(x - x.mean(axis=0))
+    z = unit(x - x.mean(axis=0))
     if num_speakers:
         k = min(num_speakers, len(sample))
         labels = _splits(z[sample], [k])[k] if k > 1 else np.zeros(len(sample), dtype=int)
@@ -52,8 +52,8 @@ def cluster(embeddings: np.ndarray, *, num_speakers: int | None = None, expected
 
 def estimate_count(x: np.ndarray, expected: int | None = None) -> int:
     """The number of voices among raw embeddings ``x`` (rows in time order)."""
-    x = _unit(x)
-    return estimate(_unit(x - x.mean(axis=0))[_sample(len(x))], expected)[0]
+    x = unit(x)
+    return estimate(unit(x - x.mean(axis=0))[_sample(len(x))], expected)[0]
 
 
 def estimate(z: np.ndarray, expected: int | None = None, split_silhouette: float = SPLIT_SILHOUETTE) -> tuple[int, np.ndarray]:
@@ -111,7 +111,7 @@ def _sizes_ok(labels: np.ndarray, n: int) -> bool:
     return bool(counts.min() >= max(2, MIN_SHARE * n))
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
+def unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-9)
 
 
@@ -151,7 +151,7 @@ def _dense(labels: np.ndarray) -> np.ndarray:
 
 
 def _centroids(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    return _unit(np.stack([x[labels == k].mean(axis=0) for k in np.unique(labels)]))
+    return unit(np.stack([x[labels == k].mean(axis=0) for k in np.unique(labels)]))
 
 
 def _refine(x: np.ndarray, centroids: np.ndarray, rounds: int = 3) -> np.ndarray:
@@ -159,7 +159,7 @@ def _refine(x: np.ndarray, centroids: np.ndarray, rounds: int = 3) -> np.ndarray
     labels = np.argmax(x @ centroids.T, axis=1)
     for _ in range(rounds):
         present = [k for k in range(len(centroids)) if np.any(labels == k)]
-        centroids = _unit(np.stack([x[labels == k].mean(axis=0) for k in present]))
+        centroids = unit(np.stack([x[labels == k].mean(axis=0) for k in present]))
         labels = np.argmax(x @ centroids.T, axis=1)
     return labels
 

@@ -23,6 +23,7 @@ TARGET_DBFS = -30.0  # the encoder was trained on speech normalized to this leve
 class Diarization:
     frame_labels: np.ndarray  # per 10 ms frame: speaker index, or -1 where nobody speaks
     method: str
+    voices: Voices | None = None  # the speakers' centroids, to score other stretches of the audio
 
     @property
     def num_speakers(self) -> int:
@@ -53,7 +54,45 @@ def diarize(samples: np.ndarray, *, num_speakers: int | None = None, method: str
     vectors = embed_spans(samples, spans, _gain(power, regions), method)
     centers = [(a + b) / 2 for a, b in spans]
     labels = cluster.cluster(vectors, num_speakers=num_speakers, expected=expected, split_silhouette=split_silhouette)
-    return Diarization(_label_frames(labels_out, regions, centers, labels), method)
+    voices = Voices.of(vectors, labels, samples, _gain(power, regions), method)
+    return Diarization(_label_frames(labels_out, regions, centers, labels), method, voices)
+
+
+@dataclass(frozen=True)
+class Voices:
+    """The speakers' voices as centroids of their windows' embeddings, in the centered space
+    the clustering used (cluster.py): any stretch of the recording can be scored against them."""
+
+    center: np.ndarray  # mean of the recording's unit embeddings
+    centroids: np.ndarray  # (speakers, d) unit centroids of the centered unit embeddings
+    samples: np.ndarray
+    gain: float
+    method: str
+
+    @classmethod
+    def of(cls, vectors: np.ndarray, labels: np.ndarray, samples: np.ndarray, gain: float, method: str) -> Voices | None:
+        if len(vectors) < 2 or labels.max() < 1 or method != "dvector":
+            return None  # one voice, or cepstral statistics that only compare within one batch
+        x = cluster.unit(vectors)
+        center = x.mean(axis=0)
+        z = cluster.unit(x - center)
+        centroids = cluster.unit(np.stack([z[labels == k].mean(axis=0) for k in range(int(labels.max()) + 1)]))
+        return cls(center, centroids, samples, gain, method)
+
+    def similarity(self, spans: list[tuple[float, float]]) -> np.ndarray:
+        """(len(spans), speakers) cosine similarity of each span's own audio to each voice; a
+        span shorter than MIN_WINDOW_S is widened around its middle, as the windows were."""
+        if not spans:
+            return np.zeros((0, len(self.centroids)))
+        vectors = embed_spans(self.samples, [_widened(a, b) for a, b in spans], self.gain, self.method)
+        return cluster.unit(cluster.unit(vectors) - self.center) @ self.centroids.T
+
+
+def _widened(a: float, b: float) -> tuple[float, float]:
+    if b - a >= MIN_WINDOW_S:
+        return a, b
+    mid = (a + b) / 2
+    return max(0.0, mid - MIN_WINDOW_S / 2), mid + MIN_WINDOW_S / 2
 
 
 def _merge(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
