@@ -1,5 +1,7 @@
-"""The engine interface: every engine turns 16 kHz float32 audio into Segments on that audio's
-own timeline; the caller offsets chunks and owns cleanup. Device choice lives here too."""
+"""What every engine shares: its options and the device choice. Each engine (faster_whisper.py,
+openai_whisper.py) offers ``transcribe(audio, language=)``, ``check(language)`` and
+``decode_spans(...)`` on 16 kHz float32 audio, returning Segments on that audio's own timeline;
+the caller offsets chunks and owns cleanup."""
 
 from __future__ import annotations
 
@@ -8,14 +10,8 @@ import glob
 import os
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
 
 from ..errors import ModelError
-
-if TYPE_CHECKING:
-    import numpy as np
-
-    from ..transcript.model import Segment
 
 ENGINES = ("faster-whisper", "openai-whisper")
 
@@ -42,22 +38,6 @@ class AsrOptions:
     @property
     def lang(self) -> str | None:
         return None if self.language in (None, "", "auto") else self.language
-
-
-class Engine(Protocol):
-    name: str
-    device: str
-    multilingual: bool
-
-    def transcribe(self, audio: np.ndarray, *, language: str | None) -> tuple[list[Segment], str]:
-        """Segments (with words) for ``audio`` starting at 0 s, and the language used (``None``:
-        detected, which an English-only model refuses with ``english_only_auto``)."""
-
-    def check(self, language: str | None) -> str | None:
-        """The language decoding will use; raises ModelError where the model can't serve it."""
-
-    def decode_spans(self, audio: np.ndarray, spans: list[tuple[int, int]], language: str, hotwords: tuple[str, ...]) -> list[Segment]:
-        """``spans`` (sample indices) decoded in one batch with ``hotwords`` as a prompt."""
 
 
 def english_only_name(model: str) -> bool:
