@@ -16,6 +16,8 @@ CONFIG_NAME = "chaitime.toml"
 PLACEHOLDER_NAME = "Your Name"  # the template's author and host until the host fills them in
 ENGINES = ("auto", "faster-whisper", "openai-whisper")
 DEVICES = ("auto", "cpu", "cuda")
+DENOISE = ("auto", "off", "light", "strong")  # [audio] denoise (media.sound)
+DEHUM = ("auto", "off")
 
 
 def default_text() -> str:
@@ -206,6 +208,10 @@ def _check_choices(path: Path, raw: dict) -> None:
         from .asr.vocabulary import check
 
         check(t["vocabulary"], "[transcribe] vocabulary", where=str(path))
+    for key, accepted in (("denoise", DENOISE), ("dehum", DEHUM)):
+        value = raw.get("audio", {}).get(key)
+        if value is not None and value not in accepted:
+            raise ConfigError(f"{path}: [audio] {key} {value!r} is unknown. Use one of: {', '.join(accepted)}.")
     lufs = raw.get("audio", {}).get("target_lufs")
     if lufs is not None and not -30 <= lufs <= -10:
         raise ConfigError(f"{path}: [audio] target_lufs {lufs} is out of range. Podcasts use -16 (stereo) or -19 (mono).")

@@ -89,10 +89,11 @@ class IngestResult:
     seconds: float
     created: bool
     notes: tuple[str, ...] = ()
+    sound: dict | None = None  # the sound stage's report (sound.json), when it ran
 
 
 # One version per stage: bump a stage's number when its output for the same inputs changes.
-VERSIONS = {"extract": 3, "master": 5, "transcribe": 3, "speakers": 3, "draft": 1, "render": 3, "clip": 1}
+VERSIONS = {"extract": 3, "sound": 1, "master": 6, "transcribe": 3, "speakers": 3, "draft": 1, "render": 4, "clip": 1}
 
 
 def stage_key(stage: str, *parts: object) -> str:
@@ -152,7 +153,9 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
                                              loudness.silence_note(before)) if n)
             # Mastering (ffmpeg, a subprocess) overlaps with transcription. Measured on 60 minutes:
             # 150 s in all; mastering beside the speaker stage instead took 179 s.
-            mastered = None if rendered else pool.submit(_master, episode, ws, meta, info, before, rec)
+            # With studio sound on, mastering waits for the speaker labels (the leveler's turns).
+            cleanup = _sound_settings(ws).active
+            mastered = None if rendered or cleanup else pool.submit(_master, episode, ws, meta, info, before, rec)
             # The stereo check (10 minutes decoded, ~2 s) runs after mastering, beside
             # transcription, when the speaker stage is sure to run (a re-run never waits for it).
             stereo_check = None if warm is None else pool.submit(_channels_independent, episode, info, opts)
@@ -162,6 +165,9 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
             after = mastered.result() if mastered is not None else None
             independent = stereo_check.result() if stereo_check is not None else None
         named = _speakers(episode, ws, raw, opts, rec, independent)
+        sound_report = _sound(episode, ws, info, named, rec) if cleanup else None
+        if cleanup and not rendered:
+            after = _master(episode, ws, meta, info, before, rec)
         if rendered:  # before the draft stage, which writes chapters into the audio it makes
             after = _render(episode, ws, rec, progress).loudness_after
         notes = _writing(episode, ws, named, rec)
@@ -174,7 +180,8 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
     meta = episode.meta()
     asr_notes = tuple(raw.meta.get("notes") or ())  # e.g. stretches that don't sound like the language
     return IngestResult(episode, meta, info.duration_s, before, after, len(named.words), outputs, tuple(rec.ran),
-                        time.monotonic() - started, created, media_notes + asr_notes + notes)
+                        time.monotonic() - started, created, media_notes + asr_notes + tuple((sound_report or {}).get("notes", ())) + notes,
+                        sound_report)
 
 
 @contextmanager
@@ -311,22 +318,62 @@ def _extract_key(source_hash: str) -> str:
     return stage_key("extract", source_hash, ffmpeg.ffmpeg_version())
 
 
+def _sound_settings(ws: Workspace):
+    from .media.sound import Settings
+
+    audio = ws.settings
+    return Settings(bool(audio.get("audio", "leveler", True)), audio.get("audio", "denoise", "auto"), audio.get("audio", "dehum", "auto"))
+
+
+def _sound(episode: Episode, ws: Workspace, info: MediaInfo, transcript: Transcript, rec: Records) -> dict:
+    """sound.flac (the cleaned lossless master: high-pass, hum notches, RNNoise, leveler by speaker
+    turn), its 16 kHz copy and sound.json, the record of what was done and measured."""
+    from .media import sound
+
+    settings = _sound_settings(ws)
+    out, proxy, record = episode.machine_dir / "sound.flac", episode.machine_dir / "sound.s16", episode.machine_dir / "sound.json"
+    key = stage_key("sound", rec.data.get("extract"), rec.data.get("speakers"), transcript.to_json(), settings.__dict__,
+                    ffmpeg.ffmpeg_version())
+    if rec.fresh("sound", key, [out, proxy, record]):
+        return json.loads(record.read_text())
+    speech = asr.PcmAudio(episode.machine_dir / "speech.s16").samples()
+    plan = sound.analyse(speech, transcript, settings)
+    measured, clipped = sound.apply(episode.machine_dir / "master.flac", plan, info.channels, out, proxy)
+    report = sound.report(plan, measured, clipped, asr.PcmAudio(proxy).samples(), transcript, settings.leveler and not plan.notes)
+    data = report.__dict__
+    fsutil.write_text(episode.path("sound.svg"), sound.picture(speech, asr.PcmAudio(proxy).samples(), transcript))
+    fsutil.write_text(record, json.dumps(data, indent=1, sort_keys=True) + "\n")
+    rec.done("sound", key)
+    return data
+
+
+def master_source(episode: Episode, ws: Workspace) -> Path:
+    """The lossless master that audio.mp3, render and clips start from: the cleaned sound when studio sound is on."""
+    cleaned = episode.machine_dir / "sound.flac"
+    return cleaned if _sound_settings(ws).active and cleaned.is_file() else episode.machine_dir / "master.flac"
+
+
 def _master(episode: Episode, ws: Workspace, meta: EpisodeMeta, info: MediaInfo, before: loudness.Loudness, rec: Records) -> loudness.Loudness:
     """audio.mp3 (and video.mp4 with the same mastered sound) in one ffmpeg run, then ID3 tags."""
     audio, video, after_path = episode.path(AUDIO), episode.path(VIDEO), episode.machine_dir / "loudness.out.json"
+    source = master_source(episode, ws)
+    cleaned = source.name == "sound.flac"
+    if cleaned:
+        before = loudness.Loudness(**json.loads((episode.machine_dir / "sound.json").read_text())["loudness"])
     target = loudness.target_for(info.channels, ws.settings.get("audio", "target_lufs"))
     channels = 1 if info.channels == 1 else 2
     gain = loudness.gain_db(before, target)
     tag_values = tags.episode_tags(ws.settings, meta)
-    key = stage_key("master", rec.data.get("extract"), target, gain, channels, info.has_video, ffmpeg.ffmpeg_version(), tag_key(tag_values))
+    key = stage_key("master", rec.data.get("extract"), rec.data.get("sound") if cleaned else None, target, gain, channels, info.has_video,
+                    ffmpeg.ffmpeg_version(), tag_key(tag_values))
     outputs = [audio, after_path] + ([video] if info.has_video else [])
     if rec.fresh("master", key, outputs):
         return loudness.Loudness(**json.loads(after_path.read_text()))
     # The limiter's loss is estimated (and when needed measured) on the 16 kHz speech file:
     # a quarter of the time, within 0.1 LU on speech.
-    speech = episode.machine_dir / "speech.s16"
+    speech = episode.machine_dir / ("sound.s16" if cleaned else "speech.s16")
     proxy = loudness.Proxy(speech_input(speech), asr.PcmAudio(speech).samples(), SAMPLE_RATE_HZ)
-    _, after = loudness.master_mp3(episode.machine_dir / "master.flac", before, target, channels, audio, proxy=proxy)
+    _, after = loudness.master_mp3(source, before, target, channels, audio, proxy=proxy)
     if info.has_video:
         _mux_video(info, audio, video)
     tags.write_tags(audio, **tag_values)
@@ -523,7 +570,7 @@ def _render(episode: Episode, ws: Workspace, rec: Records, progress: Progress | 
     from .media import render as media
 
     settings = ws.settings
-    inputs = _render_inputs(episode, settings)
+    inputs = _render_inputs(episode, settings, master_source(episode, ws))
     plan = _render_plan(episode, settings, inputs)
     chapters_orig = _original_chapters(episode)
     tag_values = tags.episode_tags(settings, episode.meta())
@@ -557,11 +604,10 @@ def _render(episode: Episode, ws: Workspace, rec: Records, progress: Progress | 
     return RenderResult(audio, video if inputs.source else None, duration_s, removed_s, tuple(changed), after)
 
 
-def _render_inputs(episode: Episode, settings: config.Settings):
+def _render_inputs(episode: Episode, settings: config.Settings, master: Path):
     from .edit.markdown import read_edit_md
     from .media.render import Inputs
 
-    master = episode.machine_dir / "master.flac"
     if not master.is_file():
         raise InputError(f"{master}: no lossless master. Run `chaitime ingest` on the recording first.")
     info = probe_mod.probe(master)
@@ -645,7 +691,7 @@ def _render_key(episode: Episode, rec: Records, inputs, plan, settings: config.S
     def content(p: Path | None):
         return None if p is None else fsutil.file_hash(p)
 
-    master = rec.data.get("extract") or content(inputs.master)
+    master = (rec.data.get("sound") if inputs.master.name == "sound.flac" else rec.data.get("extract")) or content(inputs.master)
     source = (episode.source_hash() or content(inputs.source)) if inputs.source else None
     return stage_key("render", master, source, inputs.transcript.to_json(), plan.keeps, sorted(plan.cuts.removed_words),
                      content(plan.intro), content(plan.outro), repr(chapters), settings.get("audio", "target_lufs"),
@@ -785,4 +831,20 @@ def publish(ws: Workspace, out: Path, base_url: str | None = None) -> Published:
 def summary_line(result: IngestResult) -> str:
     b, a = result.loudness_before, result.loudness_after
     loud = f"{b.integrated_lufs:.1f} -> {a.integrated_lufs:.1f} LUFS, peak {a.true_peak_dbtp:.1f} dBTP" if a and b else ""
+    if a and b and result.sound:
+        loud += f", LRA {b.lra_lu:.1f} -> {a.lra_lu:.1f} LU" + sound_summary(result.sound)
     return f"{result.duration_s / 60:.1f} min, {loud}, {result.words} words, {result.seconds:.1f} s"
+
+
+def sound_summary(report: dict) -> str:
+    """The sound stage in the summary line: speakers' spread, noise floor, clipping."""
+    from .media.sound import Report
+
+    parts = []
+    spread = Report.spread(report["speakers_before_db"]), Report.spread(report["speakers_after_db"])
+    if spread[0] is not None and spread[1] is not None:
+        parts.append(f"speakers {spread[0]:.1f} -> {spread[1]:.1f} dB apart")
+    parts.append(f"noise floor {report['noise_floor_before_db']:.0f} -> {report['noise_floor_after_db']:.0f} dBFS")
+    if report.get("clipped_samples"):
+        parts.append(f"{report['clipped_samples']} clipped samples")
+    return "".join(f", {p}" for p in parts)

@@ -128,7 +128,10 @@ class _Pipe:
             failed = self.errs[0] if codes[1] else self.errs[1]
             failed.seek(0)
             raise ffmpeg.failure(failed.read().decode("utf-8", "replace"), codes[1] or codes[0], self.what, self.output) from exc
+        self.stderr = []  # (decoder's, encoder's): filters that report at the end (ebur128, astats)
         for f in self.errs:
+            f.seek(0)
+            self.stderr.append(f.read().decode("utf-8", "replace"))
             f.close()
 
 

@@ -1,0 +1,419 @@
+"""Studio sound on the lossless master, before loudness normalization: a gentle high-pass, mains
+hum notched when it is there, RNNoise with the dry signal mixed back, and a leveler that rides
+the gain by speaker and by turn (chaitime knows who speaks when, from transcript.json).
+
+Analysis reads the 16 kHz speech file (10 ms frames, K-weighted in the frequency domain, so the
+levels are BS.1770 loudness up to a constant); the result is a gain curve of 10 ms steps that is
+constant inside a turn, takes the lower of the two neighbours' gains in the pauses between turns
+(noise between speakers is never raised) and ramps over 200 ms inside those pauses. Applying it
+streams the master through numpy a second at a time (flat memory for any length): ffmpeg filters
+(high-pass, notches) -> RNNoise -> wet/dry mix -> gain -> FLAC, with a 16 kHz copy for the
+mastering's limiter estimate.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import fsutil
+from ..config import DEHUM, DENOISE  # noqa: F401  (the accepted values, validated in config)
+from . import ffmpeg, loudness
+
+log = logging.getLogger("chaitime")
+
+DRY_MIX = {"light": 0.3, "strong": 0.12}  # share of the dry signal kept: the voice stays natural
+# auto: RNNoise when the noise floor is this close under the speech (dB); strong under STRONG_SNR_DB.
+# A clean read-speech recording measured 45-60 dB; speech with pink noise at 15 dB SNR, 17.
+LIGHT_SNR_DB = 35.0
+STRONG_SNR_DB = 25.0
+HIGHPASS_HZ = 70  # rumble; 12 dB/octave leaves a voice's fundamental alone
+FRAME_S = 0.01
+RATE_HZ = 16000
+WORD_PAD_S = 0.15  # around a turn's words: breaths and onsets stay in the turn's gain
+RAMP_FRAMES = 20  # 200 ms gain ramps, centred, so they finish inside the pause before a turn
+MAX_GAIN_DB = 20.0
+TURN_RANGE_DB = 6.0  # a turn may differ from its speaker's level by this much at most
+TURN_FULL_S = 4.0  # a turn with this much speech is levelled fully; shorter ones in proportion
+MIN_SPEECH_S = 3.0  # less speech than this in the recording: nothing to level
+BLOCK_FRAMES = 40  # 400 ms, BS.1770's gating block
+GATE_DB = 20.0  # speech frames: within this of the speaker's loud frames (not breaths, not noise)
+HUM_RATIO_DB = 10.0  # a mains harmonic this far over its neighbourhood is hum
+HUM_HARMONICS = 8
+CLIP_LEVEL = 0.999
+BLOCK = 48000  # samples per streamed block, a multiple of RNNoise's frame
+# BS.1770 K-weighting biquads (48 kHz): the high shelf, then the high-pass.
+K_SHELF = ((1.53512485958697, -2.69169618940638, 1.19839281085285), (1.0, -1.69065929318241, 0.73248077421585))
+K_HIGHPASS = ((1.0, -2.0, 1.0), (1.0, -1.99004745483398, 0.99007225036621))
+
+
+@dataclass(frozen=True)
+class Settings:
+    leveler: bool = True
+    denoise: str = "auto"
+    dehum: str = "auto"
+
+    @property
+    def active(self) -> bool:
+        return self.leveler or self.denoise != "off" or self.dehum != "off"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the analysis decided: the gain curve (dB per 10 ms frame), RNNoise's strength, hum."""
+
+    gain_db: np.ndarray
+    denoise: str  # off, light or strong
+    hum_hz: tuple[float, ...]
+    speakers_db: dict[str, float]
+    noise_floor_db: float
+    snr_db: float
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Report:
+    """The sound stage's record (sound.json): what was done and measured, before and after."""
+
+    loudness: dict  # of sound.flac, as loudness.Loudness fields
+    denoise: str
+    hum_hz: list[float]
+    leveled: bool
+    speakers_before_db: dict[str, float]
+    speakers_after_db: dict[str, float]
+    noise_floor_before_db: float
+    noise_floor_after_db: float
+    clipped_samples: int
+    notes: list[str] = field(default_factory=list)
+
+    @staticmethod
+    def spread(levels: dict[str, float]) -> float | None:
+        return round(max(levels.values()) - min(levels.values()), 1) if len(levels) > 1 else None
+
+
+# --- analysis ------------------------------------------------------------------------------------
+def _k_weight(freqs_hz: np.ndarray) -> np.ndarray:
+    """|H(f)|^2 of the K-weighting filter."""
+    z = np.exp(-1j * 2 * np.pi * freqs_hz / 48000.0)
+    power = np.ones_like(freqs_hz)
+    for b, a in (K_SHELF, K_HIGHPASS):
+        h = (b[0] + b[1] * z + b[2] * z**2) / (a[0] + a[1] * z + a[2] * z**2)
+        power = power * np.abs(h) ** 2
+    return power
+
+
+def frame_levels(samples: np.ndarray, rate_hz: int = RATE_HZ, block_frames: int = 60_000) -> tuple[np.ndarray, np.ndarray]:
+    """(K-weighted, plain) level in dB of every 10 ms frame of int16 ``samples``, a block at a time."""
+    size = round(rate_hz * FRAME_S)
+    n = len(samples) // size
+    weights = _k_weight(np.fft.rfftfreq(size, 1.0 / rate_hz))
+    weighted, plain = np.empty(n), np.empty(n)
+    for lo in range(0, n, block_frames):
+        hi = min(n, lo + block_frames)
+        frames = np.asarray(samples[lo * size : hi * size], dtype=np.float32).reshape(hi - lo, size) / 32768.0
+        spectrum = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+        spectrum[:, 1:-1] *= 2  # one-sided
+        weighted[lo:hi] = spectrum @ weights / size**2
+        plain[lo:hi] = np.einsum("ij,ij->i", frames, frames) / size
+    return 10 * np.log10(weighted + 1e-12), 10 * np.log10(plain + 1e-12)
+
+
+def power_mean_db(levels_db: np.ndarray) -> float:
+    return float(10 * np.log10(np.mean(10 ** (levels_db / 10)))) if len(levels_db) else float("-inf")
+
+
+def gated_db(weighted_db: np.ndarray, inside: np.ndarray) -> float:
+    """BS.1770 integrated loudness (up to a constant) of the frames ``inside`` marks: 400 ms blocks
+    at 100 ms steps lying (90%) inside, absolute gate -70, relative gate -10 (what meters and
+    pyloudnorm measure; a plain frame average missed a speaker's loudness by 1-2 dB)."""
+    if inside.sum() < BLOCK_FRAMES:
+        return power_mean_db(weighted_db[inside]) if inside.any() else float("-inf")
+    kernel = np.ones(BLOCK_FRAMES) / BLOCK_FRAMES
+    power = np.convolve(10 ** (weighted_db / 10), kernel, mode="valid")[::10]
+    cover = np.convolve(inside.astype(float), kernel, mode="valid")[::10]
+    blocks = power[(cover >= 0.9) & (power > 1e-7)]
+    if not len(blocks):
+        return power_mean_db(weighted_db[inside])
+    relative = 10 * np.log10(blocks.mean()) - 10
+    kept = blocks[10 * np.log10(blocks) > relative]
+    return float(10 * np.log10(kept.mean()))
+
+
+def noise_floor_db(plain_db: np.ndarray) -> float:
+    """The recording's noise floor: the 10th percentile of 10 ms frame levels (digital silence left out)."""
+    live = plain_db[plain_db > -100]
+    return round(float(np.percentile(live, 10)), 1) if len(live) else -120.0
+
+
+def turns_of(words, n_frames: int) -> list[tuple[str, int, int, list[tuple[int, int]]]]:
+    """Runs of words by one speaker: (speaker, first frame, end frame, word frame spans), padded."""
+    turns = []
+    for w in words:
+        if w.speaker is None:
+            continue
+        a, b = int(w.start_s / FRAME_S), min(n_frames, int(np.ceil(w.end_s / FRAME_S)))
+        if turns and turns[-1][0] == w.speaker:
+            turns[-1][3].append((a, b))
+        else:
+            turns.append([w.speaker, 0, 0, [(a, b)]])
+    pad = round(WORD_PAD_S / FRAME_S)
+    return [(s, max(0, spans[0][0] - pad), min(n_frames, spans[-1][1] + pad), spans) for s, _, _, spans in turns]
+
+
+def speech_frames(turns, weighted_db: np.ndarray, floor_db: float) -> dict[str, np.ndarray]:
+    """Per speaker, a mask of the frames inside their words that sound like speech (gated)."""
+    masks: dict[str, np.ndarray] = {}
+    for speaker, _, _, spans in turns:
+        mask = masks.setdefault(speaker, np.zeros(len(weighted_db), bool))
+        for a, b in spans:
+            mask[a:b] = True
+    for mask in masks.values():
+        values = weighted_db[mask]
+        if len(values):
+            loud = np.percentile(values, 95)
+            mask &= (weighted_db > loud - GATE_DB) & (weighted_db > floor_db + 6)
+    return masks
+
+
+def word_frames(turns, n: int) -> dict[str, np.ndarray]:
+    """Per speaker, the frames inside their turns (padded word spans and the pauses between them)."""
+    out: dict[str, np.ndarray] = {}
+    for speaker, a, b, _ in turns:
+        out.setdefault(speaker, np.zeros(n, bool))[a:b] = True
+    return out
+
+
+def level_gains(turns, weighted_db: np.ndarray, masks: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, float]]:
+    """The leveler's gain curve (dB per frame) and each speaker's level before it."""
+    n = len(weighted_db)
+    words = word_frames(turns, n)
+    speakers = {s: gated_db(weighted_db, words[s]) for s, m in masks.items() if m.sum() * FRAME_S >= 1.0}
+    if not speakers:
+        return np.zeros(n), {}
+    main = max(speakers, key=lambda s: masks[s].sum())  # the speaker heard most keeps its level
+    gain_turn = []
+    for speaker, a, b, _ in turns:
+        if speaker not in speakers:
+            gain_turn.append((a, b, 0.0))
+            continue
+        mask = masks[speaker][a:b]
+        base = speakers[main] - speakers[speaker]
+        if mask.any():
+            weight = min(1.0, mask.sum() * FRAME_S / TURN_FULL_S)
+            base += weight * float(np.clip(speakers[speaker] - gated_db(weighted_db[a:b], words[speaker][a:b]), -TURN_RANGE_DB, TURN_RANGE_DB))
+        gain_turn.append((a, b, float(np.clip(base, -MAX_GAIN_DB, MAX_GAIN_DB))))
+    return _curve(gain_turn, n), {s: round(v, 2) for s, v in speakers.items()}
+
+
+def _curve(gain_turn: list[tuple[int, int, float]], n: int) -> np.ndarray:
+    """Constant gain inside each turn; in a pause, the lower of its neighbours'; 200 ms ramps."""
+    curve = np.full(n, np.nan)
+    for a, b, g in gain_turn:
+        curve[a:b] = g if np.isnan(curve[a:b]).all() else np.fmin(curve[a:b], g)
+    known = np.flatnonzero(~np.isnan(curve))
+    if not len(known):
+        return np.zeros(n)
+    idx = np.arange(n)
+    before = known[np.clip(np.searchsorted(known, idx, "right") - 1, 0, len(known) - 1)]
+    after = known[np.clip(np.searchsorted(known, idx, "left"), 0, len(known) - 1)]
+    filled = np.minimum(curve[before], curve[after])
+    filled[known] = curve[known]
+    kernel = np.ones(RAMP_FRAMES) / RAMP_FRAMES
+    return np.convolve(np.pad(filled, (RAMP_FRAMES // 2, RAMP_FRAMES - 1 - RAMP_FRAMES // 2), mode="edge"), kernel, mode="valid")
+
+
+def detect_hum(samples: np.ndarray, rate_hz: int = RATE_HZ, blocks: int = 64) -> tuple[float, ...]:
+    """Mains hum: the harmonics of 50 or 60 Hz standing HUM_RATIO_DB over their neighbourhood in
+    the spectrum averaged over up to ``blocks`` one-second stretches spread over the recording."""
+    n = len(samples) // rate_hz
+    if n < 2:
+        return ()
+    picks = np.linspace(0, n - 1, min(n, blocks)).astype(int)
+    window = np.hanning(rate_hz).astype(np.float32)
+    power = np.zeros(rate_hz // 2 + 1)
+    for i in picks:
+        block = np.asarray(samples[i * rate_hz : (i + 1) * rate_hz], dtype=np.float32)
+        power += np.abs(np.fft.rfft(block * window)) ** 2
+    power = 10 * np.log10(power + 1e-9)  # 1 Hz bins
+    best: tuple[float, ...] = ()
+    for f0 in (50, 60):
+        found = []
+        for h in range(1, HUM_HARMONICS + 1):
+            f = f0 * h
+            neighbours = np.concatenate([power[f - 12 : f - 3], power[f + 4 : f + 13]])
+            if power[f - 1 : f + 2].max() - np.median(neighbours) >= HUM_RATIO_DB:
+                found.append(float(f))
+        if (f0 in found or 2 * f0 in found) and len(found) > len(best):
+            best = tuple(found)
+    return best
+
+
+def analyse(samples: np.ndarray, transcript, settings: Settings) -> Plan:
+    """Decide what the sound stage does, from the 16 kHz speech samples and the labelled transcript."""
+    weighted, plain = frame_levels(samples)
+    floor = noise_floor_db(plain)
+    turns = turns_of(transcript.words, len(weighted))
+    masks = speech_frames(turns, weighted, floor)
+    all_speech = np.zeros(len(weighted), bool)
+    for m in masks.values():
+        all_speech |= m
+    notes = []
+    speech_db = power_mean_db(plain[all_speech]) if all_speech.any() else float("-inf")
+    snr = round(speech_db - floor, 1) if all_speech.any() else 0.0
+    if settings.leveler and all_speech.sum() * FRAME_S >= MIN_SPEECH_S:
+        gain, speakers = level_gains(turns, weighted, masks)
+    else:
+        gain, speakers = np.zeros(len(weighted)), ({s: round(power_mean_db(weighted[m]), 2) for s, m in masks.items() if m.any()})
+        if settings.leveler:
+            notes.append("the leveler found no speech to level (music or noise?), so it left the gain alone")
+    denoise = settings.denoise
+    if denoise == "auto":
+        denoise = "off" if not all_speech.any() or snr >= LIGHT_SNR_DB else ("strong" if snr < STRONG_SNR_DB else "light")
+    hum = detect_hum(samples) if settings.dehum == "auto" else ()
+    return Plan(gain, denoise, hum, speakers, floor, snr, tuple(notes))
+
+
+# --- applying it -----------------------------------------------------------------------------------
+def filter_chain(plan: Plan, channels: int) -> str:
+    """ffmpeg's part, before RNNoise: clipping counted (astats), downmix over two channels, high-pass, hum notches, 48 kHz."""
+    steps = ["astats=measure_perchannel=none:measure_overall=Peak_level+Peak_count"]
+    if channels > 2:
+        steps.append("aformat=channel_layouts=stereo")
+    steps.append(f"highpass=f={HIGHPASS_HZ}:p=2")
+    steps += [f"bandreject=f={f:g}:width_type=q:w={8 + f / 50:g}" for f in plan.hum_hz]
+    steps.append(f"aresample={48000}:resampler=soxr")
+    return ",".join(steps)
+
+
+def apply(master: Path, plan: Plan, channels: int, out: Path, proxy: Path) -> tuple[loudness.Loudness, int]:
+    """``master`` through the plan into ``out`` (FLAC, 48 kHz) and ``proxy`` (16 kHz mono s16);
+    returns the loudness of ``out`` and the count of clipped samples in ``master``."""
+    from .render import _Pipe
+
+    ch = min(2, channels)
+    decode = ["-i", ffmpeg.as_input(master), "-map", "0:a:0", "-af", filter_chain(plan, channels), "-f", "f32le", "-c:a", "pcm_f32le", "-"]
+    with fsutil.atomic_path(out) as tmp, fsutil.atomic_path(proxy) as tmp_proxy:
+        graph = (f"[0:a]asplit=2[a][b];[a]{loudness.level_filter(ch)}[m];"
+                 f"[b]aresample={RATE_HZ}:resampler=soxr,aformat=sample_fmts=s16:channel_layouts=mono[s]")
+        encode = ["-f", "f32le", "-ar", "48000", "-ac", str(ch), "-i", "-", "-filter_complex", graph,
+                  "-map", "[m]", "-c:a", "flac", "-sample_fmt", "s16", "-f", "flac", str(tmp),
+                  "-map", "[s]", "-c:a", "pcm_s16le", "-f", "s16le", str(tmp_proxy)]
+        pipe = _Pipe(decode, encode, what=f"cleaning the sound of {master}")
+        with pipe as (reader, writer):
+            _stream(reader, writer, plan, ch)
+        stderr_dec, stderr_enc = pipe.stderr
+    measured = loudness.parse_summary(stderr_enc)
+    return measured, _clipped(stderr_dec)
+
+
+def _clipped(stderr: str) -> int:
+    """Samples at full scale, from astats: Peak count when the peak level is at 0 dBFS."""
+    level = re.findall(r"Peak level dB:\s*(-?[\d.]+|-inf)", stderr)
+    count = re.findall(r"Peak count:\s*(\d+)", stderr)
+    if not level or not count or level[-1] == "-inf" or float(level[-1]) < 20 * np.log10(CLIP_LEVEL):
+        return 0
+    return int(count[-1])
+
+
+def _stream(reader, writer, plan: Plan, channels: int) -> None:
+    from . import rnnoise
+
+    denoiser = rnnoise.Denoiser(channels) if plan.denoise != "off" else None
+    dry = DRY_MIX.get(plan.denoise, 1.0)
+    delay = rnnoise.DELAY if denoiser else 0
+    history = np.zeros((delay, channels), np.float32)  # the dry signal, delayed like RNNoise's output
+    frames_t = np.arange(len(plan.gain_db)) * FRAME_S + FRAME_S / 2
+    written, pending_skip = 0, delay
+    pool = ThreadPoolExecutor(max_workers=channels) if channels > 1 and denoiser else None
+    try:
+        done = False
+        while not done:
+            data = reader.read(BLOCK * channels * 4)
+            block = np.frombuffer(data, dtype="<f4")[: len(data) // (4 * channels) * channels].reshape(-1, channels)
+            done = len(block) < BLOCK
+            if done and denoiser:  # flush RNNoise's delay and pad to whole frames
+                pad = delay + (-(len(block) + delay)) % rnnoise.FRAME
+                block = np.concatenate([block, np.zeros((pad, channels), np.float32)])
+            if not len(block):
+                break
+            if denoiser:
+                wet = denoiser.process(block, pool)
+                delayed = np.concatenate([history, block])
+                history = delayed[len(block):]
+                mixed = wet * np.float32(1 - dry) + delayed[: len(block)] * np.float32(dry)
+                skip = min(pending_skip, len(mixed))
+                mixed, pending_skip = mixed[skip:], pending_skip - skip
+            else:
+                mixed = block
+            t = (written + np.arange(len(mixed))) / 48000.0
+            gain = 10 ** (np.interp(t, frames_t, plan.gain_db) / 20) if len(frames_t) else np.ones(len(mixed))
+            writer.write((mixed * gain[:, None].astype(np.float32)).astype("<f4").tobytes())
+            written += len(mixed)
+    finally:
+        if pool:
+            pool.shutdown()
+        if denoiser:
+            denoiser.close()
+
+
+def after_levels(proxy_samples: np.ndarray, transcript) -> tuple[dict[str, float], float]:
+    """Speakers' levels and the noise floor of the processed sound, measured as ``analyse`` does."""
+    weighted, plain = frame_levels(proxy_samples)
+    floor = noise_floor_db(plain)
+    masks = speech_frames(turns_of(transcript.words, len(weighted)), weighted, floor)
+    words = word_frames(turns_of(transcript.words, len(weighted)), len(weighted))
+    return {s: round(gated_db(weighted, words[s]), 2) for s, m in masks.items() if m.any()}, floor
+
+
+def report(plan: Plan, measured: loudness.Loudness, clipped: int, proxy_samples: np.ndarray, transcript, leveled: bool) -> Report:
+    speakers_after, floor_after = after_levels(proxy_samples, transcript)
+    notes = list(plan.notes)
+    if clipped:
+        notes.append(f"the recording clips: {clipped} samples at full scale (distortion no mastering can undo; record with lower input gain)")
+    return Report(asdict_loudness(measured), plan.denoise, list(plan.hum_hz), leveled, plan.speakers_db, speakers_after,
+                  plan.noise_floor_db, floor_after, clipped, notes)
+
+
+def asdict_loudness(measured: loudness.Loudness) -> dict:
+    return dict(measured.__dict__)
+
+
+COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+
+
+def picture(before: np.ndarray, after: np.ndarray, transcript, width: int = 900, panel: int = 160) -> str:
+    """sound.svg: loudness per second before (top) and after (bottom), each second coloured by
+    the speaker talking in it (grey: nobody). Dependency-free SVG, the same bytes for the same input."""
+    speakers = sorted({w.speaker for w in transcript.words if w.speaker})
+    colour = {s: COLOURS[i % len(COLOURS)] for i, s in enumerate(speakers)}
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{2 * panel + 60}" font-family="sans-serif" font-size="12">']
+    for row, (title, samples) in enumerate((("before", before), ("after", after))):
+        weighted, _ = frame_levels(samples)
+        n = len(weighted) // 100
+        if n == 0:
+            continue
+        per_s = 10 * np.log10(np.mean(10 ** (weighted[: n * 100].reshape(n, 100) / 10), axis=1) + 1e-12)
+        who = [None] * n
+        for w in transcript.words:
+            for i in range(int(w.start_s), min(n, int(w.end_s) + 1)):
+                who[i] = w.speaker
+        top = 20 + row * (panel + 20)
+        parts.append(f'<text x="4" y="{top - 4}">{title} (loudness per second, -60 to 0 dB)</text>')
+        parts.append(f'<rect x="0" y="{top}" width="{width}" height="{panel}" fill="none" stroke="#ccc"/>')
+        for i, level in enumerate(per_s):
+            x = i * width / n
+            y = top + panel * min(1.0, max(0.0, -float(level) / 60))
+            fill = colour.get(who[i], "#999")
+            parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(1.0, width / n):.1f}" height="{top + panel - y:.1f}" fill="{fill}"/>')
+    legend = " ".join(f'<tspan fill="{colour[s]}">{_xml(s)}</tspan>' for s in speakers)
+    parts.append(f'<text x="4" y="{2 * panel + 56}">{legend}</text></svg>\n')
+    return "\n".join(parts)
+
+
+def _xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
