@@ -332,12 +332,11 @@ def _sound(episode: Episode, ws: Workspace, info: MediaInfo, transcript: Transcr
 
     settings = _sound_settings(ws)
     out, proxy, record = episode.machine_dir / "sound.flac", episode.machine_dir / "sound.s16", episode.machine_dir / "sound.json"
-    key = stage_key("sound", rec.data.get("extract"), rec.data.get("speakers"), transcript.to_json(), settings.__dict__,
-                    ffmpeg.ffmpeg_version())
+    speech = asr.PcmAudio(episode.machine_dir / "speech.s16").samples()
+    plan = sound.analyse(speech, transcript, settings)  # seconds for an hour: the key is what it decided
+    key = stage_key("sound", rec.data.get("extract"), settings.__dict__, sound.plan_key(plan), ffmpeg.ffmpeg_version())
     if rec.fresh("sound", key, [out, proxy, record]):
         return json.loads(record.read_text())
-    speech = asr.PcmAudio(episode.machine_dir / "speech.s16").samples()
-    plan = sound.analyse(speech, transcript, settings)
     measured, clipped = sound.apply(episode.machine_dir / "master.flac", plan, info.channels, out, proxy)
     report = sound.report(plan, measured, clipped, asr.PcmAudio(proxy).samples(), transcript, settings.leveler and not plan.notes)
     data = report.__dict__

@@ -176,8 +176,12 @@ def join_intro_outro(cut: Path, plan: Plan, out: Path, inputs: Inputs, quiet: tu
         inputs_args += ["-i", ffmpeg.as_input(plan.outro)]
         parts.append(("outro", fade))
         length_s += outro_s - fade
-    for i in range(len(parts)):
-        graph.append(f"[{i}:a]{fmt}[p{i}]")
+    # Intro and outro at the episode's loudness, so the crossfade neither jumps nor dips.
+    body_lufs = loudness.measure(cut, true_peak=False).integrated_lufs
+    jingles = iter(p for p in (plan.intro, plan.outro) if p)
+    for i, (name, _) in enumerate(parts):
+        match = "" if name == "body" else _match_gain(next(jingles), body_lufs)
+        graph.append(f"[{i}:a]{fmt}{match}[p{i}]")
     current = "p0"
     for i in range(1, len(parts)):
         fade = parts[0][1] if i == 1 and parts[0][0] == "intro" else parts[i][1]
@@ -187,6 +191,17 @@ def join_intro_outro(cut: Path, plan: Plan, out: Path, inputs: Inputs, quiet: tu
         ffmpeg.run([*inputs_args, "-filter_complex", ";".join(graph), "-map", f"[{current}]", "-c:a", "flac", "-f", "flac", str(tmp)],
                    what="joining the intro and outro")
     return out, offset_s, probe(out).duration_s
+
+
+def _match_gain(jingle: Path, body_lufs: float) -> str:
+    """A volume step that brings ``jingle`` to ``body_lufs`` (none when either is silence)."""
+    measured = loudness.measure(jingle, true_peak=False)
+    if not (-70 < measured.integrated_lufs and -70 < body_lufs):
+        return ""
+    gain = body_lufs - measured.integrated_lufs
+    if measured.sample_peak_dbfs is not None:  # the joined FLAC is integer: never past full scale
+        gain = min(gain, -0.1 - measured.sample_peak_dbfs)
+    return f",volume={gain:.2f}dB"
 
 
 def master_audio(edited: Path, audio: Path, target: float, channels: int, tag_values: dict) -> tuple[float, loudness.Loudness]:

@@ -278,6 +278,13 @@ def analyse(samples: np.ndarray, transcript, settings: Settings) -> Plan:
     return Plan(gain, denoise, hum, speakers, floor, snr, tuple(notes))
 
 
+def plan_key(plan: Plan) -> list:
+    """What the sound stage's output depends on, for its stage key: a new transcript whose turns
+    give the same gains (to 0.5 dB, in 100 ms steps) doesn't clean the sound again."""
+    coarse = np.round(plan.gain_db[::10] * 2).astype(np.int8).tobytes().hex() if len(plan.gain_db) else ""
+    return [coarse, plan.denoise, list(plan.hum_hz)]
+
+
 # --- applying it -----------------------------------------------------------------------------------
 def filter_chain(plan: Plan, channels: int) -> str:
     """ffmpeg's part, before RNNoise: clipping counted (astats), downmix over two channels, high-pass, hum notches, 48 kHz."""

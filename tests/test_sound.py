@@ -1,0 +1,109 @@
+"""Studio sound (media.sound): the leveler on real voices with exact turn truth, the denoiser on
+speech with noise and hum, settings validation. Levels measured independently with pyloudnorm."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from chaitime import config
+from chaitime.errors import ConfigError
+from chaitime.media import sound
+from chaitime.transcript.model import Segment, Transcript, Word
+
+pyln = pytest.importorskip("pyloudnorm")
+
+
+def _truth_transcript(conv) -> Transcript:
+    segs = tuple(Segment(t.start_s, t.end_s, "x", (Word(t.start_s, t.end_s, "x", 1.0, t.speaker),), t.speaker) for t in conv.turns)
+    return Transcript(segs, "en", conv.duration_s)
+
+
+def _speaker_lufs(samples: np.ndarray, conv) -> dict[str, float]:
+    meter = pyln.Meter(16000)
+    x = samples.astype(np.float64)
+    return {s: meter.integrated_loudness(np.concatenate([x[int(t.start_s * 16000):int(t.end_s * 16000)] for t in conv.turns if t.speaker == s]))
+            for s in conv.speakers}
+
+
+def _run(tmp_path: Path, conv, settings: sound.Settings):
+    from realvoices import RATE_HZ
+
+    wav = conv.write_wav(tmp_path / "in.wav")
+    pcm = np.clip(np.round(conv.samples * 32767), -32768, 32767).astype(np.int16)
+    transcript = _truth_transcript(conv)
+    plan = sound.analyse(pcm, transcript, settings)
+    measured, clipped = sound.apply(wav, plan, 1, tmp_path / "out.flac", tmp_path / "out.s16")
+    after = np.fromfile(tmp_path / "out.s16", np.int16)
+    assert abs(len(after) - len(pcm)) <= RATE_HZ * 0.01  # RNNoise's delay compensated, nothing lost
+    return plan, measured, clipped, after
+
+
+def test_leveler_brings_a_quiet_guest_to_the_host(tmp_path, shared_media):
+    from realvoices import assemble
+
+    conv = assemble(shared_media, "male-female", "imbalanced", turns=8)
+    before = _speaker_lufs(conv.samples, conv)
+    plan, measured, _, after = _run(tmp_path, conv, sound.Settings(denoise="off", dehum="off"))
+    levels = _speaker_lufs(after / 32768.0, conv)
+    assert abs(before[conv.speakers[0]] - before[conv.speakers[1]]) > 4
+    assert abs(levels[conv.speakers[0]] - levels[conv.speakers[1]]) <= 1.0, levels
+    assert measured.lra_lu <= 8.0  # before the final normalization (the master's LRA is measured by the bench)
+
+
+def test_noisy_speech_is_denoised_and_left_level(tmp_path, shared_media):
+    from realvoices import assemble
+
+    conv = assemble(shared_media, "male-female", "noisy", turns=6)
+    plan, _, _, after = _run(tmp_path, conv, sound.Settings())
+    assert plan.denoise == "strong" and plan.snr_db < sound.STRONG_SNR_DB
+    _, floor_after = sound.after_levels(after, _truth_transcript(conv))
+    assert floor_after < plan.noise_floor_db - 10
+
+
+def test_hum_detected_only_when_present():
+    rng = np.random.default_rng(0)
+    t = np.arange(16000 * 8) / 16000
+    voice = rng.standard_normal(len(t)) * 2000
+    hum = sum(np.sin(2 * np.pi * 60 * h * t) * 800 / h for h in (1, 2, 3))
+    assert sound.detect_hum(voice.astype(np.int16)) == ()
+    found = sound.detect_hum((voice + hum).astype(np.int16))
+    assert 60.0 in found and 120.0 in found
+
+
+def test_noise_only_skips_the_leveler_with_a_note():
+    rng = np.random.default_rng(1)
+    noise = (rng.standard_normal(16000 * 5) * 3000).astype(np.int16)
+    plan = sound.analyse(noise, Transcript((), "en", 5.0), sound.Settings())
+    assert not np.any(plan.gain_db) and plan.notes and "no speech" in plan.notes[0]
+
+
+def test_clipping_counted(tmp_path):
+    from chaitime import sample
+
+    x = np.sin(np.arange(48000) / 10) * 40000
+    pcm = np.clip(x, -32768, 32767).astype(np.int16)
+    wav = tmp_path / "clip.wav"
+    sample.write_wav(wav, pcm, 48000, channels=1)
+    plan = sound.Plan(np.zeros(100), "off", (), {}, -90.0, 0.0)
+    _, clipped = sound.apply(wav, plan, 1, tmp_path / "o.flac", tmp_path / "o.s16")
+    assert clipped > 1000
+
+
+@pytest.mark.parametrize("key,value", [("denoise", "max"), ("dehum", "on")])
+def test_bad_settings_name_file_key_and_choices(tmp_path, key, value):
+    (tmp_path / "chaitime.toml").write_text(f'[audio]\n{key} = "{value}"\n')
+    with pytest.raises(ConfigError) as err:
+        config.load(tmp_path)
+    message = str(err.value)
+    assert "chaitime.toml" in message and f"[audio] {key}" in message and "off" in message and "\n" not in message
+
+
+def test_picture_is_svg_and_deterministic():
+    rng = np.random.default_rng(2)
+    pcm = (rng.standard_normal(16000 * 3) * 1000).astype(np.int16)
+    tr = Transcript((Segment(0.0, 2.0, "a", (Word(0.0, 2.0, "a", 1.0, "A"),), "A"),), "en", 3.0)
+    svg = sound.picture(pcm, pcm, tr)
+    assert svg.startswith("<svg") and svg == sound.picture(pcm, pcm, tr)
