@@ -107,3 +107,19 @@ def test_picture_is_svg_and_deterministic():
     tr = Transcript((Segment(0.0, 2.0, "a", (Word(0.0, 2.0, "a", 1.0, "A"),), "A"),), "en", 3.0)
     svg = sound.picture(pcm, pcm, tr)
     assert svg.startswith("<svg") and svg == sound.picture(pcm, pcm, tr)
+
+
+def test_check_warns_about_clipping(tmp_path):
+    import json
+
+    from chaitime.publish.check import clipping
+    from chaitime.workspace import Workspace
+
+    config.init(tmp_path)
+    folder = tmp_path / "episodes" / "001-x" / ".chaitime"
+    folder.mkdir(parents=True)
+    (folder.parent / "episode.toml").write_text('title = "x"\nguid = "g"\ndate = "2026-01-01"\n')
+    (folder / "sound.json").write_text(json.dumps({"clipped_samples": 42}))
+    ws = Workspace.open(tmp_path)
+    problems = list(clipping(type("Ctx", (), {"ws": ws})()))
+    assert len(problems) == 1 and "42 samples" in problems[0].what and problems[0].level == "warning"

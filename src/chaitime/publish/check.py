@@ -319,6 +319,18 @@ def _rel(ctx: Context, path: Path) -> str:
         return str(path)
 
 
+def clipping(ctx: Context) -> Iterator[Problem]:
+    """The sound stage counted samples at full scale in the recording (.chaitime/sound.json)."""
+    for ep in ctx.ws.episodes():
+        try:
+            clipped = json.loads((ep.machine_dir / "sound.json").read_text(encoding="utf-8")).get("clipped_samples", 0)
+        except (OSError, ValueError, AttributeError):
+            continue
+        if clipped:
+            yield Problem(WARNING, f"episodes/{ep.slug}", f"the recording clips ({clipped} samples at full scale): distortion mastering can't undo.",
+                          "Record with lower input gain next time; if you have a cleaner take, ingest that instead.")
+
+
 RULES: tuple[Callable[[Context], Iterator[Problem]], ...] = (
-    show_fields, cover_art, episodes, timelines, duplicates, feed_rules, written_feed, loudness,
+    show_fields, cover_art, episodes, timelines, duplicates, feed_rules, written_feed, loudness, clipping,
 )
