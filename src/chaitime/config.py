@@ -31,6 +31,7 @@ OPTIONAL_KEYS = {
     "transcribe": {"vocabulary": list},
     "draft": {"llm_url": str, "llm_model": str, "llm_api_key_env": str},
     "publish": {"locked": bool},
+    "scale": {"backend": str, "address": str, "jobs": int},
 }
 
 # --- user text: checked before anything is written -------------------------------------------
@@ -225,6 +226,11 @@ def _check_choices(path: Path, raw: dict) -> None:
         check_names(t["vocabulary"], f"{path}: [transcribe] vocabulary", max_len=MAX_TERM)
     if "fillers" in raw.get("audio", {}):
         check_names(raw["audio"]["fillers"], f"{path}: [audio] fillers", max_len=MAX_TERM)
+    scale = raw.get("scale", {})
+    if scale.get("backend", "local") not in ("local", "ray"):
+        raise ConfigError(f"{path}: [scale] backend {scale['backend']!r} is unknown. Use one of: local, ray.")
+    if scale.get("jobs", 1) < 1:
+        raise ConfigError(f"{path}: [scale] jobs must be 1 or more, not {scale['jobs']}.")
     url = raw.get("publish", {}).get("base_url")
     if url is not None and not str(url).startswith(("http://", "https://")):
         raise ConfigError(f"{path}: [publish] base_url {url!r} must start with https:// (or http://).")

@@ -71,6 +71,7 @@ class IngestOptions:
     force: bool = False
     tracks: dict[str, Path] = field(default_factory=dict)
     num_speakers: int | None = None
+    refresh_feed: bool = True  # a batch refreshes the feed once, after its last episode
 
     def __post_init__(self) -> None:  # the host's text is checked before anything is written
         config.check_options(title=self.title, guests=self.guests, language=self.language, date=self.date)
@@ -167,7 +168,7 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
         notes = _writing(episode, ws, named, rec)
         _write_edit_md(episode, ws, named)
     try:
-        notes += feed(ws).warnings
+        notes += feed(ws).warnings if opts.refresh_feed else ()
     except ChaitimeError as exc:  # another episode's problem is a note here, not this ingest's failure
         notes += (f"the feed was not refreshed: {exc}",)
     outputs = tuple(p for p in (episode.path(n) for n in OUTPUT_NAMES) if p.exists())
