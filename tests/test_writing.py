@@ -18,6 +18,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+import fourtopics
 from chaitime import config, sample
 from chaitime.cli import writing as _writing_commands  # noqa: F401  (registers `draft`)
 from chaitime.cli.base import cli
@@ -111,6 +112,56 @@ def test_chapter_titles_come_from_each_topic(labels):
     assert not any(t & {"maya", "sam", "okafor", "patel"} for t in titles)
 
 
+def four_topics(word_s: float = 0.5, labels=None) -> Transcript:
+    """The 8.5-minute, four-topic interview of issue 18 (tests/fourtopics.py), words evenly timed."""
+    return transcript_from(fourtopics.SCRIPT, word_s=word_s, labels=labels)
+
+
+@pytest.mark.parametrize("labels", [None, {fourtopics.HOST: None, fourtopics.GUEST: None}], ids=["speakers", "no-speakers"])
+def test_four_topics_in_nine_minutes_get_four_chapters(labels):
+    tr = four_topics(labels=labels)
+    assert tr.duration_s >= 480
+    names = [fourtopics.HOST, fourtopics.GUEST, fourtopics.SHOW]
+    chapters = make_chapters(tr, hosts=[fourtopics.HOST], names=names)
+    assert_well_formed(chapters, tr.duration_s, 30)
+    truth = [tr.segments[i].start_s for i in fourtopics.BOUNDARIES]
+    hits = [t for t in truth if any(abs(c.start_s - t) <= 20 for c in chapters[1:])]
+    assert len(hits) >= 3 and 3 <= len(chapters) <= 5, ([c.start_s for c in chapters], truth)
+    show_words = {text.stem(w) for w in text.tokens(fourtopics.SHOW)}
+    for c in chapters:
+        assert not show_words & {text.stem(w) for w in text.tokens(c.title)}, c.title
+        assert c.title == " ".join(w if w in ("and", "of", "the") else w[:1].upper() + w[1:] for w in c.title.split())
+    said = text.normalize_space(tr.text).lower()
+    for c in chapters:  # titles are phrases said in the talk
+        assert all(part.lower() in said for part in c.title.split(" and ")), c.title
+    if labels is None:  # starts snap to the host's question that opens the topic
+        sents = text.sentences(tr)
+        for c in chapters[1:]:
+            s = sents[sentence_index(tr, c.start_s)]
+            assert s.speaker == fourtopics.HOST and s.turn_start
+        titles = [c.title.lower() for c in chapters]
+        assert "childhood" in titles[0] and "competitions" in titles[1] and "paper" in titles[2]
+
+
+def test_draft_settings_are_validated(tmp_path):
+    for bad in ("min_chapter_s = 5", "min_chapter_s = \"30\"", "chapters = 0", "chapters = 2.5"):
+        (tmp_path / "chaitime.toml").write_text(f"[draft]\n{bad}\n")
+        with pytest.raises(config.ConfigError, match=r"\[draft\]"):
+            config.load(tmp_path)
+    (tmp_path / "chaitime.toml").write_text("[draft]\nmin_chapter_s = 45\nchapters = 4\n")
+    settings = config.load(tmp_path)
+    assert settings.get("draft", "min_chapter_s") == 45 and settings.get("draft", "chapters") == 4
+    assert "min_chapter_s" in config.default_text() and "chapters = " in config.default_text()
+
+
+def test_a_target_count_is_kept():
+    tr = four_topics()
+    assert len(make_chapters(tr, hosts=[fourtopics.HOST], count=3)) == 3
+    assert len(make_chapters(tr, hosts=[fourtopics.HOST], count=6)) == 6
+    chapters = make_chapters(tr, hosts=[fourtopics.HOST], min_chapter_s=200)
+    assert_well_formed(chapters, tr.duration_s, 200)
+
+
 def test_a_one_minute_demo_gets_one_chapter():
     tr = transcript_from(sample.DEFAULT_SCRIPT)
     assert 50 < tr.duration_s < 120
@@ -120,8 +171,13 @@ def test_a_one_minute_demo_gets_one_chapter():
 
 def test_chapter_count_scales_with_length():
     assert chapter_count_range(60, 60) == (1, 1)
-    assert chapter_count_range(3600, 60) == (6, 12)  # one per 5-10 minutes
-    assert chapter_count_range(3600, 30) == (12, 24)
+    assert chapter_count_range(60) == (1, 1)
+    assert chapter_count_range(300) == (1, 5)  # the topics pick
+    assert chapter_count_range(510) == (3, 8)  # from 6 minutes, three at least: YouTube shows them
+    assert chapter_count_range(3600, 60) == (12, 60)  # one per 1-5 minutes
+    assert chapter_count_range(3600, 120) == (12, 30)  # never shorter than the minimum
+    assert chapter_count_range(3600, 60, count=4) == (4, 4)  # the host's target
+    assert chapter_count_range(100, 60, count=4) == (1, 1)  # as many as fit
     long = transcript_from(list(sample.TOPIC_SCRIPT) * 6, word_s=1.0)  # ~56 minutes
     t0 = time.perf_counter()
     chapters = make_chapters(long, hosts=[HOST])
@@ -382,7 +438,7 @@ def test_draft_command_makes_missing_chapters(tmp_path, monkeypatch):
     result = run_draft(tmp_path, monkeypatch)
     assert result.exit_code == 0 and "chapters.json" in result.output
     chapters = load_chapters(ep.path("chapters.json"))
-    assert len(chapters) == 1 and chapters[0].start_s == 0  # 3 minutes at the default 60 s minimum
+    assert len(chapters) == 3 and chapters[0].start_s == 0  # three topics in 3 minutes, 30 s minimum
     assert "- 0:00 " in ep.path("post.md").read_text()
 
 

@@ -13,7 +13,7 @@ from .. import fsutil
 from ..config import Settings
 from ..transcript.model import Transcript
 from ..workspace import AUDIO, CHAPTERS, POST, TRANSCRIPT, VIDEO, Episode, EpisodeMeta
-from .chapters import chapters_json, load_chapters, make_chapters
+from .chapters import MIN_CHAPTER_S, chapters_json, load_chapters, make_chapters
 from .notes import youtube_description
 from .post import compose, render, write_draft
 
@@ -40,8 +40,13 @@ def draft_episode(episode: Episode, settings: Settings, *, new_chapters: bool = 
     chapters_path = episode.path(CHAPTERS)
     made = new_chapters or not chapters_path.is_file()
     if made:
-        names = [*settings.hosts, *meta.guests, *meta.speakers.values()]
-        chapters = make_chapters(transcript, hosts=host_speakers(settings, meta), names=names)
+        chapters = make_chapters(
+            transcript,
+            hosts=host_speakers(settings, meta),
+            min_chapter_s=float(settings.get("draft", "min_chapter_s", MIN_CHAPTER_S)),
+            count=settings.get("draft", "chapters"),
+            names=title_exclusions(settings, meta),
+        )
         fsutil.write_if_changed(chapters_path, chapters_json(chapters))
     else:
         chapters = load_chapters(chapters_path)
@@ -54,6 +59,11 @@ def draft_episode(episode: Episode, settings: Settings, *, new_chapters: bool = 
     )
     fsutil.write_if_changed(episode.path(YOUTUBE), youtube)
     return DraftResult(post_path, episode.path(YOUTUBE), chapters_path, made, content.warnings)
+
+
+def title_exclusions(settings: Settings, meta: EpisodeMeta) -> list[str]:
+    """Words that make no chapter title: the people's names and the show's own title."""
+    return [*settings.hosts, *meta.guests, *map(str, meta.speakers.values()), str(settings.show.get("title", ""))]
 
 
 def host_speakers(settings: Settings, meta: EpisodeMeta) -> list[str]:

@@ -102,7 +102,7 @@ STOPWORDS = frozenset(
     different new big small simple best better important whole real hard easy high low large little
     long short next last early wonderful happy nice cool interesting amazing awesome love loved
     start started learn learned work worked use used help try tried need needed keep put find
-    call called talk talking talked change changed sounds advice tip question questions show
+    call called talk talking talked change changed sounds question questions show
     episode guest host podcast listening listen three four five six seven eight nine ten hundred
     thousand million finally firstly secondly lastly anyway hear heard subject topic""".split()
 )
