@@ -229,6 +229,11 @@ def test_links_spoken_written_and_papers():
         "Check https://example.com/page. Also kaggle.com has it.",
         "The arxiv dot org slash abs slash 2106 dot 09685 paper.",
         "We had a dot in the corner, and the dot com era was wild.",
+        "The code is at GitHub.com slash Ada slash tools, with the weights.",  # as Whisper writes it
+        "The paper is called Fast Side Chain Packing with Equivariant Graph Networks. It came out in May.",
+        "Go to www dot protein build dot org for more, or read the book Deep Work by Cal Newport.",
+        "I loved a book called The Selfish Gene by Richard Dawkins. Our project is called Rotamer Forge and it is free.",
+        "It is on example.com slash docs slash start.",
     ]
     found = links.find_links([text.Sentence(i, i + 1, t, None, 0, True) for i, t in enumerate(said)])
     assert [(link.kind, link.url) for link in found] == [
@@ -237,8 +242,19 @@ def test_links_spoken_written_and_papers():
         ("url", "https://example.com/page"),
         ("url", "https://kaggle.com"),
         ("url", "https://arxiv.org/abs/2106.09685"),
+        ("url", "https://github.com/ada/tools"),
+        ("paper", "https://scholar.google.com/scholar?q=Fast+Side+Chain+Packing+with+Equivariant+Graph+Networks"),
+        ("url", "https://www.proteinbuild.org"),
+        ("book", "https://openlibrary.org/search?q=Deep+Work"),
+        ("book", "https://openlibrary.org/search?q=The+Selfish+Gene"),
+        ("project", "https://github.com/search?q=Rotamer+Forge"),
+        ("url", "https://example.com/docs/start"),
     ]
     assert found[1].text == "Attention Is All You Need" and found[0].start_s == 0
+    assert found[5].start_s == 5 and found[6].text == "Fast Side Chain Packing with Equivariant Graph Networks"
+    assert links.write_urls(said[5]) == "The code is at github.com/ada/tools, with the weights."
+    assert links.write_urls(said[9]) == "It is on example.com/docs/start."
+    assert links.write_urls(said[4]) == said[4]
 
 
 def test_youtube_description_lists_chapters_from_zero():

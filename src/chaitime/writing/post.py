@@ -274,6 +274,8 @@ def _locate_quote(text: str, sents: Sequence[Sentence], names) -> Quote | None:
 def render(c: DraftContent) -> str:
     """The Markdown text of post.md."""
     blocks = [front_matter(c), _escape(c.summary), "## Show notes", "\n".join(f"- {line}" for line in chapter_lines(c.chapters))]
+    if c.links:
+        blocks += ["Mentioned in this episode:", "\n".join(_link_line(link) for link in c.links)]
     if c.quotes:
         blocks += ["## Highlights", *(_quote_block(q, c.audio_path) for q in c.quotes)]
     blocks.append("## The conversation")
@@ -333,10 +335,12 @@ def _paragraph(p: Paragraph) -> str:
     return _escape(p.text)
 
 
-def _link_line(link: Link, audio_path: str) -> str:
-    when = f" (mentioned at [{clock(link.start_s)}]({_at(audio_path, link.start_s)}))"
-    if link.kind == "paper":
-        return f"- *{_escape(link.text)}* ([search]({link.url})){when}"
+def _link_line(link: Link, audio_path: str | None = None) -> str:
+    """'- [github.com/x](https://github.com/x)', or a title in italics with a search link; with
+    ``audio_path``, the time it was said, linked into the audio."""
+    when = f" (mentioned at [{clock(link.start_s)}]({_at(audio_path, link.start_s)}))" if audio_path else ""
+    if link.kind != "url":
+        return f"- *{_escape(link.text)}* ({link.kind}: [search]({link.url})){when}"
     return f"- [{_escape(link.text)}]({link.url}){when}"
 
 
