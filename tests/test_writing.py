@@ -216,10 +216,38 @@ def test_chapters_json_is_podcasting_2_and_reads_back(tmp_path):
         ("Uh, yes.", "Yes."),
         ("You know the answer.", "You know the answer."),
         ("I like models.", "I like models."),
+        ("Uhm, I grew up on a farm.", "I grew up on a farm."),
+        ("UHM. Uh-huh, we- we went, erm, home.", "We went, home."),
+        ("So, um.", "So."),
     ],
 )
 def test_clean_text_removes_fillers_and_false_starts(spoken, clean):
     assert text.clean_text(spoken) == clean
+
+
+def test_one_filler_list_for_the_post_and_edit_md():
+    from chaitime.edit import suggest
+    from chaitime.transcript import model
+
+    assert text.FILLERS is model.FILLERS and suggest.FILLERS is model.FILLERS
+    assert {"um", "uhm", "uh", "erm"} <= model.FILLERS
+
+
+def test_quotes_are_whole_sentences_that_stand_alone(tmp_path):
+    """Whisper broke a sentence over two segments; a dangling end, a filler and a pleasantry naming
+    the show are never quoted."""
+    lines = [Line(fourtopics.HOST, "Tell me about the tutorial. What does it show?")]
+    broken = Line(fourtopics.GUEST, "We also wrote a small tutorial that packs the side chains of")
+    rest = Line(fourtopics.GUEST, "a designed enzyme in under a minute, on any laptop you have at home.")
+    tr = transcript_from([*fourtopics.SCRIPT[:10], *lines, broken, rest, *fourtopics.SCRIPT[10:20]], word_s=0.5)
+    sents = text.sentences(tr)
+    assert any(s.text.endswith("side chains of a designed enzyme in under a minute, on any laptop you have at home.") for s in sents)
+    content = compose(tr, meta_for(guests=(fourtopics.GUEST,), speakers={}), settings_for(tmp_path, ""), [Chapter(0, "All")],
+                      audio_path="a.mp3", video_path=None, duration_s=tr.duration_s, polish=False)
+    assert content.quotes
+    for q in content.quotes:
+        assert q.text[0].isupper() and q.text.endswith((".", "!")) and not q.text.endswith(" of.")
+        assert not FILLER_RE.search(q.text) and "protein build" not in q.text.lower()
 
 
 def test_links_spoken_written_and_papers():
@@ -588,3 +616,99 @@ def test_chapters_and_draft_from_synthesized_speech(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     front, _ = split_post(ep.path("post.md").read_text())
     assert front["duration"] == clock(tags.mp3_duration_s(ep.path("audio.mp3")))
+
+
+# --- issue 18: the four-topic interview through `chaitime draft` ------------------------------
+
+
+def four_topic_workspace(root: Path, transcript: Transcript | None = None, guests=(fourtopics.GUEST,)) -> Episode:
+    (root / "chaitime.toml").write_text(f'[show]\ntitle = "{fourtopics.SHOW}"\nauthor = "{fourtopics.HOST}"\nhosts = ["{fourtopics.HOST}"]\n')
+    ep = Episode(root / "episodes" / "007-kaggle")  # the slug run_draft asks for
+    ep.folder.mkdir(parents=True)
+    ep.meta_path.write_text(EpisodeMeta(title="Packing Side Chains", guid="g-18", date="2024-05-01", guests=tuple(guests)).to_toml())
+    ep.path("transcript.json").write_text((transcript or four_topics()).to_json())
+    return ep
+
+
+def test_four_topic_post_reads_like_a_person_wrote_it(tmp_path, monkeypatch):
+    ep = four_topic_workspace(tmp_path)
+    result = run_draft(tmp_path, monkeypatch)
+    assert result.exit_code == 0, result.output
+    post = ep.path("post.md").read_text()
+    front, body = split_post(post)
+    chapters = load_chapters(ep.path("chapters.json"))
+    assert len(chapters) >= 3 and not any("protein" in c.title.lower() or "build" in c.title.lower() for c in chapters)
+    # The summary: who the guest is (from the introduction), then the topics in order.
+    summary = front["summary"]
+    assert len(re.findall(r"[.!?](?:\s|$)", summary)) >= 2 and fourtopics.GUEST in summary
+    assert "computational biologist at the Northfield Institute" in summary
+    named = [t for t in ("childhood", "competitions", "side chain packing", "advice") if t in summary.lower()]
+    assert len(named) >= 2 and [summary.lower().index(t) for t in named] == sorted(summary.lower().index(t) for t in named)
+    # Links: the spoken URL and the paper's title, with their times, in the links section and show notes.
+    links_section = post.split("## Links", 1)[1]
+    notes_section = post.split("## Show notes", 1)[1].split("## Highlights", 1)[0]
+    for section in (links_section, notes_section):
+        assert f"({fourtopics.URL})" in section and f"*{fourtopics.PAPER}*" in section
+    assert re.search(r"github\.com/ada/tools\]\(https://github\.com/ada/tools\) \(mentioned at \[\d:\d\d\]", links_section)
+    youtube = ep.path("youtube.txt").read_text()
+    assert fourtopics.URL in youtube and fourtopics.PAPER in youtube and "Chapters:\n0:00 " in youtube
+    # No filler or false start anywhere; quotes are whole sentences.
+    assert not FILLER_RE.findall(post), FILLER_RE.findall(post)
+    assert not re.search(r"\b(I I|We- we|we- we)\b", post)
+    quotes = re.findall(r"^> (?!—)(\S.*)$", post, re.MULTILINE)
+    assert 2 <= len(quotes) <= 3
+    for q in quotes:
+        assert q[0].isupper() and q.endswith((".", "!")) and q in text.normalize_space(four_topics().text)
+
+
+def test_youtube_txt_edited_by_the_host_is_kept(tmp_path, monkeypatch):
+    ep = four_topic_workspace(tmp_path)
+    assert run_draft(tmp_path, monkeypatch).exit_code == 0
+    edited = ep.path("youtube.txt").read_text().replace("Chapters:", "Chapters (my words):")
+    ep.path("youtube.txt").write_text(edited)
+    for _ in range(2):  # `chaitime draft` run twice after the edit
+        result = run_draft(tmp_path, monkeypatch, "--new-chapters")
+        assert result.exit_code == 0, result.output
+        assert ep.path("youtube.txt").read_text() == edited
+        assert "youtube.txt has your edits" in result.output and "youtube.draft.txt" in result.output
+    assert "Chapters:\n0:00" in ep.path("youtube.draft.txt").read_text()
+    assert ep.path("post.md").is_file() and not ep.path("post.draft.md").exists()  # post.md is still chaitime's
+
+
+def test_an_unrecorded_youtube_txt_equal_to_the_draft_is_claimed(tmp_path, monkeypatch):
+    ep = four_topic_workspace(tmp_path)
+    assert run_draft(tmp_path, monkeypatch).exit_code == 0
+    (ep.machine_dir / "youtube.hash").unlink()  # as an episode drafted before youtube.txt was protected
+    result = run_draft(tmp_path, monkeypatch)
+    assert result.exit_code == 0 and "your edits" not in result.output and not ep.path("youtube.draft.txt").exists()
+
+
+@pytest.mark.parametrize("case", ["solo", "thirty-seconds", "no-words", "silence-only-segments"])
+def test_bad_input_gives_a_sensible_draft(tmp_path, monkeypatch, case):
+    if case == "solo":
+        lines = [line for line in fourtopics.SCRIPT if line.speaker == fourtopics.HOST]
+        tr, guests = four_topics_from(lines), ()
+    elif case == "thirty-seconds":
+        tr, guests = four_topics_from(fourtopics.SCRIPT[:4]), (fourtopics.GUEST,)
+        assert tr.duration_s < 40
+    elif case == "no-words":
+        tr, guests = Transcript((), "en", 30.0), (fourtopics.GUEST,)
+    else:
+        tr, guests = Transcript((Segment(0.0, 5.0, "   ", ()), Segment(6.0, 7.0, "Um.", ())), "en", 8.0), (fourtopics.GUEST,)
+    ep = four_topic_workspace(tmp_path, tr, guests)
+    result = run_draft(tmp_path, monkeypatch)
+    assert result.exit_code == 0, result.output
+    post = ep.path("post.md").read_text()
+    front, body = split_post(post)
+    chapters = load_chapters(ep.path("chapters.json"))
+    assert chapters[0].start_s == 0 and (case == "solo" or len(chapters) == 1)
+    assert front["summary"].strip() and "## Show notes" in post
+    if case != "solo":
+        assert "## Highlights" not in post  # no guest sentence worth quoting
+    else:
+        assert "## Highlights" not in post  # no guest: no quotes
+    assert not FILLER_RE.findall(body)
+
+
+def four_topics_from(lines) -> Transcript:
+    return transcript_from(lines, word_s=0.5)

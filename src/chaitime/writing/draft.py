@@ -15,6 +15,7 @@ from ..transcript.model import Transcript
 from ..workspace import AUDIO, CHAPTERS, POST, TRANSCRIPT, VIDEO, Episode, EpisodeMeta
 from .chapters import MIN_CHAPTER_S, chapters_json, load_chapters, make_chapters
 from .notes import youtube_description
+from .owned import write_owned
 from .post import compose, render, write_draft
 
 YOUTUBE = "youtube.txt"
@@ -23,7 +24,7 @@ YOUTUBE = "youtube.txt"
 @dataclass(frozen=True)
 class DraftResult:
     post_path: Path  # post.md, or post.draft.md when the host owns post.md
-    youtube_path: Path
+    youtube_path: Path  # youtube.txt, or youtube.draft.txt when the host owns youtube.txt
     chapters_path: Path
     chapters_made: bool  # chapters.json was (re)made this time
     warnings: tuple[str, ...] = ()
@@ -31,6 +32,14 @@ class DraftResult:
     @property
     def kept_host_post(self) -> bool:
         return self.post_path.name != POST
+
+    @property
+    def kept_host_youtube(self) -> bool:
+        return self.youtube_path.name != YOUTUBE
+
+    def kept(self) -> list[tuple[str, str]]:
+        """(the host's file, the new draft beside it) for each file left alone."""
+        return [(name, path.name) for name, path in ((POST, self.post_path), (YOUTUBE, self.youtube_path)) if path.name != name]
 
 
 def draft_episode(episode: Episode, settings: Settings, *, new_chapters: bool = False) -> DraftResult:
@@ -57,8 +66,8 @@ def draft_episode(episode: Episode, settings: Settings, *, new_chapters: bool = 
     youtube = youtube_description(
         meta, content.chapters, summary=content.summary, duration_s=duration_s, settings=settings, links=content.links, hosts=content.hosts
     )
-    fsutil.write_if_changed(episode.path(YOUTUBE), youtube)
-    return DraftResult(post_path, episode.path(YOUTUBE), chapters_path, made, content.warnings)
+    youtube_path = write_owned(episode, YOUTUBE, youtube)
+    return DraftResult(post_path, youtube_path, chapters_path, made, content.warnings)
 
 
 def title_exclusions(settings: Settings, meta: EpisodeMeta) -> list[str]:

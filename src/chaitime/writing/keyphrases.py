@@ -118,8 +118,15 @@ def lead_phrase(phrase_sets: list[Phrases], n: int, lead: str, section: list[str
     skip = _skip_stems(exclude)
     said = _phrases([lead], skip, weighted=False).counts
     again = _phrases(section, skip, weighted=False).counts
-    for _, key in _scored(phrase_sets, n):
-        if key in said and again[key] > said[key]:
+    scored = {key: score for score, key in _scored(phrase_sets, n) if key in said and again[key] > said[key]}
+    if not scored:
+        return None
+    # The host names the topic first ("what advice would you give a student"); a longer phrase
+    # wins over its own words when nearly as particular.
+    order = [" ".join(stem(w) for w in run[i : i + size]) for run in _content_runs(lead, skip) for i in range(len(run)) for size in (3, 2, 1)]
+    best = max(scored.values())
+    for key in order:
+        if scored.get(key, 0) >= best * MIN_RELATIVE_SCORE:
             return titlecase(phrase_sets[n].spellings[key])
     return None
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..transcript.model import FILLERS, Segment, Transcript, Word
 
+JOIN_PAUSE_S = 1.0  # a sentence broken across segments is joined over a pause shorter than this
 _END = re.compile(r"[.?!…][\"')\]]*$")
 _ABBREVIATIONS = {"dr.", "mr.", "mrs.", "ms.", "prof.", "e.g.", "i.e.", "etc.", "vs.", "st.", "jr."}
 _SPLIT_TEXT = re.compile(r"(?<=[.?!…])\s+(?=\S)")
@@ -39,6 +40,10 @@ def sentences(transcript: Transcript) -> list[Sentence]:
     for seg in transcript.segments:
         for n, (start, end, text, speaker) in enumerate(_segment_sentences(seg)):
             prev = out[-1] if out else None
+            if prev and n == 0 and speaker == prev.speaker and not _END.search(prev.text) and start - prev.end_s < JOIN_PAUSE_S:
+                # A segment that ends mid-sentence ("... the side chains of") goes on in the next.
+                out[-1] = replace(prev, end_s=end, text=f"{prev.text} {text}")
+                continue
             pause = max(0.0, start - prev.end_s) if prev else start
             turn = prev is None or speaker != prev.speaker
             out.append(Sentence(start, end, text, speaker, pause, turn, n == 0))
