@@ -7,6 +7,7 @@ no Whisper): the sample module's three-topic interview, with known topic boundar
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import threading
@@ -32,6 +33,8 @@ from chaitime.writing.chapters import Chapter, chapter_count_range, chapters_jso
 from chaitime.writing.post import compose, draft_post, render, write_draft
 
 HOST, GUEST = sample.HOST, sample.GUEST
+GOLDEN = Path(__file__).parent / "golden" / "writing"
+REGEN = os.environ.get("CHAITIME_REGEN_GOLDEN") == "1"  # accept a deliberate change in the writing
 FILLER_RE = re.compile(r"\b(um+|uh+|erm|uh-huh|hmm)\b", re.IGNORECASE)
 
 
@@ -498,12 +501,13 @@ def test_draft_command_names_a_missing_episode(tmp_path, monkeypatch):
 
 class _Stub(BaseHTTPRequestHandler):
     requests: list[dict] = []
-    reply: dict = {}
+    reply: dict | str = {}
 
     def do_POST(self):  # noqa: N802 (http.server's name)
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
-        out = json.dumps({"choices": [{"message": {"role": "assistant", "content": "```json\n" + json.dumps(self.reply) + "\n```"}}]}).encode()
+        content = self.reply if isinstance(self.reply, str) else "```json\n" + json.dumps(self.reply) + "\n```"
+        out = json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(out)))
@@ -545,6 +549,30 @@ def test_llm_polish_rewrites_summary_and_titles_and_checks_quotes(tmp_path, monk
     assert real[0] in body and real[1] in body
     assert "nothing like this" not in post
     assert json.loads(ep.path("chapters.json").read_text())["chapters"][0]["title"] != "Kaggle Medals"  # the host's file
+
+
+@pytest.mark.parametrize("reply", [
+    {"summary": "x" * 5000, "titles": ["Only one"], "quotes": ["Most of my medals came from careful features, not from bigger models."]},
+    {"summary": "", "titles": "Kaggle", "quotes": "A renamed column can silently break every prediction."},
+    "not json at all",
+])
+def test_llm_says_anything_the_draft_holds(tmp_path, monkeypatch, llm_stub, reply):
+    """Whatever the model answers, every quote in the post is in the transcript word for word, the
+    titles stay one per chapter, and the host's own description stays the summary."""
+    _Stub.reply = reply
+    port = llm_stub.server_address[1]
+    ep = make_workspace(tmp_path, f'[draft]\nllm_url = "http://127.0.0.1:{port}/v1"\n')
+    ep.meta_path.write_text(meta_for(description="My own words about this episode.").to_toml())
+    result = run_draft(tmp_path, monkeypatch)
+    assert result.exit_code == 0, result.output
+    post = ep.path("post.md").read_text()
+    front, body = split_post(post)
+    assert front["summary"] == "My own words about this episode."
+    spoken = text.normalize_space(labelled(interview_lines()).text)
+    for q in re.findall(r"^> (?!—)(\S.*)$", post, re.MULTILINE):
+        assert q in spoken
+    assert "not from bigger models." not in post.split("## The conversation")[0]  # changed words: not a quote
+    assert body.count("### ") == len(load_chapters(ep.path("chapters.json")))
 
 
 def test_unreachable_llm_leaves_the_offline_draft(tmp_path, monkeypatch):
@@ -712,3 +740,22 @@ def test_bad_input_gives_a_sensible_draft(tmp_path, monkeypatch, case):
 
 def four_topics_from(lines) -> Transcript:
     return transcript_from(lines, word_s=0.5)
+
+
+def test_golden_draft(tmp_path, monkeypatch):
+    """post.md, youtube.txt and chapters.json of the four-topic interview, byte for byte: any change
+    in the writing shows in review. `CHAITIME_REGEN_GOLDEN=1 pytest tests/test_writing.py -k golden`
+    rewrites them after a deliberate change."""
+    tr = four_topics(labels={fourtopics.HOST: "SPEAKER_00", fourtopics.GUEST: "SPEAKER_01"})
+    ep = four_topic_workspace(tmp_path, tr)
+    meta = EpisodeMeta(title="Packing Side Chains", guid="g-18", date="2024-05-01", number=18, guests=(fourtopics.GUEST,),
+                       speakers={"SPEAKER_00": fourtopics.HOST, "SPEAKER_01": fourtopics.GUEST})
+    ep.meta_path.write_text(meta.to_toml())
+    result = run_draft(tmp_path, monkeypatch)
+    assert result.exit_code == 0, result.output
+    for name in ("post.md", "youtube.txt", "chapters.json"):
+        got = ep.path(name).read_text(encoding="utf-8")
+        if REGEN:
+            GOLDEN.mkdir(parents=True, exist_ok=True)
+            (GOLDEN / name).write_text(got, encoding="utf-8")
+        assert got == (GOLDEN / name).read_text(encoding="utf-8"), f"{name} changed: set CHAITIME_REGEN_GOLDEN=1 to accept a deliberate change"

@@ -258,7 +258,7 @@ def _polished(content: DraftContent, endpoint, by_chapter, transcript_text: str,
     quotes = [q for q in (_locate_quote(text, sents, names) for text in result.quotes) if q]
     return replace(
         content,
-        summary=result.summary,
+        summary=content.meta.description.strip() or result.summary,  # the host's words win
         chapters=tuple(replace(c, title=t) for c, t in zip(content.chapters, result.titles)),
         quotes=tuple(quotes[:QUOTE_COUNT]) if len(quotes) >= 2 else content.quotes,
     )
