@@ -122,12 +122,13 @@ def lead_phrase(phrase_sets: list[Phrases], n: int, lead: str, section: list[str
     if not scored:
         return None
     # The host names the topic first ("what advice would you give a student"); a longer phrase
-    # wins over its own words when nearly as particular.
+    # wins over its own words when nearly as particular. Spelt as the host said it.
+    said_as = _phrases([lead], skip, weighted=False).spellings
     order = [" ".join(stem(w) for w in run[i : i + size]) for run in _content_runs(lead, skip) for i in range(len(run)) for size in (3, 2, 1)]
     best = max(scored.values())
     for key in order:
         if scored.get(key, 0) >= best * MIN_RELATIVE_SCORE:
-            return titlecase(phrase_sets[n].spellings[key])
+            return titlecase(said_as[key])
     return None
 
 
@@ -136,13 +137,17 @@ def title_for(phrase_sets: list[Phrases], n: int, max_chars: int = 48, lead: str
     ``lead`` (the phrase the host's question named, from ``lead_phrase``) comes first."""
     best = ranked(phrase_sets, n)
     if lead:
-        best = [lead, *(p for p in best if not set(tokens(p)) & set(tokens(lead)))]
+        best = [lead, *(p for p in best if not _stems(p) & _stems(lead))]
     if not best:
         return "Conversation" if n else "Introduction"
     for other in best[1:3]:
-        if not set(tokens(other)) & set(tokens(best[0])) and len(best[0]) + 5 + len(other) <= max_chars:
+        if not _stems(other) & _stems(best[0]) and len(best[0]) + 5 + len(other) <= max_chars:
             return f"{best[0]} and {other}"
     return best[0]
+
+
+def _stems(phrase: str) -> set[str]:
+    return {stem(t) for t in tokens(phrase)}
 
 
 _SMALL_WORDS = frozenset("a an and as at but by for in nor of on or the to vs via with".split())
