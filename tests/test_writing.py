@@ -288,6 +288,18 @@ def test_links_spoken_written_and_papers():
     assert links.write_urls(said[4]) == said[4]
 
 
+def test_a_url_in_whisper_word_pieces_is_one_address():
+    """faster-whisper gives ' GitHub' and '.com' as two words: the sentence, its link and the
+    prose keep them together (the issue saw 'GitHub .com')."""
+    pieces = [" The", " code", " is", " at", " GitHub", ".com", " slash", " Ada", " slash", " tools."]
+    words = tuple(Word(i * 0.4, i * 0.4 + 0.3, w) for i, w in enumerate(pieces))
+    tr = Transcript((Segment(0.0, 4.0, "".join(pieces).strip(), words, GUEST),), "en", 5.0)
+    (sent,) = text.sentences(tr)
+    assert sent.text == "The code is at GitHub.com slash Ada slash tools."
+    assert [link.url for link in links.find_links([sent])] == ["https://github.com/ada/tools"]
+    assert links.write_urls(sent.text) == "The code is at github.com/ada/tools."
+
+
 def test_youtube_description_lists_chapters_from_zero():
     meta = EpisodeMeta(title="T", guid="g", date="2024-05-01", guests=(GUEST,))
     chapters = [Chapter(0, "Intro"), Chapter(65, "Kaggle"), Chapter(3725, "Gardening")]

@@ -16,6 +16,7 @@ from ..transcript.model import FILLERS, Segment, Transcript, Word
 JOIN_PAUSE_S = 1.0  # a sentence broken across segments is joined over a pause shorter than this
 _END = re.compile(r"[.?!…][\"')\]]*$")
 _ABBREVIATIONS = {"dr.", "mr.", "mrs.", "ms.", "prof.", "e.g.", "i.e.", "etc.", "vs.", "st.", "jr."}
+_ATTACHES = set(".,;:!?%'’-/)")  # a word piece starting with one of these continues the word before
 _SPLIT_TEXT = re.compile(r"(?<=[.?!…])\s+(?=\S)")
 
 
@@ -75,8 +76,9 @@ def _word_groups(words: list[Word]) -> list[list[Word]]:
 
 
 def join_words(words: Iterable[Word]) -> str:
-    """Words as the transcript spells them: Whisper words carry their own leading space."""
-    text = "".join(w.text if w.text[:1].isspace() else " " + w.text for w in words)
+    """Words as the transcript spells them: Whisper words carry their own leading space, and a
+    piece without one that starts with punctuation goes on the word before (" GitHub" ".com")."""
+    text = "".join(w.text if w.text[:1].isspace() or w.text[:1] in _ATTACHES else " " + w.text for w in words)
     return re.sub(r"\s+", " ", text).strip()
 
 
