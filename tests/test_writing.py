@@ -28,6 +28,7 @@ from chaitime.sample import Line
 from chaitime.transcript.formats import clock
 from chaitime.transcript.model import Segment, Transcript, Word
 from chaitime.workspace import Episode, EpisodeMeta
+from chaitime.writing import chapters as chapters_mod
 from chaitime.writing import links, notes, text
 from chaitime.writing.chapters import Chapter, chapter_count_range, chapters_json, load_chapters, make_chapters
 from chaitime.writing.post import compose, draft_post, render, write_draft
@@ -144,6 +145,17 @@ def test_four_topics_in_nine_minutes_get_four_chapters(labels):
             assert s.speaker == fourtopics.HOST and s.turn_start
         titles = [c.title.lower() for c in chapters]
         assert "childhood" in titles[0] and "competitions" in titles[1] and "paper" in titles[2]
+
+
+def test_a_start_inside_an_answer_snaps_to_the_hosts_question():
+    tr = four_topics()
+    sents = text.sentences(tr)
+    truth = [sentence_index(tr, tr.segments[i].start_s) for i in fourtopics.BOUNDARIES]
+    off = [0] + [t + 2 for t in truth]  # two sentences late: inside the host's turn or the answer
+    assert chapters_mod.snap_to_questions(sents, off, [fourtopics.HOST], tr.duration_s, 30) == [0, *truth]
+    # A start where a host takes the word stays, question or not; none moves past the minimum length.
+    assert chapters_mod.snap_to_questions(sents, [0, *truth], [fourtopics.HOST], tr.duration_s, 30) == [0, *truth]
+    assert chapters_mod.snap_to_questions(sents, off, [fourtopics.HOST], tr.duration_s, 400) == off
 
 
 def test_draft_settings_are_validated(tmp_path):

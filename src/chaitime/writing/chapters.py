@@ -27,6 +27,7 @@ CHAPTERS_VERSION = "1.2.0"
 MIN_CHAPTER_S = 30.0  # [draft] min_chapter_s: no chapter is shorter
 MINUTES_PER_CHAPTER = (1, 5)  # at most one chapter a minute, at least one per 5 (the content picks between)
 YOUTUBE_LENGTH_S = 360.0  # from 6 minutes, at least three chapters: YouTube shows no fewer
+SNAP_S = 20.0  # a start on a pause moves to a host's question this close
 OPENING_LOOKAHEAD = 8  # sentences of a chapter searched for the host's opening question
 PAUSE_S = 1.0  # a silence this long between sentences is a natural place to start a chapter
 SPLIT_PENALTY = 3.0  # x log(words) per extra chapter; 1.0 (the paper's prior) and 2.0 over-split short talk
@@ -60,7 +61,7 @@ def make_chapters(
     starts = [0]
     if sents and high > 1:
         costs = segment_costs(sents, eligible_starts(sents, hosts), duration_s, min_chapter_s)
-        starts = best_segmentation(costs, low, high)
+        starts = snap_to_questions(sents, best_segmentation(costs, low, high), hosts, duration_s, min_chapter_s)
     return _titled(sents, starts, duration_s, hosts, [*hosts, *names, *transcript.speakers()])
 
 
@@ -136,6 +137,37 @@ def eligible_starts(sents: list[Sentence], hosts: list[str]) -> list[int]:
 
     found = [i for i in range(1, len(sents)) if ok(i)]
     return found or list(range(1, len(sents)))
+
+
+def snap_to_questions(sents: list[Sentence], starts: list[int], hosts: list[str], duration_s: float, min_s: float) -> list[int]:
+    """Each chapter start that fell on a pause inside an answer (not where a host takes the word)
+    moves to the host's question within ``SNAP_S`` that the answer answers (else the next one), as long as every chapter stays at least ``min_s`` long."""
+    host_keys = {h.casefold() for h in hosts if h}
+    opens = [i for i in range(1, len(sents)) if _opens_topic(sents, i, host_keys)]
+    if not opens:
+        return starts
+    out = list(starts)
+    for n in range(1, len(out)):
+        a = out[n]
+        if sents[a].turn_start and (sents[a].speaker or "").casefold() in host_keys:
+            continue  # already where a host takes the word
+        # The question this answer answers first, then the next one.
+        near = sorted((i for i in opens if abs(sents[i].start_s - sents[a].start_s) <= SNAP_S), key=lambda i: (i > a, abs(i - a)))
+        for i in near:
+            times = [0.0, *(sents[b].start_s for b in (out[1:n] + [i] + out[n + 1 :])), duration_s]
+            if out[n - 1] < i and (n + 1 == len(out) or i < out[n + 1]) and all(t1 - t0 >= min_s for t0, t1 in zip(times, times[1:])):
+                out[n] = i
+                break
+    return out
+
+
+def _opens_topic(sents: list[Sentence], i: int, host_keys: set[str]) -> bool:
+    """A host's turn starts at sentence ``i`` and asks a question within its first sentences."""
+    s = sents[i]
+    if not s.turn_start or (s.speaker or "").casefold() not in host_keys:
+        return False
+    turn = [x for x in sents[i : i + 3] if x.speaker == s.speaker]
+    return any(x.is_question for x in turn)
 
 
 @dataclass(frozen=True)
