@@ -822,3 +822,19 @@ def test_four_topic_interview_spoken_and_transcribed(tmp_path, monkeypatch):
     assert len(re.findall(r"[.!?](?:\s|$)", front["summary"])) >= 2
     assert sum(t in front["summary"].lower() for t in ("childhood", "competition", "side chain packing", "paper", "advice")) >= 2
     assert not FILLER_RE.findall(post), FILLER_RE.findall(post)
+
+
+def test_a_real_30_second_phone_call_drafts_sensibly(tmp_path, monkeypatch, shared_media):
+    """The reference transcript of a real telephone conversation (../shared/media/two-speakers.stm):
+    a 30-second episode drafts to one chapter and no highlights, without a crash."""
+    segments = []
+    for line in (shared_media / "two-speakers.stm").read_text().splitlines():
+        _, _, speaker, start, end, said = line.split(maxsplit=5)
+        segments.append(Segment(float(start), float(end), said, (), speaker))
+    tr = Transcript(tuple(segments), "en", 30.0)
+    ep = four_topic_workspace(tmp_path, tr)
+    result = run_draft(tmp_path, monkeypatch)
+    assert result.exit_code == 0, result.output
+    post = ep.path("post.md").read_text()
+    assert len(load_chapters(ep.path("chapters.json"))) == 1 and "## Highlights" not in post
+    assert split_post(post)[0]["summary"].startswith(f"{fourtopics.HOST} talks with {fourtopics.GUEST}")
