@@ -1,4 +1,4 @@
-"""The draft stage: chapters.json, post.md (or post.draft.md) and youtube.txt for one episode.
+"""The draft stage: chapters.json, post.md and youtube.txt (or their .draft twins) for one episode.
 
 ``chaitime draft`` and the ingest pipeline call ``draft_episode``. Chapters already in
 chapters.json are kept (the host may have edited their titles); a missing file is made.
@@ -28,14 +28,6 @@ class DraftResult:
     chapters_path: Path
     chapters_made: bool  # chapters.json was (re)made this time
     warnings: tuple[str, ...] = ()
-
-    @property
-    def kept_host_post(self) -> bool:
-        return self.post_path.name != POST
-
-    @property
-    def kept_host_youtube(self) -> bool:
-        return self.youtube_path.name != YOUTUBE
 
     def kept(self) -> list[tuple[str, str]]:
         """(the host's file, the new draft beside it) for each file left alone."""
