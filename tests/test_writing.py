@@ -578,6 +578,7 @@ def test_llm_polish_rewrites_summary_and_titles_and_checks_quotes(tmp_path, monk
 @pytest.mark.parametrize("reply", [
     {"summary": "x" * 5000, "titles": ["Only one"], "quotes": ["Most of my medals came from careful features, not from bigger models."]},
     {"summary": "", "titles": "Kaggle", "quotes": "A renamed column can silently break every prediction."},
+    {"summary": "Fine.", "titles": ["Chai Time Kaggle", "Chai Deploys", "Time for Tomatoes"], "quotes": []},  # the show's name
     "not json at all",
 ])
 def test_llm_says_anything_the_draft_holds(tmp_path, monkeypatch, llm_stub, reply):
@@ -597,6 +598,7 @@ def test_llm_says_anything_the_draft_holds(tmp_path, monkeypatch, llm_stub, repl
         assert q in spoken
     assert "not from bigger models." not in post.split("## The conversation")[0]  # changed words: not a quote
     assert body.count("### ") == len(load_chapters(ep.path("chapters.json")))
+    assert not re.search(r"^### .*\b(Chai|Time)\b", body, re.MULTILINE)
 
 
 def test_unreachable_llm_leaves_the_offline_draft(tmp_path, monkeypatch):

@@ -28,7 +28,7 @@ from .links import Link, find_links, write_urls
 from .notes import chapter_lines
 from .owned import draft_name, write_owned
 from .summary import summary
-from .text import FILLERS, Sentence, clean_text, content_stems, has_disfluency, normalize_space, sentences, tokens
+from .text import FILLERS, Sentence, clean_text, content_stems, has_disfluency, normalize_space, sentences, stem, tokens
 
 log = logging.getLogger("chaitime")
 
@@ -125,7 +125,9 @@ def compose(
         duration_s=duration_s,
     )
     endpoint = llm.endpoint_from(settings) if polish else None
-    return _polished(content, endpoint, by_chapter, transcript.text, sents, names) if endpoint else content
+    if not endpoint:
+        return content
+    return _polished(content, endpoint, by_chapter, transcript.text, sents, names, str(settings.show.get("title", "")))
 
 
 def guests_of(meta: EpisodeMeta, names: dict[str, str], hosts: Sequence[str]) -> list[str]:
@@ -243,7 +245,7 @@ def _quote_candidate(s: Sentence, names, host_keys, common, transcript_text, fil
 # --- LLM polish ----------------------------------------------------------------------------------
 
 
-def _polished(content: DraftContent, endpoint, by_chapter, transcript_text: str, sents, names) -> DraftContent:
+def _polished(content: DraftContent, endpoint, by_chapter, transcript_text: str, sents, names, show_title: str = "") -> DraftContent:
     try:
         result = llm.polish(
             endpoint,
@@ -259,9 +261,14 @@ def _polished(content: DraftContent, endpoint, by_chapter, transcript_text: str,
     return replace(
         content,
         summary=content.meta.description.strip() or result.summary,  # the host's words win
-        chapters=tuple(replace(c, title=t) for c, t in zip(content.chapters, result.titles)),
+        # A model's title may not borrow the show's name either.
+        chapters=tuple(c if _shares_words(t, show_title) else replace(c, title=t) for c, t in zip(content.chapters, result.titles)),
         quotes=tuple(quotes[:QUOTE_COUNT]) if len(quotes) >= 2 else content.quotes,
     )
+
+
+def _shares_words(title: str, show_title: str) -> bool:
+    return bool({stem(w) for w in tokens(title)} & {stem(w) for w in tokens(show_title)})
 
 
 def _locate_quote(text: str, sents: Sequence[Sentence], names) -> Quote | None:
