@@ -715,6 +715,16 @@ def test_four_topic_post_reads_like_a_person_wrote_it(tmp_path, monkeypatch):
         assert q[0].isupper() and q.endswith((".", "!")) and q in text.normalize_space(four_topics().text)
 
 
+def test_draft_settings_reach_the_chapters(tmp_path, monkeypatch):
+    ep = four_topic_workspace(tmp_path)
+    with (tmp_path / "chaitime.toml").open("a") as f:
+        f.write("[draft]\nchapters = 5\nmin_chapter_s = 45\n")
+    assert run_draft(tmp_path, monkeypatch).exit_code == 0
+    chapters = load_chapters(ep.path("chapters.json"))
+    assert len(chapters) == 5
+    assert_well_formed(chapters, four_topics().duration_s, 45)
+
+
 def test_youtube_txt_edited_by_the_host_is_kept(tmp_path, monkeypatch):
     ep = four_topic_workspace(tmp_path)
     assert run_draft(tmp_path, monkeypatch).exit_code == 0
