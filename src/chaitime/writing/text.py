@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from ..transcript.model import FILLERS, Segment, Transcript, Word
 
 JOIN_PAUSE_S = 1.0  # a sentence broken across segments is joined over a pause shorter than this
+JOIN_MAX_WORDS = 60  # ... unless it is this long already (unpunctuated talk is not one sentence)
 _END = re.compile(r"[.?!…][\"')\]]*$")
 _ABBREVIATIONS = {"dr.", "mr.", "mrs.", "ms.", "prof.", "e.g.", "i.e.", "etc.", "vs.", "st.", "jr."}
 _ATTACHES = set(".,;:!?%'’-/)")  # a word piece starting with one of these continues the word before
@@ -41,7 +42,8 @@ def sentences(transcript: Transcript) -> list[Sentence]:
     for seg in transcript.segments:
         for n, (start, end, text, speaker) in enumerate(_segment_sentences(seg)):
             prev = out[-1] if out else None
-            if prev and n == 0 and speaker == prev.speaker and not _END.search(prev.text) and start - prev.end_s < JOIN_PAUSE_S:
+            if (prev and n == 0 and speaker == prev.speaker and not _END.search(prev.text) and start - prev.end_s < JOIN_PAUSE_S
+                    and len(prev.text.split()) < JOIN_MAX_WORDS):
                 # A segment that ends mid-sentence ("... the side chains of") goes on in the next.
                 out[-1] = replace(prev, end_s=end, text=f"{prev.text} {text}")
                 continue
