@@ -277,6 +277,7 @@ def test_links_spoken_written_and_papers():
         "Go to www dot protein build dot org for more, or read the book Deep Work by Cal Newport.",
         "I loved a book called The Selfish Gene by Richard Dawkins. Our project is called Rotamer Forge and it is free.",
         "It is on example.com slash docs slash start.",
+        "the paper is called fast side chain packing with graph networks.",  # as tiny.en wrote it
     ]
     found = links.find_links([text.Sentence(i, i + 1, t, None, 0, True) for i, t in enumerate(said)])
     assert [(link.kind, link.url) for link in found] == [
@@ -292,6 +293,7 @@ def test_links_spoken_written_and_papers():
         ("book", "https://openlibrary.org/search?q=The+Selfish+Gene"),
         ("project", "https://github.com/search?q=Rotamer+Forge"),
         ("url", "https://example.com/docs/start"),
+        ("paper", "https://scholar.google.com/scholar?q=Fast+Side+Chain+Packing+with+Graph+Networks"),
     ]
     assert found[1].text == "Attention Is All You Need" and found[0].start_s == 0
     assert found[5].start_s == 5 and found[6].text == "Fast Side Chain Packing with Equivariant Graph Networks"

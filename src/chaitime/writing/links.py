@@ -9,6 +9,7 @@ import re
 import urllib.parse
 from dataclasses import dataclass
 
+from .keyphrases import titlecase
 from .text import STOPWORDS, Sentence
 
 TLDS = frozenset(
@@ -172,6 +173,8 @@ def _titles(s: Sentence) -> list[Link]:
             title = m.group(2).strip().strip("\"“”")
             if len(title.split()) < 2 or title.split()[0].lower() in STOPWORDS - {"a", "the", "an"}:
                 continue
+            if title.islower():  # as a transcriber may write it: "fast side chain packing with ..."
+                title = titlecase(title)
             kind = _KIND_OF.get(m.group(1).lower(), m.group(1).lower())
             links.append(Link(kind, title, SEARCH[kind] + urllib.parse.quote_plus(title), s.start_s))
     return links
