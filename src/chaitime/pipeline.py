@@ -93,7 +93,7 @@ class IngestResult:
 
 
 # One version per stage: bump a stage's number when its output for the same inputs changes.
-VERSIONS = {"extract": 3, "master": 5, "transcribe": 3, "speakers": 3, "draft": 1, "render": 3, "clip": 1}
+VERSIONS = {"extract": 3, "master": 5, "transcribe": 3, "speakers": 3, "draft": 2, "render": 3, "clip": 1}
 
 
 def stage_key(stage: str, *parts: object) -> str:
@@ -202,7 +202,7 @@ def _running(episode: Episode, what: str) -> Iterator[None]:
     episode.mark_complete()
 
 
-OUTPUT_NAMES = (EPISODE_TOML, TRANSCRIPT, *(f.name for f in EPISODE_FILES), "edit.md", POST, "post.draft.md", "youtube.txt")
+OUTPUT_NAMES = (EPISODE_TOML, TRANSCRIPT, *(f.name for f in EPISODE_FILES), "edit.md", POST, "post.draft.md", "youtube.txt", "youtube.draft.txt")
 
 
 # --- episode folder and metadata -------------------------------------------------------------
@@ -470,8 +470,8 @@ def _writing(episode: Episode, ws: Workspace, transcript: Transcript, rec: Recor
     rec.done("draft", key)
     rec.draft_result = result
     notes = list(result.warnings)
-    if result.kept_host_post:
-        notes.append(f"post.md was edited by you, so the new draft went to {result.post_path.name}")
+    for name, draft_name in result.kept():
+        notes.append(f"{name} was edited by you, so the new draft went to {draft_name}")
     return tuple(notes)
 
 
