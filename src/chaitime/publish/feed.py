@@ -266,7 +266,7 @@ def content_html(rel: Release) -> str:
     if not rel.post_body:
         return ""
     _, body = markdown.strip_title(rel.post_md or "")
-    return markdown.render(body, heading_offset=1)
+    return markdown.render(body, heading_offset=markdown.offset_to(body, 2))
 
 
 # --- Our feedgen extension: the tags feedgen lacks or gets wrong -------------------------------
@@ -362,6 +362,11 @@ class PodcastIndexEntryExtension(PodcastIndexExtension):
         if self._item is None:
             return entry
         show, rel = self._item
+        from lxml import etree
+
+        description = entry.find("description")
+        if description is not None and description.text:  # HTML, as content:encoded: CDATA reads plainly
+            description.text = etree.CDATA(description.text)
         _sub(entry, NS_ITUNES, "explicit", _bool(rel.meta.explicit))
         language = show.language
         for f in FEED_TRANSCRIPTS:

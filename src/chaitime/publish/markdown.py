@@ -57,8 +57,15 @@ def render(markdown: str, heading_offset: int = 0) -> str:
 
 def plain(markdown: str, limit: int = 300) -> str:
     """Markdown as one line of plain text (meta tags, the index, search), at most ``limit`` characters."""
-    text = html.unescape(re.sub(r"<[^>]+>", " ", render(markdown)))
+    spaced = re.sub(r"</?(?:p|li|h[1-6]|br|div|blockquote|ul|ol|pre|tr|td|th|hr)\b[^>]*>", " ", render(markdown))
+    text = html.unescape(re.sub(r"<[^>]+>", "", spaced))
     return " ".join(text.split())[:limit]
+
+
+def offset_to(body: str, top: int = 2) -> int:
+    """The heading offset that makes the post's highest heading an h``top`` (h1 is the page's title)."""
+    levels = [level for _, level, _ in _headings(body.split("\n"))]
+    return top - min(levels) if levels else 0
 
 
 def _headings(lines: list[str]) -> list[tuple[int, int, str]]:

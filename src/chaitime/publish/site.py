@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 from dataclasses import dataclass
 from importlib import resources
@@ -302,13 +301,7 @@ def _post_html(rel: Release) -> str:
     if not rel.post_body:
         return ""
     _, body = markdown.strip_title(rel.post_md or "")
-    return f'<section class="post">{markdown.render(body, heading_offset=_offset_to_h2(body))}</section>'
-
-
-def _offset_to_h2(body: str) -> int:
-    """The shift that makes the post's top heading level an h2 (the page's h1 is the title)."""
-    levels = [len(m.group(1)) for m in re.finditer(r"^(#{1,6})\s", body, re.M)]
-    return 2 - min(levels) if levels else 0
+    return f'<section class="post">{markdown.render(body, heading_offset=markdown.offset_to(body, 2))}</section>'
 
 
 def _transcript_html(rel: Release) -> str:
