@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from ..errors import ConfigError, InputError
 from ..fsutil import write_if_changed, write_text
+from ..transcript.formats import clock
 from ..workspace import CHAPTERS, EPISODE_FILES, FEED_TRANSCRIPTS, VIDEO, Workspace
 from . import markdown
 from .categories import parse_category
@@ -254,8 +255,10 @@ def _fit(parts: list[str], limit: int = DESCRIPTION_MAX_BYTES) -> str:
 
 def description_html(rel: Release) -> str:
     """The item's description: the summary (episode.toml's description or post.md's summary) and
-    the post's show notes, within the 4000 bytes Apple reads; the title when there is neither."""
+    the post's show notes (the chapter list when it has none), within the 4000 bytes Apple reads; the title when there is neither."""
     notes = markdown.section(rel.post_body, r"^show\s*notes") if rel.post_body else None
+    if not notes and rel.chapters:  # no show notes in the post: the chapter list stands in for them, once
+        notes = "\n".join(f"- {clock(c.start_s)} {markdown.escape(c.title, quote=False)}" for c in rel.chapters)
     parts = [markdown.render(rel.summary) if rel.summary else "", markdown.render(notes) if notes else ""]
     return _fit(parts) or markdown.escape(rel.meta.title)[:DESCRIPTION_MAX_BYTES]
 
