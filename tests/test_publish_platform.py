@@ -225,3 +225,37 @@ def test_serve_sends_cors_headers(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.slow
+def test_an_ingested_episode_publishes_as_listeners_should_see_it(tmp_path, sample_recording):
+    """The real path: init, ingest (post.md drafted with its front matter), publish, check."""
+    import html
+
+    from chaitime.publish.markdown import split_front_matter
+    from conftest import run_chaitime
+
+    root = tmp_path / "show"
+    root.mkdir()
+    run_chaitime("init", cwd=root, check=True)
+    run_chaitime("ingest", str(sample_recording.path), "--title", "First", "--number", "1", "--date", "2026-11-20", "--quiet",
+                 cwd=root, check=True)
+    run_chaitime("publish", "--out", "public", cwd=root, check=True)
+    ep = root / "episodes" / "001-first"
+    front, _ = split_front_matter((ep / "post.md").read_text(encoding="utf-8"))
+    summary = html.escape(front["summary"])
+    page = (root / "public" / "episodes" / "001-first" / "index.html").read_text(encoding="utf-8")
+    assert "title: " not in page and "summary: " not in page and "tags: " not in page  # the front matter is not a paragraph
+    assert f'<meta property="og:description" content="{summary}">' in page
+    assert '<video id="player"' in page and '<track kind="captions" src="transcript.vtt"' in page and "<audio" not in page
+    feed = (root / "feeds" / "podcast.xml").read_bytes()
+    assert feed == (root / "public" / "podcast.xml").read_bytes()  # publish refreshed the workspace's feed
+    item = etree.fromstring(feed).find("channel/item")
+    assert item.findtext("description").startswith(f"<p>{summary}</p>")
+    assert item.findtext("{http://purl.org/rss/1.0/modules/content/}encoded").count("Show notes") == 1
+    assert re.search(r'^guid = "[0-9a-f-]{36}"$', (root / "chaitime.toml").read_text(encoding="utf-8"), re.M)
+    modes = {oct(p.stat().st_mode & 0o777) for p in (root / "public").rglob("*") if p.name != ".chaitime-site.json"}
+    assert modes == {"0o644", "0o755"}
+    res = run_chaitime("check", "--no-loudness", cwd=root)
+    problems = [ln for ln in res.stdout.splitlines() + res.stderr.splitlines() if ln.startswith(("error", "warning"))]
+    assert not [ln for ln in problems if "default" not in ln], problems  # only the template's placeholders
