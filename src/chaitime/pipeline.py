@@ -449,7 +449,9 @@ def _write_transcripts(episode: Episode, transcript: Transcript) -> None:
 
 
 def _draft_key(episode: Episode, ws: Workspace, transcript_json: str) -> str:
-    return stage_key("draft", transcript_json, episode.meta().to_toml(), sorted(ws.settings.data.items()))
+    # The channel's podcast:guid, stored in chaitime.toml by the first feed, is no input of the draft.
+    settings = {name: {k: v for k, v in values.items() if (name, k) != ("publish", "guid")} for name, values in ws.settings.data.items()}
+    return stage_key("draft", transcript_json, episode.meta().to_toml(), sorted(settings.items()))
 
 
 def _writing(episode: Episode, ws: Workspace, transcript: Transcript, rec: Records, new_chapters: bool = False) -> tuple[str, ...]:
