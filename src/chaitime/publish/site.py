@@ -258,8 +258,9 @@ def episode_page(show: Show, rel: Release, cover_name: str) -> str:
 
 def _episode_ld(show: Show, rel: Release, page_url: str, audio_url: str) -> dict:
     data = {"@context": "https://schema.org", "@type": "PodcastEpisode", "name": rel.meta.title, "url": page_url,
-            "datePublished": rel.meta.date, "description": _plain_summary(rel), "timeRequired": f"PT{round(rel.duration_s)}S",
-            "associatedMedia": {"@type": "MediaObject", "contentUrl": audio_url, "encodingFormat": "audio/mpeg"},
+            "datePublished": rel.meta.date, "description": _plain_summary(rel),
+            "associatedMedia": {"@type": "MediaObject", "contentUrl": audio_url, "encodingFormat": "audio/mpeg",
+                                "duration": f"PT{round(rel.duration_s)}S"},
             "partOfSeries": {"@type": "PodcastSeries", "name": show.title, "url": show.urls.site},
             "image": show.urls.file(rel.slug, rel.art.name) if rel.art else show.image_url}
     if rel.meta.number:
