@@ -259,3 +259,32 @@ def test_an_ingested_episode_publishes_as_listeners_should_see_it(tmp_path, samp
     res = run_chaitime("check", "--no-loudness", cwd=root)
     problems = [ln for ln in res.stdout.splitlines() + res.stderr.splitlines() if ln.startswith(("error", "warning"))]
     assert not [ln for ln in problems if "default" not in ln], problems  # only the template's placeholders
+
+
+@pytest.mark.parametrize("layout", ["no-publish-section", "header-with-comment"])
+def test_guid_is_added_to_any_chaitime_toml_layout(tmp_path, layout):
+    from chaitime.publish.feed import ensure_show_guid
+
+    ws = make_workspace(tmp_path / "show")
+    toml = ws.root / "chaitime.toml"
+    text = toml.read_text(encoding="utf-8")
+    if layout == "no-publish-section":
+        text = text.replace('[publish]\nbase_url = "https://pod.example.org/show/"\nlocked = true\n', "")
+    else:
+        text = text.replace("[publish]\n", "[publish]   # where it goes\n")
+    toml.write_text(text, encoding="utf-8")
+    moved = ensure_show_guid(Workspace.open(ws.root), base_url="https://pod.example.org/show")
+    after = toml.read_text(encoding="utf-8")
+    assert after.startswith(text.rstrip("\n")[:200]) and moved.settings.get("publish", "guid") == str(
+        uuid.uuid5(uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6"), "pod.example.org/show/podcast.xml"))
+    assert ensure_show_guid(moved) is moved  # stored once: never rewritten
+
+
+def test_a_bad_stored_guid_is_one_clear_line(tmp_path):
+    ws = make_workspace(tmp_path / "show")
+    toml = ws.root / "chaitime.toml"
+    toml.write_text(toml.read_text().replace("[publish]\n", '[publish]\nguid = "not-a-uuid"\n'), encoding="utf-8")
+    from conftest import run_chaitime
+
+    res = run_chaitime("feed", cwd=ws.root)
+    assert res.returncode == 3 and len(res.stderr.strip().splitlines()) == 1 and "guid 'not-a-uuid' is not a UUID" in res.stderr
