@@ -92,7 +92,7 @@ class IngestResult:
 
 
 # One version per stage: bump a stage's number when its output for the same inputs changes.
-VERSIONS = {"extract": 3, "master": 5, "transcribe": 3, "speakers": 3, "draft": 1, "render": 3, "clip": 1}
+VERSIONS = {"extract": 3, "master": 6, "transcribe": 3, "speakers": 3, "draft": 1, "render": 3, "clip": 1}
 
 
 def stage_key(stage: str, *parts: object) -> str:
