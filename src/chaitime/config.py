@@ -26,11 +26,12 @@ def default_text() -> str:
 DEFAULTS: dict[str, dict[str, Any]] = tomllib.loads(default_text())
 # Keys that are commented out in the template but known.
 OPTIONAL_KEYS = {
-    "show": {"host_voice": str, "type": str},
+    "show": {"host_voice": str, "type": str, "copyright": str, "block": bool, "complete": bool, "license": str, "license_url": str,
+             "funding_url": str, "funding_text": str, "txt": list, "person_img": dict, "person_href": dict},
     "audio": {"target_lufs": (int, float), "intro": str, "outro": str, "silence_max_s": (int, float), "silence_keep_s": (int, float), "fillers": list},
     "transcribe": {"vocabulary": list},
     "draft": {"llm_url": str, "llm_model": str, "llm_api_key_env": str, "min_chapter_s": (int, float), "chapters": int},
-    "publish": {"locked": bool},
+    "publish": {"locked": bool, "guid": str, "new_feed_url": str, "apple_podcasts_url": str, "spotify_url": str},
     "scale": {"backend": str, "address": str, "jobs": int},
 }
 

@@ -93,7 +93,7 @@ class IngestResult:
 
 
 # One version per stage: bump a stage's number when its output for the same inputs changes.
-VERSIONS = {"extract": 3, "master": 5, "transcribe": 3, "speakers": 3, "draft": 2, "render": 3, "clip": 1}
+VERSIONS = {"extract": 3, "master": 6, "transcribe": 3, "speakers": 3, "draft": 2, "render": 3, "clip": 1}
 
 
 def stage_key(stage: str, *parts: object) -> str:
@@ -450,7 +450,9 @@ def _write_transcripts(episode: Episode, transcript: Transcript) -> None:
 
 
 def _draft_key(episode: Episode, ws: Workspace, transcript_json: str) -> str:
-    return stage_key("draft", transcript_json, episode.meta().to_toml(), sorted(ws.settings.data.items()))
+    # The channel's podcast:guid, stored in chaitime.toml by the first feed, is no input of the draft.
+    settings = {name: {k: v for k, v in values.items() if (name, k) != ("publish", "guid")} for name, values in ws.settings.data.items()}
+    return stage_key("draft", transcript_json, episode.meta().to_toml(), sorted(settings.items()))
 
 
 def _writing(episode: Episode, ws: Workspace, transcript: Transcript, rec: Records, new_chapters: bool = False) -> tuple[str, ...]:
@@ -700,7 +702,20 @@ def draft(episode: Episode, ws: Workspace, new_chapters: bool = False):
         raw = episode.machine_dir / "transcript.raw.json"
         transcript = Transcript.load(raw if raw.is_file() else episode.path(TRANSCRIPT))
         _writing(episode, ws, transcript, rec, new_chapters=new_chapters)
-        return rec.draft_result
+        _retitle_audio(episode, ws)
+    result = rec.draft_result
+    try:  # the post's summary and the MP3's chapters are in the feed: refresh it, as ingest does
+        notes = feed(ws).warnings
+    except ChaitimeError as exc:
+        notes = (f"the feed was not refreshed: {exc}",)
+    return replace(result, warnings=tuple(result.warnings) + tuple(notes))
+
+
+def _retitle_audio(episode: Episode, ws: Workspace) -> None:
+    """A title changed in episode.toml reaches the MP3's ID3 tags (players show them)."""
+    audio, meta = episode.path(AUDIO), episode.meta()
+    if audio.is_file() and any(m.startswith("ID3 title") for m in tags.tag_mismatches(audio, title=meta.title)):
+        tags.write_tags(audio, **tags.episode_tags(ws.settings, meta))
 
 
 def clip(episode: Episode, ws: Workspace, *, start_s: float, end_s: float, vertical: bool = False, out: Path | None = None):
@@ -765,21 +780,26 @@ def skipped_warnings(ws: Workspace) -> tuple[str, ...]:
 
 def feed(ws: Workspace, base_url: str | None = None) -> Published:
     """`chaitime feed`: feeds/podcast.xml from every complete, non-draft episode."""
-    from .publish.feed import write_feed
+    from .publish.feed import ensure_show_guid, write_feed
     from .publish.releases import published
 
     with ws.lock():
+        ws = ensure_show_guid(ws, base_url)
         path = write_feed(ws, base_url)
         return Published(path, len(published(ws)), skipped_warnings(ws))
 
 
 def publish(ws: Workspace, out: Path, base_url: str | None = None) -> Published:
-    """`chaitime publish`: the static site from every complete, non-draft episode."""
+    """`chaitime publish`: the static site from every complete, non-draft episode, and
+    feeds/podcast.xml refreshed to the same feed the site serves."""
+    from .publish.feed import ensure_show_guid, write_feed
     from .publish.releases import published
     from .publish.site import publish_site
 
     with ws.lock():
+        ws = ensure_show_guid(ws, base_url)
         report = publish_site(ws, out, base_url)
+        write_feed(ws, base_url)
         return Published(report.out, len(published(ws)), skipped_warnings(ws), report)
 
 
