@@ -183,13 +183,13 @@ def test_feed_reads_back_in_podcastparser(ws):
     # podcastparser prefers content:encoded (the whole post) to the description; the front matter is in neither.
     assert "<strong>Priya Host:</strong> Welcome to the show." in first["description_html"]
     assert "title:" not in first["description_html"] and "title:" not in first["description"]
-    assert "Priya Host talks about glad and tea <and> code." in episodes[0]["description"]
+    assert "Priya Host talks with Guest. They talk about hello and tea & code." in episodes[0]["description"]
     # The item's description: the summary and the post's show notes, the chapter list once; without
     # a description in episode.toml, post.md's summary (its front matter) comes first.
     items = etree.fromstring(path.read_bytes()).find("channel").findall("item")
     assert items[1].findtext("description").startswith("<p>We talk about <em>first brew</em>.</p>")
     assert items[1].findtext("description").count("Tea &amp; code") == 1
-    assert items[0].findtext("description").startswith("<p>Priya Host talks about glad and tea &lt;and&gt; code.</p>")
+    assert items[0].findtext("description").startswith("<p>Priya Host talks with Guest. They talk about hello and tea &amp; code.</p>")
 
 
 def test_feed_reads_back_in_feedparser(ws):
@@ -486,7 +486,7 @@ def test_publish_builds_the_site(ws, tmp_path):
     assert "<h2>First brew</h2>" not in page
     second = (out / "episodes/002-second-cup/index.html").read_text(encoding="utf-8")
     assert '<audio id="player" class="player" controls preload="none" src="audio.mp3"' in second
-    assert 'property="og:description" content="Priya Host talks about glad and tea &lt;and&gt; code."' in second
+    assert 'property="og:description" content="Priya Host talks with Guest. They talk about hello and tea &amp; code."' in second
     embed = (out / "embed/001-first-brew/index.html").read_text(encoding="utf-8")
     assert 'src="../../episodes/001-first-brew/audio.mp3"' in embed and 'href="https://pod.example.org/show/episodes/001-first-brew/"' in embed
     sitemap = (out / "sitemap.xml").read_text(encoding="utf-8")
