@@ -1,0 +1,315 @@
+"""What the studio shows and changes, on the episode files as they are.
+
+The studio works on the original timeline (the lossless master, .chaitime/transcript.raw.json and
+edit.md), the one edit.md's times are on, so a cut heard in the preview is the cut `chaitime render`
+makes. Every change reads the file, checks the version the page saw (a content hash), changes it
+through the same code a hand edit or the CLI goes through, and writes it atomically under the
+episode's lock: a file changed on disk meanwhile is a Conflict, never overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .. import fsutil
+from ..errors import ChaitimeError, InputError
+from ..transcript.model import FILLERS, Transcript
+from ..workspace import AUDIO, TRANSCRIPT, TRANSCRIPT_FILES, Episode, Workspace
+
+PEAKS_PER_S = 20  # waveform resolution: 72,000 peaks for an hour
+PEAKS_VERSION = 1
+
+
+class Conflict(ChaitimeError):
+    """The file changed on disk since the page read it."""
+
+    exit_code = 9
+
+
+def version(path: Path) -> str | None:
+    """A file's version as the page sees it: its content hash (None when it doesn't exist)."""
+    return fsutil.file_hash(path) if path.is_file() else None
+
+
+def check_version(path: Path, seen: object) -> None:
+    if version(path) != seen:
+        raise Conflict(f"{path.name} changed on disk since the page loaded it (edited in another program?). "
+                       "Reload to see the new version; your change was not saved.")
+
+
+# --- the episode list --------------------------------------------------------------------------------
+def summaries(ws: Workspace) -> dict:
+    """Every episode with its state, duration, guests and `chaitime check` problems; a broken one
+    shows its problem instead of failing the list."""
+    problems = _check_problems(ws)
+    items = []
+    for ep in ws.episodes():
+        mine = [p for p in problems["episodes"] if p["where"] == f"episodes/{ep.slug}" or p["where"].startswith(f"episodes/{ep.slug}/")]
+        try:
+            items.append({**_summary(ws, ep), "problems": mine})
+        except (ChaitimeError, OSError, ValueError) as exc:
+            items.append({"slug": ep.slug, "title": ep.slug, "state": "broken", "error": str(exc), "problems": mine,
+                          "guests": [], "duration_s": None})
+    return {"episodes": items, "workspace_problems": problems["workspace"]}
+
+
+def _summary(ws: Workspace, ep: Episode) -> dict:
+    meta = ep.meta()
+    render = _json(ep.machine_dir / "render.json")
+    raw = ep.machine_dir / "transcript.raw.json"
+    duration = render.get("duration_s") if render else None
+    if duration is None and raw.is_file():
+        duration = Transcript.load(raw).duration_s
+    return {"slug": ep.slug, "title": meta.title, "number": meta.number, "date": meta.date, "guests": list(meta.guests),
+            "draft": meta.draft, "state": state(ws, ep, meta.guid, meta.draft, bool(render)), "duration_s": duration,
+            "incomplete": ep.incomplete_reason()}
+
+
+def state(ws: Workspace, ep: Episode, guid: str, draft: bool, rendered: bool) -> str:
+    """ingested, edited (edit.md changed after ingest), rendered, or published (in the feed)."""
+    if ep.incomplete_reason() is not None:
+        return "incomplete"
+    feed = ws.feed_path
+    if not draft and rendered and feed.is_file() and guid in feed.read_text(encoding="utf-8", errors="replace"):
+        return "published"
+    if rendered:
+        return "rendered"
+    edit, raw = ep.path("edit.md"), ep.machine_dir / "transcript.raw.json"
+    if edit.is_file() and raw.is_file() and edit.stat().st_mtime > raw.stat().st_mtime + 1:
+        return "edited"
+    return "ingested"
+
+
+def _check_problems(ws: Workspace) -> dict:
+    from ..publish.check import check_workspace
+
+    try:
+        found = check_workspace(ws, loudness=False)
+    except (ChaitimeError, OSError, ValueError) as exc:
+        return {"episodes": [], "workspace": [{"level": "error", "where": "workspace", "what": f"check failed: {exc}", "fix": ""}]}
+    as_dict = [{"level": p.level, "where": p.where, "what": p.what, "fix": p.fix} for p in found]
+    return {"episodes": [p for p in as_dict if p["where"].startswith("episodes/")],
+            "workspace": [p for p in as_dict if not p["where"].startswith("episodes/")]}
+
+
+def _json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+# --- the editor ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Files:
+    """The files of one episode the editor reads and writes."""
+
+    episode: Episode
+
+    @property
+    def raw(self) -> Path:
+        return self.episode.machine_dir / "transcript.raw.json"
+
+    @property
+    def edit(self) -> Path:
+        return self.episode.path("edit.md")
+
+    def transcript(self) -> Transcript:
+        t = Transcript.load(self.raw)
+        if t.duration_s <= 0 and t.segments:
+            t = Transcript(t.segments, t.language, max(s.end_s for s in t.segments), t.meta)
+        return t
+
+    def edit_text(self) -> str:
+        from ..edit.markdown import read_edit_md
+
+        if not self.edit.is_file():
+            raise InputError(f"{self.edit}: missing. Run `chaitime render {self.episode.slug}` once to write it from the transcript.")
+        return read_edit_md(self.edit)
+
+    def audio(self) -> Path:
+        """The sound on the original timeline: the lossless master (audio.mp3 before any render)."""
+        master = self.episode.machine_dir / "master.flac"
+        if master.is_file():
+            return master
+        if not (self.episode.machine_dir / "render.json").is_file() and self.episode.path(AUDIO).is_file():
+            return self.episode.path(AUDIO)
+        raise InputError(f"{self.episode.folder}: no audio on the original timeline (.chaitime/master.flac). Run `chaitime ingest` again.")
+
+
+def editor(ws: Workspace, ep: Episode) -> dict:
+    """Everything the episode page draws: words (with their line, speaker and whether they are cut),
+    suggested cuts, the markers, the cut list for the preview, speakers, and the files' versions."""
+    from ..edit.lines import split_lines, tokens_of
+    from ..edit.suggest import filler_indices
+
+    files = Files(ep)
+    meta = ep.meta()
+    transcript = files.transcript()
+    text = files.edit_text()
+    lines = split_lines(transcript)
+    line_of = {t.index: i for i, ln in enumerate(lines) for t in ln.tokens}
+    fillers = ws.settings.data.get("audio", {}).get("fillers")
+    suggested = filler_indices(tokens_of(transcript), fillers)
+    state = edit_state(ws, ep, transcript, text)
+    corrected = {round(c["start"], 3) for c in transcript.meta.get("corrections", []) if isinstance(c, dict) and c.get("kind") == "word"}
+    words = [[round(t.start_s, 3), round(t.end_s, 3), t.text, line_of[t.index], int(t.index in state["removed"]),
+              int(t.index in suggested), int(round(t.start_s, 3) in corrected)] for t in tokens_of(transcript)]
+    return {
+        "slug": ep.slug, "title": meta.title, "guests": list(meta.guests), "duration_s": transcript.duration_s,
+        "speakers": transcript.speakers(),
+        "lines": [{"speaker": ln.speaker, "start_s": round(ln.start_s, 3), "end_s": round(ln.end_s, 3),
+                   "first": ln.tokens[0].index, "last": ln.tokens[-1].index} for ln in lines],
+        "words": words,  # [start, end, text, line, cut, suggested, corrected]
+        "markers": state["markers"], "cuts": state["cuts"], "removed_s": state["removed_s"],
+        "versions": {"edit": version(files.edit), "transcript": version(files.raw)},
+        "rendered": (ep.machine_dir / "render.json").is_file(), "fillers": sorted(FILLERS),
+    }
+
+
+def edit_state(ws: Workspace, ep: Episode, transcript: Transcript, text: str) -> dict:
+    """What edit.md asks for now: removed words, the cut intervals (what the preview skips), markers."""
+    from ..edit.markdown import parse_edit_md
+    from ..edit.revise import markers
+    from ..pipeline import _suggest_settings
+
+    options = _suggest_settings(ws.settings)
+    path = ep.path("edit.md")
+    cuts = parse_edit_md(text, transcript, path=path, silence_max_s=options["silence_max_s"], silence_keep_s=options["silence_keep_s"])
+    end = transcript.duration_s
+    return {
+        "removed": set(cuts.removed_words),
+        "cuts": [[round(a, 3), round(min(b, end) if math.isinf(b) else b, 3)] for a, b in cuts.cuts],
+        "removed_s": round(cuts.removed_s(end), 3),
+        "markers": [m.__dict__ for m in markers(text, transcript, path)],
+    }
+
+
+# --- changes --------------------------------------------------------------------------------------------
+def cut_words(ws: Workspace, ep: Episode, indices: list[int], cut: bool, seen: object) -> dict:
+    """Strike (or keep) words in edit.md, as a hand edit would."""
+    from ..edit.revise import set_words
+
+    return _revise_edit(ws, ep, seen, lambda text, t: set_words(text, t, indices, cut, path=ep.path("edit.md")))
+
+
+def cut_marker(ws: Workspace, ep: Episode, stamp: str, cut: bool, seen: object) -> dict:
+    from ..edit.revise import set_marker
+
+    return _revise_edit(ws, ep, seen, lambda text, t: set_marker(text, t, stamp, cut, path=ep.path("edit.md")))
+
+
+def _revise_edit(ws: Workspace, ep: Episode, seen: object, change) -> dict:
+    files = Files(ep)
+    with ep.lock():
+        check_version(files.edit, seen)
+        transcript = files.transcript()
+        new = change(files.edit_text(), transcript)
+        state = edit_state(ws, ep, transcript, new)  # never write a file render would refuse
+        fsutil.write_text(files.edit, new)
+    return {"removed": sorted(state["removed"]), "cuts": state["cuts"], "markers": state["markers"],
+            "removed_s": state["removed_s"], "versions": {"edit": version(files.edit)}}
+
+
+def correct(ws: Workspace, ep: Episode, index: int, text: str, seen: object) -> dict:
+    """A misheard word fixed in transcript.raw.json (recorded as a correction) and the episode's
+    transcript files; after a render they follow at the next render."""
+    from ..edit.lines import tokens_of
+    from ..transcript import corrections
+
+    return _revise_transcript(ep, seen, lambda t: corrections.correct_word(t, _token(tokens_of(t), index).start_s,
+                                                                          _token(tokens_of(t), index).text, text))
+
+
+def reassign(ws: Workspace, ep: Episode, line: int, speaker: str, seen: object) -> dict:
+    """A whole edit line said by ``speaker``."""
+    from ..edit.lines import split_lines
+    from ..transcript import corrections
+
+    def change(t: Transcript) -> Transcript:
+        lines = split_lines(t)
+        if not isinstance(line, int) or not 0 <= line < len(lines):
+            raise InputError(f"no line {line!r} in the transcript. Reload the page.")
+        return corrections.reassign(t, lines[line].start_s, lines[line].end_s, speaker)
+
+    return _revise_transcript(ep, seen, change)
+
+
+def rename(ws: Workspace, ep: Episode, old: str, new: str, seen: object) -> dict:
+    """A speaker renamed in the transcript and in episode.toml's [speakers] table (so a re-ingest names them alike)."""
+    from ..transcript import corrections
+    from ..workspace import update_meta
+
+    result = _revise_transcript(ep, seen, lambda t: corrections.rename(t, old, new))
+    meta = ep.meta()
+    mapping = {label: (new if name == old else name) for label, name in meta.speakers.items()}
+    if mapping != meta.speakers:
+        ep.write_meta(update_meta(meta, speakers=mapping))
+    return result
+
+
+def _token(tokens, index: object):
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(tokens):
+        raise InputError(f"no word {index!r} in the transcript. Reload the page.")
+    return tokens[index]
+
+
+def _revise_transcript(ep: Episode, seen: object, change) -> dict:
+    from ..transcript.formats import WRITERS
+
+    files = Files(ep)
+    with ep.lock():
+        check_version(files.raw, seen)
+        new = change(files.transcript())
+        fsutil.write_text(files.raw, new.to_json())
+        if not (ep.machine_dir / "render.json").is_file():  # not rendered: the episode's files are the raw transcript
+            fsutil.write_if_changed(ep.path(TRANSCRIPT), new.to_json())
+            for fmt, name in TRANSCRIPT_FILES.items():
+                fsutil.write_if_changed(ep.path(name), WRITERS[fmt](new))
+    return {"versions": {"transcript": version(files.raw)}}
+
+
+# --- the waveform -------------------------------------------------------------------------------------
+def peaks(ep: Episode) -> Path:
+    """Waveform peaks (PEAKS_PER_S a second, 0-1) as JSON, cached in .chaitime/ by the audio's identity."""
+    files = Files(ep)
+    audio = files.audio()
+    key = fsutil.text_hash("peaks", _audio_identity(ep, audio), PEAKS_PER_S, PEAKS_VERSION)
+    cache = ep.machine_dir / "studio-peaks.json"
+    if cache.is_file():
+        head = cache.read_bytes()[:80].decode("utf-8", "replace")
+        if key in head:
+            return cache
+    samples = _samples(ep, audio)
+    per = 16000 // PEAKS_PER_S
+    n = len(samples) // per
+    if n == 0:
+        values: list[float] = []
+    else:
+        block = np.abs(samples[: n * per].astype(np.int32)).reshape(n, per).max(axis=1)
+        top = max(1, int(block.max()))
+        values = np.round(block / top, 3).tolist()
+    fsutil.write_text(cache, json.dumps({"key": key, "per_s": PEAKS_PER_S, "peaks": values}, separators=(",", ":")))
+    return cache
+
+
+def _audio_identity(ep: Episode, audio: Path) -> str:
+    """The master's content, by the extract stage's key when ingest recorded one (no re-hashing an hour of FLAC)."""
+    extract = _json(ep.machine_dir / "stages.json").get("extract")
+    return f"extract:{extract}" if extract and audio.name == "master.flac" else fsutil.file_hash(audio)
+
+
+def _samples(ep: Episode, audio: Path) -> np.ndarray:
+    """16 kHz mono int16: ingest's speech file when there is one, else decoded from the audio."""
+    speech = ep.machine_dir / "speech.s16"
+    if speech.is_file():
+        return np.fromfile(speech, dtype="<i2")
+    from ..speakers.audio import decode
+
+    return decode(audio, channels=1, rate=16000)[:, 0]
