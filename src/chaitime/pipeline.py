@@ -441,11 +441,31 @@ def _write_transcripts(episode: Episode, transcript: Transcript) -> None:
     """transcript.raw.json keeps the original timeline (render re-times from it); the episode's
     transcript files follow it unless a render has re-timed them since."""
     raw_path = episode.machine_dir / "transcript.raw.json"
+    transcript = _carry_corrections(raw_path, transcript)
     changed = fsutil.write_if_changed(raw_path, transcript.to_json())
     if changed or not episode.path(TRANSCRIPT).exists():
         fsutil.write_if_changed(episode.path(TRANSCRIPT), transcript.to_json())
         for fmt, name in TRANSCRIPT_FILES.items():
             fsutil.write_if_changed(episode.path(name), WRITERS[fmt](transcript))
+
+
+def _carry_corrections(raw_path: Path, transcript: Transcript) -> Transcript:
+    """The host's corrections (studio) in the transcript being written, placed by time and word; any
+    that no longer find their word are kept in meta["corrections_unplaced"] and logged, never dropped."""
+    from .transcript.corrections import carry
+
+    try:
+        previous = Transcript.load(raw_path) if raw_path.is_file() else None
+    except InputError:
+        return transcript
+    if previous is None or not previous.meta.get("corrections"):
+        return transcript
+    carried, lost = carry(transcript, previous)
+    if lost:
+        log.warning("%s: %d correction(s) found no word to go on: %s", raw_path.parent.parent.name, len(lost),
+                    ", ".join(f"{c.get('was', c.get('speaker'))!r} at {c.get('start', 0):.1f} s" for c in lost))
+        carried = replace(carried, meta={**carried.meta, "corrections_unplaced": lost})
+    return carried
 
 
 def _draft_key(episode: Episode, ws: Workspace, transcript_json: str) -> str:

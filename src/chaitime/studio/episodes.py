@@ -223,8 +223,26 @@ def correct(ws: Workspace, ep: Episode, index: int, text: str, seen: object) -> 
     from ..edit.lines import tokens_of
     from ..transcript import corrections
 
-    return _revise_transcript(ep, seen, lambda t: corrections.correct_word(t, _token(tokens_of(t), index).start_s,
-                                                                          _token(tokens_of(t), index).text, text))
+    def change(t: Transcript) -> Transcript:
+        token = _token(tokens_of(t), index)
+        return corrections.correct_word(t, token.start_s, token.text, same_sentences(token.text, text))
+
+    return _revise_transcript(ep, seen, change)
+
+
+def same_sentences(was: str, text: str) -> str:
+    """``text`` ending a sentence exactly where ``was`` did: edit.md's lines break after a sentence's
+    last word, so a correction that ended or joined sentences would move the lines the host's cuts are on."""
+    from ..edit.lines import SENTENCE_END
+
+    text = " ".join(text.split())
+    ends = was.strip().endswith(SENTENCE_END)
+    if ends and not text.endswith(SENTENCE_END):
+        tail = was.strip()[len(was.strip().rstrip("".join(SENTENCE_END) + "\"')")):]
+        return text + tail
+    if not ends:
+        return text.rstrip("".join(SENTENCE_END)) or text
+    return text
 
 
 def reassign(ws: Workspace, ep: Episode, line: int, speaker: str, seen: object) -> dict:
