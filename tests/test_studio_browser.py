@@ -1,0 +1,95 @@
+"""The studio in headless Chromium (Playwright driving Debian's chromium): open an episode, click a
+word (the player seeks to it), select words and cut them (edit.md strikes them), and preview skips
+the cut (the player's time jumps over it). Skips without chromium or playwright."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+
+import pytest
+
+from chaitime.workspace import Workspace
+from test_edit_render import built  # noqa: F401
+
+CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+TOKEN = "browser-test-token"
+
+
+@pytest.fixture
+def studio(built, tmp_path):  # noqa: F811
+    """The studio on a copy of the episode, served by uvicorn on 127.0.0.1 in a thread."""
+    uvicorn = pytest.importorskip("uvicorn")
+    from chaitime.studio.app import make_app
+    from chaitime.studio.server import _bind
+
+    shutil.copytree(built[0], tmp_path / "ws")
+    ws = Workspace.open(tmp_path / "ws")
+    sock = _bind(0)
+    server = uvicorn.Server(uvicorn.Config(make_app(ws.root, TOKEN), log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if server.started:
+            break
+        time.sleep(0.05)
+    yield ws, f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(5)
+
+
+def test_click_seeks_cut_strikes_edit_md_and_preview_skips_it(studio):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    ws, base = studio
+    ep = ws.episode("001-sample")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                    args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required", "--mute-audio"])
+        try:
+            page = browser.new_page()
+            page.goto(f"{base}/?token={TOKEN}")
+            page.wait_for_selector("#episodes a")
+            page.click("#episodes a")
+            page.wait_for_selector("#transcript .w")
+            page.wait_for_function("document.getElementById('player').readyState >= 1")
+            words = page.evaluate("Array.from(document.querySelectorAll('#transcript .line')).map(l => [...l.querySelectorAll('.w')].map(w => +w.dataset.i))")
+
+            # click a word: the player seeks to it and it is the current word
+            target = words[2][1]
+            page.click(f".w[data-i='{target}']")
+            seeked = page.evaluate("[document.getElementById('player').currentTime, document.querySelector('.w.now').dataset.i]")
+            start = page.evaluate(f"fetch('/api/episodes/001-sample').then(r => r.json()).then(d => d.words[{target}][0])")
+            assert seeked[0] == pytest.approx(start, abs=0.01) and int(seeked[1]) == target
+
+            # select the fifth line's words (click, shift-click) and cut them with the keyboard
+            line = words[4]
+            page.click(f".w[data-i='{line[0]}']")
+            page.click(f".w[data-i='{line[-1]}']", modifiers=["Shift"])
+            with page.expect_response(lambda r: r.url.endswith("/cut")) as cut_response:
+                page.keyboard.press("x")
+            assert cut_response.value.status == 200
+            page.wait_for_selector(f".w.cut[data-i='{line[-1]}']")
+            text = ep.path("edit.md").read_text()
+            row = next(r for r in text.splitlines() if r.startswith("[") and "~~" in r and not r.startswith("~~") and "Um" not in r)
+            assert row.endswith("~~") and row.split("** ", 1)[1].startswith("~~")
+            cut = page.evaluate("fetch('/api/episodes/001-sample').then(r => r.json()).then(d => d.cuts)")
+            a, b = next(c for c in cut if c[0] <= start_of(page, line[0]) < c[1])
+
+            # preview: playing into the cut jumps over it
+            page.check("#preview")
+            seen = page.evaluate(f"""() => new Promise(done => {{
+                const player = document.getElementById('player'); const times = [];
+                player.currentTime = {a - 0.4};
+                const watch = () => {{ times.push(player.currentTime); if (player.currentTime > {b + 0.3} || times.length > 600) {{ player.pause(); done(times); }} else requestAnimationFrame(watch); }};
+                player.play().then(() => requestAnimationFrame(watch));
+            }})""")
+            inside = [t for t in seen if a + 0.15 < t < b - 0.05]
+            assert seen[-1] > b + 0.3 and not inside, (a, b, seen[:5], inside[:5])
+        finally:
+            browser.close()
+
+
+def start_of(page, i: int) -> float:
+    return page.evaluate(f"fetch('/api/episodes/001-sample').then(r => r.json()).then(d => d.words[{i}][0])")
