@@ -61,3 +61,21 @@ def test_a_re_ingest_keeps_the_corrections(tmp_path):
     pipeline._write_transcripts(ep, shifted(T, 0.05))  # what the speakers stage writes after a new transcription
     raw = Transcript.load(ep.machine_dir / "transcript.raw.json")
     assert word(raw, "kaggles") and raw.meta["corrections"][0]["text"] == "Kaggles."
+
+
+def test_the_fast_json_writer_is_byte_identical_to_json_dumps():
+    import json
+    import random
+
+    from chaitime.transcript.model import Segment, Word
+
+    rng = random.Random(3)
+    texts = [" plain", ' "quoted"', " tab\there", " café ☕", " back\\slash", " \u2028line", "", " <b>&amp;"]
+    segments = []
+    for i in range(40):
+        words = tuple(Word(rng.uniform(0, 100), rng.uniform(0, 100), rng.choice(texts), rng.random(), rng.choice([None, "Ada", "Ümit"]))
+                      for _ in range(rng.randint(0, 4)))
+        segments.append(Segment(i * 1.5, i * 1.5 + 1.0 / 3, rng.choice(texts), words, rng.choice([None, "Ada"]), rng.choice([None, "language"])))
+    for t in (Transcript(tuple(segments), "en", 123.4567, {"corrections": [{"start": 1.0, "was": "x"}], "n": 1, "e": {}}),
+              Transcript((), "de", 0.0), Transcript(tuple(segments[:1]), "en", 5, {"timeline": "edited", "removed_s": 1e-07})):
+        assert t.to_json() == json.dumps(t.to_dict(), ensure_ascii=False, indent=1) + "\n"

@@ -15,6 +15,7 @@ from starlette.testclient import TestClient  # noqa: E402
 
 from chaitime.edit.markdown import parse_edit_md  # noqa: E402
 from chaitime.studio.app import make_app  # noqa: E402
+from chaitime.studio.episodes import settle  # noqa: E402
 from chaitime.transcript.model import Transcript  # noqa: E402
 from chaitime.workspace import Workspace  # noqa: E402
 from test_edit_render import built  # noqa: E402,F401
@@ -115,7 +116,9 @@ def test_a_correction_reaches_the_vtt_and_survives_a_render(client, ws):
     assert r.status_code == 200, r.text
     raw = Transcript.load(ep.machine_dir / "transcript.raw.json")
     assert raw.meta["corrections"][0]["text"] == "Kaggle's." and raw.meta["corrections"][0]["was"].lower().startswith("kaggle")
-    assert "Kaggle's" in ep.path("transcript.vtt").read_text()  # not rendered yet: the files follow now
+    assert "Kaggle's" in ep.path("transcript.json").read_text()  # not rendered yet: the files follow now
+    settle()  # the caption formats a moment after the save
+    assert "Kaggle's" in ep.path("transcript.vtt").read_text()
     again = client.get(f"/api/episodes/{SLUG}").json()
     assert again["words"][i][2] == "Kaggle's." and again["words"][i][6] == 1
     started = client.post(f"/api/episodes/{SLUG}/render")
@@ -145,6 +148,7 @@ def test_reassign_and_rename_speakers(client, ws):
     r = client.post(f"/api/episodes/{SLUG}/rename", json={"old": speakers[0], "new": "Priya", "version": after["versions"]["transcript"]})
     assert r.status_code == 200, r.text
     assert "Priya" in client.get(f"/api/episodes/{SLUG}").json()["speakers"]
+    settle()
     assert "<v Priya>" in ep.path("transcript.vtt").read_text()
 
 

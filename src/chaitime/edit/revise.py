@@ -18,9 +18,9 @@ from pathlib import Path
 from ..errors import InputError
 from ..transcript.formats import timestamp
 from ..transcript.model import Transcript
-from .lines import EditLine, split_lines
-from .markdown import LINE_RE, MARKER_RE, STRIKE, _identify, _kept_words, _Row, _row_words, _strikes
-from .suggest import normalize, spans_between
+from .lines import EditLine
+from .markdown import LINE_RE, MARKER_RE, STRIKE, _kept_words, _Row, _row_words, context
+from .suggest import normalize
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def markers(text: str, transcript: Transcript, path: Path | str = "edit.md") -> 
 def set_words(text: str, transcript: Transcript, indices: Iterable[int], cut: bool, path: Path | str = "edit.md") -> str:
     """edit.md with the words at token ``indices`` struck (``cut``) or un-struck."""
     wanted = set(indices)
-    lines = split_lines(transcript)
+    lines = context(transcript).lines
     touched = [ln for ln in lines if any(t.index in wanted for t in ln.tokens)]
     if len(wanted) != sum(1 for ln in touched for t in ln.tokens if t.index in wanted):
         raise InputError(f"{path}: word {sorted(wanted)[-1]} is not in the transcript. Reload the page.")
@@ -98,9 +98,7 @@ def set_marker(text: str, transcript: Transcript, stamp: str, cut: bool, path: P
 
 def _placed(text: str, transcript: Transcript, path: Path | str) -> list[_Placed]:
     """Every edit row with its place, as ``parse_edit_md`` reads them (comments skipped)."""
-    lines = split_lines(transcript)
-    by_time = {timestamp(ln.start_s): ln for ln in lines}
-    spans = spans_between(lines, transcript.duration_s)
+    ctx = context(transcript)
     out, in_comment = [], False
     for at, raw in enumerate(text.splitlines()):
         line = raw.strip()
@@ -108,8 +106,8 @@ def _placed(text: str, transcript: Transcript, path: Path | str) -> list[_Placed
             in_comment = "-->" not in line
             continue
         if line:
-            row = _strikes(at + 1, line, path)
-            key, item = _identify(row, by_time, spans, path)
+            row = ctx.row(at + 1, line, path)
+            key, item = ctx.identify(row, path)
             out.append(_Placed(at, row, key, item))
     return out
 

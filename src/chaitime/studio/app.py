@@ -222,6 +222,7 @@ def _render(ws: Workspace, ep, progress) -> dict:
     from .. import pipeline
     from ..transcript.formats import clock
 
+    episodes.settle()  # corrections' caption files first: render re-times them from the raw transcript anyway
     result = pipeline.render(ep, ws, progress=progress)
     return {"duration_s": result.duration_s, "removed_s": result.removed_s, "changed": list(result.changed),
             "warnings": list(result.warnings), "line": f"rendered {clock(result.duration_s)} ({result.removed_s:.1f} s cut)"}

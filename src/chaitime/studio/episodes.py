@@ -10,19 +10,29 @@ episode's lock: a file changed on disk meanwhile is a Conflict, never overwritte
 from __future__ import annotations
 
 import json
+import logging
 import math
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .. import fsutil
-from ..errors import ChaitimeError, InputError
+from ..errors import BusyError, ChaitimeError, InputError
 from ..transcript.model import FILLERS, Transcript
 from ..workspace import AUDIO, TRANSCRIPT, TRANSCRIPT_FILES, Episode, Workspace
 
+log = logging.getLogger("chaitime")
 PEAKS_PER_S = 20  # waveform resolution: 72,000 peaks for an hour
 PEAKS_VERSION = 1
+
+
+_TRANSCRIPTS: dict[tuple[str, str | None], Transcript] = {}  # by path and content hash
 
 
 class Conflict(ChaitimeError):
@@ -121,9 +131,18 @@ class Files:
         return self.episode.path("edit.md")
 
     def transcript(self) -> Transcript:
+        """The raw transcript, the same object while the file's content is the same (parsing edit.md
+        against it is then cached: see edit.markdown.context)."""
+        key = (str(self.raw), version(self.raw))
+        cached = _TRANSCRIPTS.get(key)
+        if cached is not None:
+            return cached
         t = Transcript.load(self.raw)
         if t.duration_s <= 0 and t.segments:
             t = Transcript(t.segments, t.language, max(s.end_s for s in t.segments), t.meta)
+        if len(_TRANSCRIPTS) > 8:
+            _TRANSCRIPTS.clear()
+        _TRANSCRIPTS[key] = t
         return t
 
     def edit_text(self) -> str:
@@ -207,7 +226,7 @@ def cut_marker(ws: Workspace, ep: Episode, stamp: str, cut: bool, seen: object) 
 
 def _revise_edit(ws: Workspace, ep: Episode, seen: object, change) -> dict:
     files = Files(ep)
-    with ep.lock():
+    with held(ep):
         check_version(files.edit, seen)
         transcript = files.transcript()
         new = change(files.edit_text(), transcript)
@@ -220,11 +239,13 @@ def _revise_edit(ws: Workspace, ep: Episode, seen: object, change) -> dict:
 def correct(ws: Workspace, ep: Episode, index: int, text: str, seen: object) -> dict:
     """A misheard word fixed in transcript.raw.json (recorded as a correction) and the episode's
     transcript files; after a render they follow at the next render."""
-    from ..edit.lines import tokens_of
+    from ..edit.lines import token_at
     from ..transcript import corrections
 
     def change(t: Transcript) -> Transcript:
-        token = _token(tokens_of(t), index)
+        token = token_at(t, index) if isinstance(index, int) and not isinstance(index, bool) else None
+        if token is None:
+            raise InputError(f"no word {index!r} in the transcript. Reload the page.")
         return corrections.correct_word(t, token.start_s, token.text, same_sentences(token.text, text))
 
     return _revise_transcript(ep, seen, change)
@@ -272,25 +293,69 @@ def rename(ws: Workspace, ep: Episode, old: str, new: str, seen: object) -> dict
     return result
 
 
-def _token(tokens, index: object):
-    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(tokens):
-        raise InputError(f"no word {index!r} in the transcript. Reload the page.")
-    return tokens[index]
-
-
 def _revise_transcript(ep: Episode, seen: object, change) -> dict:
+    files = Files(ep)
+    with held(ep):
+        check_version(files.raw, seen)
+        new = change(files.transcript())
+        text = new.to_json()
+        fsutil.write_text(files.raw, text)
+        seen_now = version(files.raw)
+        _TRANSCRIPTS[(str(files.raw), seen_now)] = new
+        if not (ep.machine_dir / "render.json").is_file():  # not rendered: the episode's files are the raw transcript
+            fsutil.write_if_changed(ep.path(TRANSCRIPT), text)
+            _FORMATS.submit(_refresh_formats, ep)
+    return {"versions": {"transcript": seen_now}}
+
+
+# VTT, SRT, text and the Podcasting 2.0 JSON follow a correction a moment after it is saved, on one
+# worker thread: they take 80 ms for an hour, and the save itself stays under 100 ms.
+_FORMATS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="studio-formats")
+
+
+def _refresh_formats(ep: Episode) -> None:
+    """The transcript formats from the raw transcript, unless a render has re-timed them since."""
     from ..transcript.formats import WRITERS
 
     files = Files(ep)
-    with ep.lock():
-        check_version(files.raw, seen)
-        new = change(files.transcript())
-        fsutil.write_text(files.raw, new.to_json())
-        if not (ep.machine_dir / "render.json").is_file():  # not rendered: the episode's files are the raw transcript
-            fsutil.write_if_changed(ep.path(TRANSCRIPT), new.to_json())
-            for fmt, name in TRANSCRIPT_FILES.items():
-                fsutil.write_if_changed(ep.path(name), WRITERS[fmt](new))
-    return {"versions": {"transcript": version(files.raw)}}
+    try:
+        seen = version(files.raw)
+        transcript = files.transcript()
+        texts = {name: WRITERS[fmt](transcript) for fmt, name in TRANSCRIPT_FILES.items()}  # outside the lock: saves go on
+        for _ in range(600):
+            try:
+                with held(ep):
+                    # Rendered since, or corrected again (that correction queued its own refresh): nothing to do.
+                    if (ep.machine_dir / "render.json").is_file() or version(files.raw) != seen:
+                        return
+                    for name, text in texts.items():
+                        fsutil.write_if_changed(ep.path(name), text)
+                    return
+            except BusyError:  # a render (the CLI's) holds the episode: wait for it
+                time.sleep(0.05)
+    except (ChaitimeError, OSError) as exc:
+        log.warning("%s: transcript formats not refreshed: %s", ep.slug, exc)
+        return
+    log.warning("%s: transcript formats not refreshed: the episode stayed busy", ep.slug)
+
+
+_THREAD_LOCKS: dict[Path, threading.Lock] = {}
+_THREAD_LOCKS_GUARD = threading.Lock()
+
+
+@contextmanager
+def held(ep: Episode) -> Iterator[None]:
+    """The episode for one studio change: the studio's own threads wait for each other (a save is a
+    few ms), another chaitime process (a render from the CLI) makes it BusyError at once."""
+    with _THREAD_LOCKS_GUARD:
+        lock = _THREAD_LOCKS.setdefault(ep.folder, threading.Lock())
+    with lock, ep.lock():
+        yield
+
+
+def settle() -> None:
+    """Wait until the transcript formats queued by corrections are written (before a render, in tests)."""
+    _FORMATS.submit(lambda: None).result()
 
 
 # --- the waveform -------------------------------------------------------------------------------------
