@@ -134,6 +134,10 @@ def test_a_correction_reaches_the_vtt_and_survives_a_render(client, ws):
     for name in ("transcript.vtt", "transcript.srt", "transcript.txt"):
         assert "Kaggle's" in ep.path(name).read_text(), name
     assert Transcript.load(ep.path("transcript.json")).meta["corrections"][0]["text"] == "Kaggle's."
+    # after the render chapters.json is on the edited timeline; the studio still shows the original one
+    rendered = client.get(f"/api/episodes/{SLUG}").json()
+    assert [c["start_s"] for c in rendered["chapters"]] == pytest.approx([c["start_s"] for c in data["chapters"]], abs=0.01)
+    assert "Kaggle's." in [w[2] for w in rendered["words"]]
 
 
 def test_reassign_and_rename_speakers(client, ws):
@@ -159,3 +163,25 @@ def test_peaks_are_cached_and_the_audio_serves_ranges(client, ws):
     assert (ep.machine_dir / "studio-peaks.json").is_file()
     part = client.get(f"/api/episodes/{SLUG}/audio", headers={"Range": "bytes=0-99"})
     assert part.status_code == 206 and len(part.content) == 100
+
+
+def test_chapters_are_added_moved_renamed_and_deleted_in_chapters_json(client, ws):
+    from chaitime.writing.chapters import load_chapters
+
+    ep = ws.episode(SLUG)
+    data = client.get(f"/api/episodes/{SLUG}").json()
+    chapters = data["chapters"]
+    assert [c["title"] for c in chapters] == ["Kaggle", "Deployment"]
+    moved_to = round(chapters[1]["start_s"] + 2.0, 3)
+    chapters[1] = {"start_s": moved_to, "title": "Shipping it"}  # moved and renamed
+    chapters.append({"start_s": 3.0, "title": "Intro over"})
+    r = client.post(f"/api/episodes/{SLUG}/chapters", json={"chapters": chapters, "version": data["versions"]["chapters"]})
+    assert r.status_code == 200, r.text
+    on_disk = load_chapters(ep.path("chapters.json"))
+    assert [(c.start_s, c.title) for c in on_disk] == [(0.0, "Kaggle"), (3.0, "Intro over"), (moved_to, "Shipping it")]
+    r = client.post(f"/api/episodes/{SLUG}/chapters", json={"chapters": r.json()["chapters"][:2], "version": r.json()["versions"]["chapters"]})
+    assert [c.title for c in load_chapters(ep.path("chapters.json"))] == ["Kaggle", "Intro over"]
+    bad = client.post(f"/api/episodes/{SLUG}/chapters", json={"chapters": [{"start_s": -1, "title": "x"}], "version": r.json()["versions"]["chapters"]})
+    assert bad.status_code == 400 and "start_s" in bad.json()["error"]
+    stale = client.post(f"/api/episodes/{SLUG}/chapters", json={"chapters": [], "version": data["versions"]["chapters"]})
+    assert stale.status_code == 409

@@ -152,6 +152,11 @@ def make_app(root: Path, token: str | None = None) -> Starlette:
         data = await body(request)
         return JSONResponse(await _thread(episodes.rename, w, ep, _text(data, "old"), _text(data, "new"), data.get("version")))
 
+    async def post_chapters(request: Request) -> Response:
+        w, ep = episode(request)
+        data = await body(request)
+        return JSONResponse(await _thread(episodes.set_chapters, w, ep, data.get("chapters"), data.get("version")))
+
     async def post_render(request: Request) -> Response:
         w, ep = episode(request)
         return JSONResponse(jobs.start(ep.slug, "render", lambda progress: _render(w, ep, progress)), status_code=202)
@@ -175,6 +180,7 @@ def make_app(root: Path, token: str | None = None) -> Starlette:
         Route("/api/episodes/{slug}/correct", post_correct, methods=["POST"]),
         Route("/api/episodes/{slug}/speaker", post_speaker, methods=["POST"]),
         Route("/api/episodes/{slug}/rename", post_rename, methods=["POST"]),
+        Route("/api/episodes/{slug}/chapters", post_chapters, methods=["POST"]),
         Route("/api/episodes/{slug}/render", post_render, methods=["POST"]),
         Route("/api/episodes/{slug}/job", get_job),
         Route("/api/publish", post_publish, methods=["POST"]),

@@ -25,7 +25,7 @@ import numpy as np
 from .. import fsutil
 from ..errors import BusyError, ChaitimeError, InputError
 from ..transcript.model import FILLERS, Transcript
-from ..workspace import AUDIO, TRANSCRIPT, TRANSCRIPT_FILES, Episode, Workspace
+from ..workspace import AUDIO, CHAPTERS, TRANSCRIPT, TRANSCRIPT_FILES, Episode, Workspace
 
 log = logging.getLogger("chaitime")
 PEAKS_PER_S = 20  # waveform resolution: 72,000 peaks for an hour
@@ -187,7 +187,8 @@ def editor(ws: Workspace, ep: Episode) -> dict:
                    "first": ln.tokens[0].index, "last": ln.tokens[-1].index} for ln in lines],
         "words": words,  # [start, end, text, line, cut, suggested, corrected]
         "markers": state["markers"], "cuts": state["cuts"], "removed_s": state["removed_s"],
-        "versions": {"edit": version(files.edit), "transcript": version(files.raw)},
+        "chapters": chapters_of(ep),
+        "versions": {"edit": version(files.edit), "transcript": version(files.raw), "chapters": version(ep.path(CHAPTERS))},
         "rendered": (ep.machine_dir / "render.json").is_file(), "fillers": sorted(FILLERS),
     }
 
@@ -356,6 +357,59 @@ def held(ep: Episode) -> Iterator[None]:
 def settle() -> None:
     """Wait until the transcript formats queued by corrections are written (before a render, in tests)."""
     _FORMATS.submit(lambda: None).result()
+
+
+# --- chapters: shown and edited on the original timeline ------------------------------------------------
+def _render_map(ep: Episode):
+    """The last render's time map (original -> edited), or None before any render."""
+    from ..edit.cutlist import TimeMap
+
+    record = _json(ep.machine_dir / "render.json")
+    keeps = record.get("keeps")
+    return TimeMap(tuple(tuple(k) for k in keeps), float(record.get("offset_s", 0.0))) if keeps else None
+
+
+def chapters_of(ep: Episode) -> list[dict]:
+    """chapters.json on the original timeline (after a render it is on the edited one: moved back)."""
+    from ..edit.retime import unretime_chapters
+    from ..writing.chapters import load_chapters
+
+    path = ep.path(CHAPTERS)
+    if not path.is_file():
+        return []
+    chapters = load_chapters(path)
+    timemap = _render_map(ep)
+    if timemap is not None:
+        chapters = unretime_chapters(chapters, timemap)
+    return [{"start_s": round(c.start_s, 3), "title": c.title} for c in chapters]
+
+
+def set_chapters(ws: Workspace, ep: Episode, items: object, seen: object) -> dict:
+    """chapters.json as the page lists them (added, moved, renamed, deleted), written on the timeline
+    the file is on; `chaitime render` moves them with the cuts and into the MP3's chapters."""
+    from .. import config
+    from ..writing.chapters import Chapter, chapters_json
+
+    duration = Files(ep).transcript().duration_s
+    if not isinstance(items, list) or len(items) > 500:
+        raise InputError("chapters must be a list (500 at most).")
+    chapters = []
+    for n, item in enumerate(items, start=1):
+        start = item.get("start_s") if isinstance(item, dict) else None
+        if isinstance(start, bool) or not isinstance(start, (int, float)) or not 0 <= start <= duration:
+            raise InputError(f"chapter {n}: start_s must be a time from 0 to {duration:.3f} s.")
+        config.check_text(item.get("title"), f"chapter {n}: title", required=True, max_len=200, error=InputError)
+        chapters.append(Chapter(round(float(start), 3), " ".join(item["title"].split())))
+    chapters.sort(key=lambda c: c.start_s)
+    if any(b.start_s - a.start_s < 1.0 for a, b in zip(chapters, chapters[1:])):
+        raise InputError("two chapters start less than 1 s apart: move one, or delete it.")
+    timemap = _render_map(ep)
+    on_file = [Chapter(round(timemap(c.start_s), 3), c.title) if timemap else c for c in chapters]
+    path = ep.path(CHAPTERS)
+    with held(ep):
+        check_version(path, seen)
+        fsutil.write_text(path, chapters_json(on_file))
+    return {"chapters": chapters_of(ep), "versions": {"chapters": version(path)}}
 
 
 # --- the waveform -------------------------------------------------------------------------------------

@@ -123,7 +123,42 @@
           '<button type="button" data-word="' + i + '" data-cut="1">Cut</button><button type="button" data-word="' + i + '" data-cut="0">Keep</button></li>');
       });
       document.getElementById("suggestions").innerHTML = items.join("") || "<li class=muted>None.</li>";
+      document.getElementById("chapters").innerHTML = ep.chapters.map(function (c, i) {
+        return '<li><a data-seek="' + c.start_s + '">' + clock(c.start_s) + '</a><input data-chapter="' + i + '" value="' + esc(c.title) + '" aria-label="Chapter title">' +
+          '<button type="button" data-move="' + i + '" title="Move it to the playhead">Move</button><button type="button" data-delete="' + i + '" title="Delete">×</button></li>';
+      }).join("") || "<li class=muted>None.</li>";
     }
+
+    function saveChapters(list) {
+      change("/chapters", {chapters: list, version: ep.versions.chapters}, function (r) {
+        ep.chapters = r.chapters;
+        ep.versions.chapters = r.versions.chapters;
+        drawSide();
+        if (regions) drawRegions();
+      });
+    }
+    function chapterList() { return ep.chapters.map(function (c) { return {start_s: c.start_s, title: c.title}; }); }
+    var chaptersBox = document.getElementById("chapters");
+    chaptersBox.addEventListener("click", function (e) {
+      var t = e.target, list = chapterList();
+      if (t.dataset.seek) { player.currentTime = +t.dataset.seek; return; }
+      if (t.dataset.move) { list[+t.dataset.move].start_s = Math.round(player.currentTime * 1000) / 1000; saveChapters(list); }
+      if (t.dataset.delete) { list.splice(+t.dataset.delete, 1); saveChapters(list); }
+    });
+    chaptersBox.addEventListener("change", function (e) {
+      if (!e.target.dataset.chapter) return;
+      var list = chapterList();
+      list[+e.target.dataset.chapter].title = e.target.value;
+      saveChapters(list);
+    });
+    function addChapter() {
+      var title = prompt("Chapter title:", "");
+      if (!title) return;
+      var list = chapterList();
+      list.push({start_s: Math.round(player.currentTime * 1000) / 1000, title: title});
+      saveChapters(list);
+    }
+    document.getElementById("chapter-add").onclick = addChapter;
 
     function showRemoved() {
       document.getElementById("removed").textContent = ep.removed_s ? clock(ep.removed_s, true) + " cut, " + clock(ep.duration_s - ep.removed_s) + " left" : "nothing cut";
@@ -139,7 +174,7 @@
           waveColor: "#c9b79c", progressColor: "#b5651d", cursorColor: "#222", normalize: true, plugins: [regions]});
         regions.enableDragSelection({color: "rgba(40, 110, 220, 0.25)"});
         regions.on("region-created", function (r) {
-          if (r.id.indexOf("cut-") === 0 || r.id.indexOf("spk-") === 0) return;
+          if (/^(cut|spk|chapter)-/.test(r.id)) return;
           if (waveSel && waveSel !== r) waveSel.remove();
           waveSel = r;
           selectRange(firstWordAfter(r.start), lastWordBefore(r.end));
@@ -156,6 +191,9 @@
       });
       ep.cuts.forEach(function (c, i) {
         regions.addRegion({id: "cut-" + i, start: c[0], end: c[1], color: "rgba(192, 57, 43, 0.35)", drag: false, resize: false});
+      });
+      ep.chapters.forEach(function (c, i) {
+        regions.addRegion({id: "chapter-" + i, start: c.start_s, content: c.title, color: "#2e86c1", drag: false, resize: false});
       });
     }
 
@@ -368,6 +406,7 @@
       else if (e.key === "x" || e.key === "Delete" || e.key === "Backspace") { e.preventDefault(); cutSelection(true); }
       else if (e.key === "k") { cutSelection(false); }
       else if (e.key === "p") { var p = document.getElementById("preview"); p.checked = !p.checked; }
+      else if (e.key === "c") { addChapter(); }
       else if (e.key === "Escape") { clearSel(); }
     });
   }
