@@ -76,16 +76,16 @@ def _summary(ws: Workspace, ep: Episode) -> dict:
     if duration is None and raw.is_file():
         duration = Transcript.load(raw).duration_s
     return {"slug": ep.slug, "title": meta.title, "number": meta.number, "date": meta.date, "guests": list(meta.guests),
-            "draft": meta.draft, "state": state(ws, ep, meta.guid, meta.draft, bool(render)), "duration_s": duration,
+            "draft": meta.draft, "state": state(ws, ep, meta.draft, bool(render)), "duration_s": duration,
             "incomplete": ep.incomplete_reason()}
 
 
-def state(ws: Workspace, ep: Episode, guid: str, draft: bool, rendered: bool) -> str:
-    """ingested, edited (edit.md changed after ingest), rendered, or published (in the feed)."""
+def state(ws: Workspace, ep: Episode, draft: bool, rendered: bool) -> str:
+    """ingested, edited (edit.md changed after ingest), rendered, or published (its page is in the
+    site `chaitime publish` built in the workspace's public/, and it is not a draft)."""
     if ep.incomplete_reason() is not None:
         return "incomplete"
-    feed = ws.feed_path
-    if not draft and rendered and feed.is_file() and guid in feed.read_text(encoding="utf-8", errors="replace"):
+    if not draft and (ws.root / "public" / "episodes" / ep.slug / "index.html").is_file():
         return "published"
     if rendered:
         return "rendered"

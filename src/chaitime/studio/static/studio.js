@@ -193,7 +193,11 @@
         regions.addRegion({id: "cut-" + i, start: c[0], end: c[1], color: "rgba(192, 57, 43, 0.35)", drag: false, resize: false});
       });
       ep.chapters.forEach(function (c, i) {
-        regions.addRegion({id: "chapter-" + i, start: c.start_s, content: c.title, color: "#2e86c1", drag: false, resize: false});
+        var label = document.createElement("span");
+        label.textContent = c.title;
+        // inline: wavesurfer draws inside a shadow root, where the page's CSS doesn't reach
+        label.style.cssText = "white-space:nowrap;font-size:11px;background:rgba(255,255,255,.8);padding:0 3px;color:#1b4f72";
+        regions.addRegion({id: "chapter-" + i, start: c.start_s, content: label, color: "#2e86c1", drag: false, resize: false});
       });
     }
 
