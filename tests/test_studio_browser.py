@@ -93,3 +93,77 @@ def test_click_seeks_cut_strikes_edit_md_and_preview_skips_it(studio):
 
 def start_of(page, i: int) -> float:
     return page.evaluate(f"fetch('/api/episodes/001-sample').then(r => r.json()).then(d => d.words[{i}][0])")
+
+
+def test_correct_reassign_move_chapter_conflict_and_render_in_the_page(studio, ffmpeg_bin):
+    """Double-click a word and type the fix; give a line to the other speaker; move a chapter to the
+    playhead; a file changed on disk is shown, not overwritten; render makes audio shorter by the cuts."""
+    import json
+
+    from conftest import media_duration
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    ws, base = studio
+    ep = ws.episode("001-sample")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--mute-audio"])
+        try:
+            page = browser.new_page()
+            page.goto(f"{base}/?token={TOKEN}")
+            page.goto(f"{base}/episodes/001-sample")
+            page.wait_for_selector("#transcript .w")
+            page.wait_for_function("document.getElementById('player').readyState >= 1")
+            data = page.evaluate("fetch('/api/episodes/001-sample').then(r => r.json())")
+
+            # correct a word
+            i = next(k for k, w in enumerate(data["words"]) if w[2].strip(",.?").lower() == "kaggle")
+            page.dblclick(f".w[data-i='{i}']")
+            page.fill(f".w[data-i='{i}'] input", "Kaggles")
+            with page.expect_response(lambda r: r.url.endswith("/correct")) as fixed:
+                page.keyboard.press("Enter")
+            assert fixed.value.status == 200
+            assert "Kaggles." in ep.path("transcript.json").read_text()
+
+            # give a line to the other speaker
+            n = next(k for k, ln in enumerate(data["lines"]) if ln["speaker"] != data["lines"][0]["speaker"])
+            other = data["lines"][0]["speaker"]
+            page.once("dialog", lambda d: d.accept(other))
+            with page.expect_response(lambda r: r.url.endswith("/speaker")):
+                page.click(f".who[data-line='{n}']")
+            assert page.text_content(f".who[data-line='{n}']") == other
+
+            # move the second chapter to the playhead
+            page.evaluate("document.getElementById('player').currentTime = 20")
+            with page.expect_response(lambda r: r.url.endswith("/chapters")):
+                page.click("button[data-move='1']")
+            starts = [c["startTime"] for c in json.loads(ep.path("chapters.json").read_text())["chapters"]]
+            assert starts == [0, 20]
+
+            # edit.md changed on disk: the cut is refused and the page says so
+            hand = ep.path("edit.md").read_text() + "<!-- edited elsewhere -->\n"
+            ep.path("edit.md").write_text(hand)
+            line = data["lines"][6]  # not the corrected one
+            page.click(f".w[data-i='{line['first']}']")
+            page.click(f".w[data-i='{line['last']}']", modifiers=["Shift"])
+            with page.expect_response(lambda r: r.url.endswith("/cut")) as refused:
+                page.keyboard.press("x")
+            assert refused.value.status == 409
+            assert "changed on disk" in page.text_content("#message") and page.is_visible("#message button")
+            assert ep.path("edit.md").read_text() == hand
+
+            # reload, cut the line, render: the audio is shorter by exactly what the page cut
+            page.reload()
+            page.wait_for_selector("#transcript .w")
+            page.click(f".w[data-i='{line['first']}']")
+            page.click(f".w[data-i='{line['last']}']", modifiers=["Shift"])
+            with page.expect_response(lambda r: r.url.endswith("/cut")) as cut:
+                page.keyboard.press("x")
+            cuts = cut.value.json()["cuts"]
+            page.click("#render")
+            page.wait_for_function("document.getElementById('message').textContent.indexOf('Render done') >= 0", timeout=120000)
+        finally:
+            browser.close()
+    original = media_duration(ffmpeg_bin, ep.machine_dir / "master.flac")
+    removed = sum(min(b, original) - a for a, b in cuts)
+    assert media_duration(ffmpeg_bin, ep.path("audio.mp3")) == pytest.approx(original - removed, abs=0.05)
+    assert "Kaggles." in ep.path("transcript.vtt").read_text()
