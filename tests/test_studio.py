@@ -185,3 +185,23 @@ def test_chapters_are_added_moved_renamed_and_deleted_in_chapters_json(client, w
     assert bad.status_code == 400 and "start_s" in bad.json()["error"]
     stale = client.post(f"/api/episodes/{SLUG}/chapters", json={"chapters": [], "version": data["versions"]["chapters"]})
     assert stale.status_code == 409
+
+
+def test_replace_everywhere_corrects_every_instance_and_adds_to_the_vocabulary(client, ws):
+    import tomllib
+
+    ep = ws.episode(SLUG)
+    data = client.get(f"/api/episodes/{SLUG}").json()
+    i = next(k for k, w in enumerate(data["words"]) if w[2].strip(",.?").lower() == "the")
+    count = sum(w[2].strip(",.?").lower() == "the" for w in data["words"])
+    r = client.post(f"/api/episodes/{SLUG}/replace", json={"word": i, "text": "thee", "vocabulary": True, "version": data["versions"]["transcript"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["replaced"] == count > 1 and "added" in r.json()["vocabulary"]
+    after = client.get(f"/api/episodes/{SLUG}").json()
+    assert sum(w[2].strip(",.?").lower() == "thee" for w in after["words"]) == count
+    settings = tomllib.loads((ws.root / "chaitime.toml").read_text())
+    assert settings["transcribe"]["vocabulary"] == ["thee"]
+    assert "# names and jargon" in (ws.root / "chaitime.toml").read_text()  # the host's comments kept
+    again = client.post(f"/api/episodes/{SLUG}/replace", json={"word": i, "text": "Thee", "vocabulary": True, "version": after["versions"]["transcript"]})
+    assert again.status_code == 200 and tomllib.loads((ws.root / "chaitime.toml").read_text())["transcribe"]["vocabulary"] == ["thee", "Thee"]
+    assert ep.path("edit.md").is_file()

@@ -142,6 +142,12 @@ def make_app(root: Path, token: str | None = None) -> Starlette:
         data = await body(request)
         return JSONResponse(await _thread(episodes.correct, w, ep, data.get("word"), _text(data, "text"), data.get("version")))
 
+    async def post_replace(request: Request) -> Response:
+        w, ep = episode(request)
+        data = await body(request)
+        return JSONResponse(await _thread(episodes.replace_all, w, ep, data.get("word"), _text(data, "text"),
+                                          bool(data.get("vocabulary")), data.get("version")))
+
     async def post_speaker(request: Request) -> Response:
         w, ep = episode(request)
         data = await body(request)
@@ -178,6 +184,7 @@ def make_app(root: Path, token: str | None = None) -> Starlette:
         Route("/api/episodes/{slug}/cut", post_cut, methods=["POST"]),
         Route("/api/episodes/{slug}/marker", post_marker, methods=["POST"]),
         Route("/api/episodes/{slug}/correct", post_correct, methods=["POST"]),
+        Route("/api/episodes/{slug}/replace", post_replace, methods=["POST"]),
         Route("/api/episodes/{slug}/speaker", post_speaker, methods=["POST"]),
         Route("/api/episodes/{slug}/rename", post_rename, methods=["POST"]),
         Route("/api/episodes/{slug}/chapters", post_chapters, methods=["POST"]),

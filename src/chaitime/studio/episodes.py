@@ -267,6 +267,66 @@ def same_sentences(was: str, text: str) -> str:
     return text
 
 
+def replace_all(ws: Workspace, ep: Episode, index: object, text: str, vocabulary: bool, seen: object) -> dict:
+    """Every word reading like word ``index`` corrected to ``text`` (each kept where its sentence
+    ends); with ``vocabulary``, ``text`` also goes into chaitime.toml's [transcribe] vocabulary."""
+    from ..edit.lines import token_at
+    from ..transcript import corrections
+
+    count = {"n": 0}
+
+    def change(t: Transcript) -> Transcript:
+        token = token_at(t, index) if isinstance(index, int) and not isinstance(index, bool) else None
+        if token is None:
+            raise InputError(f"no word {index!r} in the transcript. Reload the page.")
+        new, count["n"] = corrections.replace_everywhere(t, token.text, text)
+        return new
+
+    result = _revise_transcript(ep, seen, change)
+    result["replaced"] = count["n"]
+    if vocabulary:
+        result["vocabulary"] = add_vocabulary(ws, text.strip().strip(".,!?;:\"'()…"))
+    return result
+
+
+def add_vocabulary(ws: Workspace, term: str) -> str:
+    """``term`` added to chaitime.toml's [transcribe] vocabulary by changing that one line (comments
+    and layout kept); the file is written only if it reads back as before plus the term."""
+    import re
+    import tomllib
+
+    from .. import config
+
+    path = ws.root / config.CONFIG_NAME
+    config.check_text(term, "vocabulary term", max_len=config.MAX_TERM, required=True, error=InputError)
+    text = path.read_text(encoding="utf-8")
+    before = tomllib.loads(text)
+    have = before.get("transcribe", {}).get("vocabulary", [])
+    if term in have:
+        return f"{term!r} is already in the vocabulary."
+    line = re.compile(r"^(vocabulary\s*=\s*\[)(.*)(\].*)$", re.M)
+    found = line.search(text.split("[transcribe]", 1)[1]) if "[transcribe]" in text else None
+    quoted = json.dumps(term, ensure_ascii=False)  # a JSON string is a TOML basic string
+    if found and "vocabulary" in before.get("transcribe", {}):
+        head, rest = text.split("[transcribe]", 1)
+        inner = found.group(2).rstrip()
+        rest = rest[: found.start()] + found.group(1) + (inner + ", " if inner else "") + quoted + found.group(3) + rest[found.end():]
+        new = head + "[transcribe]" + rest
+    elif "[transcribe]" in text and "vocabulary" not in before.get("transcribe", {}):
+        new = re.sub(r"^\[transcribe\][^\n]*\n", lambda m: m.group(0) + f"vocabulary = [{quoted}]\n", text, count=1, flags=re.M)
+    else:
+        new = None
+    expected = {**before, "transcribe": {**before.get("transcribe", {}), "vocabulary": [*have, term]}}
+    try:
+        ok = new is not None and tomllib.loads(new) == expected
+    except tomllib.TOMLDecodeError:
+        ok = False
+    if not ok:
+        return f"add {term!r} to [transcribe] vocabulary in chaitime.toml by hand (the file's layout wasn't one the studio edits safely)."
+    fsutil.write_text(path, new)
+    return f"{term!r} added to the show's vocabulary (chaitime.toml)."
+
+
 def reassign(ws: Workspace, ep: Episode, line: int, speaker: str, seen: object) -> dict:
     """A whole edit line said by ``speaker``."""
     from ..edit.lines import split_lines

@@ -39,6 +39,25 @@ def correct_word(transcript: Transcript, start_s: float, was: str, text: str) ->
     return _recorded(fixed, earlier + [item])
 
 
+def replace_everywhere(transcript: Transcript, was: str, text: str) -> tuple[Transcript, int]:
+    """Every word reading ``was`` (letters compared, punctuation kept per word) corrected to ``text``;
+    and how many were."""
+    target, core = _norm(was), text.strip().strip(".,!?;:\"'()…")
+    if not target or not core:
+        raise InputError("replace everywhere needs a word to find and a word to put.")
+    out, count = transcript, 0
+    for w in transcript.words:
+        if _norm(w.text) != target or w.text.strip() == "":
+            continue
+        stripped = w.text.strip()
+        head = stripped[: len(stripped) - len(stripped.lstrip(".,!?;:\"'()…"))]
+        tail = stripped[len(stripped.rstrip(".,!?;:\"'()…")):]
+        if head + core + tail != stripped:
+            out = correct_word(out, w.start_s, stripped, head + core + tail)
+            count += 1
+    return out, count
+
+
 def reassign(transcript: Transcript, start_s: float, end_s: float, speaker: str) -> Transcript:
     """``transcript`` with every word from ``start_s`` to ``end_s`` said by ``speaker``, recorded."""
     speaker = " ".join(speaker.split())

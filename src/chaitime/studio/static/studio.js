@@ -338,13 +338,23 @@
         var text = input.value.trim();
         span.textContent = ep.words[i][2];
         if (!save || !text || text === ep.words[i][2]) return;
+        var was = norm(ep.words[i][2]);
         change("/correct", {word: i, text: text, version: ep.versions.transcript}, function (r) {
           ep.versions.transcript = r.versions.transcript;
-          ep.words[i][2] = text;
-          ep.words[i][6] = 1;
-          span.textContent = text;
-          span.classList.add("fixed");
-          say("Corrected. " + (ep.rendered ? "Render to update the captions, transcripts and post." : "Transcripts updated; render or draft to update the post."));
+          reloadWords(function () {
+            var core = text.replace(/^[.,!?;:"'()…]+|[.,!?;:"'()…]+$/g, "");
+            var others = ep.words.filter(function (w) { return norm(w[2]) === was && w[2].indexOf(core) < 0; }).length;
+            say("Corrected. " + (ep.rendered ? "Render to update the captions, transcripts and post." : "Transcripts updated; render or draft to update the post.") +
+              (others ? ' <button type="button" id="replace-all">Replace the other ' + others + " too, and add “" + esc(text) + "” to the show’s vocabulary</button>" : ""));
+            var b = document.getElementById("replace-all");
+            if (b) b.onclick = function () {
+              var j = ep.words.findIndex(function (w) { return norm(w[2]) === was && w[2].indexOf(core) < 0; });
+              change("/replace", {word: j, text: text, vocabulary: true, version: ep.versions.transcript}, function (r2) {
+                ep.versions.transcript = r2.versions.transcript;
+                reloadWords(function () { say("Replaced " + r2.replaced + ". " + esc(r2.vocabulary || "")); });
+              });
+            };
+          });
         });
       }
       input.addEventListener("keydown", function (e) {
@@ -353,6 +363,17 @@
         if (e.key === "Escape") finish(false);
       });
       input.addEventListener("blur", function () { finish(true); });
+    }
+
+    function norm(t) { return String(t).toLowerCase().replace(/[^\w'-]+/g, ""); }
+    // After a transcript change: the words again (their text and marks), the cut state unchanged.
+    function reloadWords(then) {
+      api("GET", base).then(function (d) {
+        ep.words = d.words;
+        ep.versions = d.versions;
+        ep.words.forEach(function (w, k) { spans[k].textContent = w[2]; spans[k].classList.toggle("fixed", !!w[6]); });
+        if (then) then();
+      }).catch(fail);
     }
 
     function reassign(li) {
