@@ -205,3 +205,25 @@ def test_replace_everywhere_corrects_every_instance_and_adds_to_the_vocabulary(c
     again = client.post(f"/api/episodes/{SLUG}/replace", json={"word": i, "text": "Thee", "vocabulary": True, "version": after["versions"]["transcript"]})
     assert again.status_code == 200 and tomllib.loads((ws.root / "chaitime.toml").read_text())["transcribe"]["vocabulary"] == ["thee", "Thee"]
     assert ep.path("edit.md").is_file()
+
+
+def test_the_post_is_edited_previewed_as_the_site_renders_it_and_quotes_go_in_verbatim(client, ws):
+    ep = ws.episode(SLUG)
+    ep.path("post.md").write_text("# Sample\n\nIntro.\n\n## The conversation\n\nText.\n")
+    p = client.get(f"/api/episodes/{SLUG}/post").json()
+    assert "<h3>The conversation</h3>" in p["html"] and "Sample" not in p["html"]  # the site's renderer: title off, headings demoted
+    preview = client.post(f"/api/episodes/{SLUG}/post/preview", json={"text": "# T\n\n**bold**"}).json()
+    assert preview["html"] == "<p><strong>bold</strong></p>"
+    data = client.get(f"/api/episodes/{SLUG}").json()
+    line = data["lines"][4]
+    q = client.post(f"/api/episodes/{SLUG}/post/quote", json={"first": line["first"], "last": line["last"], "version": p["version"]})
+    assert q.status_code == 200, q.text
+    text = ep.path("post.md").read_text()
+    spoken = " ".join(w[2] for w in data["words"][line["first"]:line["last"] + 1])
+    assert f"> {spoken}" in text and "](audio.mp3#t=" in text
+    assert text.index("> " + spoken) < text.index("## The conversation")
+    stale = client.post(f"/api/episodes/{SLUG}/post/save", json={"text": "mine", "version": p["version"]})
+    assert stale.status_code == 409 and ep.path("post.md").read_text() == text
+    saved = client.post(f"/api/episodes/{SLUG}/post/save", json={"text": "mine\n", "version": q.json()["version"]})
+    assert saved.status_code == 200 and ep.path("post.md").read_text() == "mine\n"
+    assert client.get(f"/episodes/{SLUG}/post").status_code == 200

@@ -163,6 +163,24 @@ def make_app(root: Path, token: str | None = None) -> Starlette:
         data = await body(request)
         return JSONResponse(await _thread(episodes.set_chapters, w, ep, data.get("chapters"), data.get("version")))
 
+    async def get_post(request: Request) -> Response:
+        _, ep = episode(request)
+        return JSONResponse(await _thread(episodes.post, ep))
+
+    async def save_post(request: Request) -> Response:
+        _, ep = episode(request)
+        data = await body(request)
+        return JSONResponse(await _thread(episodes.save_post, ep, data.get("text"), data.get("version")))
+
+    async def preview_post(request: Request) -> Response:
+        data = await body(request)
+        return JSONResponse(await _thread(episodes.preview_post, data.get("text")))
+
+    async def post_quote(request: Request) -> Response:
+        _, ep = episode(request)
+        data = await body(request)
+        return JSONResponse(await _thread(episodes.quote, ep, data.get("first"), data.get("last"), data.get("version")))
+
     async def post_render(request: Request) -> Response:
         w, ep = episode(request)
         return JSONResponse(jobs.start(ep.slug, "render", lambda progress: _render(w, ep, progress)), status_code=202)
@@ -177,6 +195,7 @@ def make_app(root: Path, token: str | None = None) -> Starlette:
     routes = [
         Route("/", page("index.html")),
         Route("/episodes/{slug}", page("episode.html")),
+        Route("/episodes/{slug}/post", page("post.html")),
         Route("/api/episodes", list_episodes),
         Route("/api/episodes/{slug}", get_episode),
         Route("/api/episodes/{slug}/peaks", get_peaks),
@@ -188,6 +207,10 @@ def make_app(root: Path, token: str | None = None) -> Starlette:
         Route("/api/episodes/{slug}/speaker", post_speaker, methods=["POST"]),
         Route("/api/episodes/{slug}/rename", post_rename, methods=["POST"]),
         Route("/api/episodes/{slug}/chapters", post_chapters, methods=["POST"]),
+        Route("/api/episodes/{slug}/post", get_post),
+        Route("/api/episodes/{slug}/post/save", save_post, methods=["POST"]),
+        Route("/api/episodes/{slug}/post/preview", preview_post, methods=["POST"]),
+        Route("/api/episodes/{slug}/post/quote", post_quote, methods=["POST"]),
         Route("/api/episodes/{slug}/render", post_render, methods=["POST"]),
         Route("/api/episodes/{slug}/job", get_job),
         Route("/api/publish", post_publish, methods=["POST"]),

@@ -25,7 +25,7 @@ import numpy as np
 from .. import fsutil
 from ..errors import BusyError, ChaitimeError, InputError
 from ..transcript.model import FILLERS, Transcript
-from ..workspace import AUDIO, CHAPTERS, TRANSCRIPT, TRANSCRIPT_FILES, Episode, Workspace
+from ..workspace import AUDIO, CHAPTERS, POST, TRANSCRIPT, TRANSCRIPT_FILES, Episode, Workspace
 
 log = logging.getLogger("chaitime")
 PEAKS_PER_S = 20  # waveform resolution: 72,000 peaks for an hour
@@ -472,6 +472,68 @@ def set_chapters(ws: Workspace, ep: Episode, items: object, seen: object) -> dic
     return {"chapters": chapters_of(ep), "versions": {"chapters": version(path)}}
 
 
+# --- the post -----------------------------------------------------------------------------------------
+MAX_POST = 1 << 20
+
+
+def post(ep: Episode) -> dict:
+    """post.md as text, its version, and its HTML as the site renders it."""
+    from ..publish.site import post_html
+
+    path = ep.path(POST)
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    return {"text": text, "html": post_html(text), "version": version(path)}
+
+
+def preview_post(text: object) -> dict:
+    from ..publish.site import post_html
+
+    return {"html": post_html(_post_text(text))}
+
+
+def save_post(ep: Episode, text: object, seen: object) -> dict:
+    """post.md as the host wrote it in the studio (from now on theirs: `chaitime draft` writes post.draft.md)."""
+    text = _post_text(text)
+    path = ep.path(POST)
+    with held(ep):
+        check_version(path, seen)
+        fsutil.write_text(path, text)
+    return {"version": version(path)}
+
+
+def quote(ep: Episode, first: object, last: object, seen: object) -> dict:
+    """Words ``first``..``last`` of the transcript, verbatim, as a pull quote with its speaker and time
+    link (the post's own form), put in post.md before "## The conversation" (or at its end)."""
+    from ..edit.lines import tokens_of
+    from ..writing.post import Quote, _quote_block
+
+    transcript = Files(ep).transcript()
+    tokens = tokens_of(transcript)
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in (first, last)) or not 0 <= first <= last < len(tokens) \
+            or last - first > 200:
+        raise InputError("a quote is a run of 1-200 words of the transcript: select them again.")
+    run = tokens[first : last + 1]
+    text = "".join(t.word.text for t in run).strip()
+    timemap = _render_map(ep)  # the post goes with the rendered audio: its times are on the edited timeline
+    start = timemap(run[0].start_s) if timemap else run[0].start_s
+    block = _quote_block(Quote(text, run[0].word.speaker, start), AUDIO)
+    path = ep.path(POST)
+    with held(ep):
+        check_version(path, seen)
+        current = path.read_text(encoding="utf-8") if path.is_file() else ""
+        marker = "\n## The conversation"
+        at = current.find(marker)
+        new = current[:at].rstrip("\n") + "\n\n" + block + "\n" + current[at:] if at >= 0 else current.rstrip("\n") + "\n\n" + block + "\n"
+        fsutil.write_text(path, new)
+    return {"quote": block, "version": version(path)}
+
+
+def _post_text(text: object) -> str:
+    if not isinstance(text, str) or len(text) > MAX_POST or "\x00" in text:
+        raise InputError("post.md must be text (1 MB at most, no NUL bytes).")
+    return text
+
+
 # --- the waveform -------------------------------------------------------------------------------------
 def peaks(ep: Episode) -> Path:
     """Waveform peaks (PEAKS_PER_S a second, 0-1) as JSON, cached in .chaitime/ by the audio's identity."""
@@ -499,7 +561,16 @@ def peaks(ep: Episode) -> Path:
 def _audio_identity(ep: Episode, audio: Path) -> str:
     """The master's content, by the extract stage's key when ingest recorded one (no re-hashing an hour of FLAC)."""
     extract = _json(ep.machine_dir / "stages.json").get("extract")
-    return f"extract:{extract}" if extract and audio.name == "master.flac" else fsutil.file_hash(audio)
+    if extract and audio.name == "master.flac":
+        return f"extract:{extract}"
+    stat = audio.stat()  # hashed once per process while the file stays the same one
+    seen = (str(audio), stat.st_size, stat.st_mtime_ns)
+    if seen not in _HASHED:
+        _HASHED[seen] = fsutil.file_hash(audio)
+    return _HASHED[seen]
+
+
+_HASHED: dict[tuple, str] = {}
 
 
 def _samples(ep: Episode, audio: Path) -> np.ndarray:

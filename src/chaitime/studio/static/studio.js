@@ -83,6 +83,7 @@
       ep = data;
       document.title = ep.title + " · chaitime studio";
       document.getElementById("title").textContent = ep.title;
+      document.getElementById("post-link").href = "/episodes/" + encodeURIComponent(slug) + "/post";
       player.src = base + "/audio";
       draw();
       drawSide();
@@ -314,7 +315,18 @@
       showRemoved();
       box.dataset.saved = String(Date.now());
     }
+    function quoteSelection() {
+      var range = selected();
+      if (!range) { say("Select the words to quote first."); return; }
+      api("GET", base + "/post").then(function (p) {
+        return api("POST", base + "/post/quote", {first: range[0], last: range[1], version: p.version});
+      }).then(function () {
+        say('Quoted in post.md. <a href="/episodes/' + encodeURIComponent(slug) + '/post">Open the post</a>');
+        clearSel();
+      }).catch(fail);
+    }
     document.getElementById("cut").onclick = function () { cutSelection(true); };
+    document.getElementById("quote").onclick = quoteSelection;
     document.getElementById("keep").onclick = function () { cutSelection(false); };
     document.getElementById("suggestions").addEventListener("click", function (e) {
       var b = e.target.closest("button"), s = e.target.closest("[data-seek]");
@@ -432,9 +444,45 @@
       else if (e.key === "k") { cutSelection(false); }
       else if (e.key === "p") { var p = document.getElementById("preview"); p.checked = !p.checked; }
       else if (e.key === "c") { addChapter(); }
+      else if (e.key === "q") { quoteSelection(); }
       else if (e.key === "Escape") { clearSel(); }
     });
   }
 
-  window.Studio = {listPage: listPage, episodePage: episodePage};
+  // --- the post editor: post.md beside the site's rendering of it ----------------------------------
+  function postPage() {
+    var slug = decodeURIComponent(location.pathname.split("/").slice(-2)[0]);
+    var base = "/api/episodes/" + encodeURIComponent(slug) + "/post";
+    var area = document.getElementById("post-text"), preview = document.getElementById("post-preview");
+    var version = null, timer = null, dirty = false;
+    document.getElementById("back").href = "/episodes/" + encodeURIComponent(slug);
+    api("GET", base).then(function (p) {
+      area.value = p.text;
+      preview.innerHTML = p.html;
+      version = p.version;
+    }).catch(fail);
+    area.addEventListener("input", function () {
+      dirty = true;
+      document.getElementById("saved").textContent = "not saved";
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        api("POST", base + "/preview", {text: area.value}).then(function (r) { preview.innerHTML = r.html; }).catch(fail);
+      }, 250);
+    });
+    function save() {
+      say("");
+      api("POST", base + "/save", {text: area.value, version: version}).then(function (r) {
+        version = r.version;
+        dirty = false;
+        document.getElementById("saved").textContent = "saved";
+      }).catch(fail);
+    }
+    document.getElementById("save").onclick = save;
+    document.addEventListener("keydown", function (e) {
+      if ((e.ctrlKey || e.metaKey) && e.key === "s") { e.preventDefault(); save(); }
+    });
+    window.addEventListener("beforeunload", function (e) { if (dirty) { e.preventDefault(); e.returnValue = ""; } });
+  }
+
+  window.Studio = {listPage: listPage, episodePage: episodePage, postPage: postPage};
 })();
