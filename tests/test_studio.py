@@ -134,6 +134,10 @@ def test_a_correction_reaches_the_vtt_and_survives_a_render(client, ws):
     for name in ("transcript.vtt", "transcript.srt", "transcript.txt"):
         assert "Kaggle's" in ep.path(name).read_text(), name
     assert Transcript.load(ep.path("transcript.json")).meta["corrections"][0]["text"] == "Kaggle's."
+    from chaitime import pipeline
+
+    pipeline.draft(ep, ws)
+    assert "Kaggle's" in ep.path("post.md").read_text()
     # after the render chapters.json is on the edited timeline; the studio still shows the original one
     rendered = client.get(f"/api/episodes/{SLUG}").json()
     assert [c["start_s"] for c in rendered["chapters"]] == pytest.approx([c["start_s"] for c in data["chapters"]], abs=0.01)
@@ -227,3 +231,19 @@ def test_the_post_is_edited_previewed_as_the_site_renders_it_and_quotes_go_in_ve
     saved = client.post(f"/api/episodes/{SLUG}/post/save", json={"text": "mine\n", "version": q.json()["version"]})
     assert saved.status_code == 200 and ep.path("post.md").read_text() == "mine\n"
     assert client.get(f"/episodes/{SLUG}/post").status_code == 200
+
+
+def test_the_command_listens_on_127_0_0_1_only_and_a_taken_port_is_one_line(ws, capsys):
+    from chaitime.cli import main
+    from chaitime.studio.server import _bind
+
+    sock = _bind(0)
+    try:
+        assert sock.getsockname()[0] == "127.0.0.1"
+        with pytest.raises(SystemExit) as exit_info:
+            main(["studio", str(ws.root), "--no-browser", "--port", str(sock.getsockname()[1])])
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "is taken" in err[0] and "--port" in err[0]
+    finally:
+        sock.close()
