@@ -123,6 +123,7 @@ def test_correct_reassign_move_chapter_conflict_and_render_in_the_page(studio, f
                 page.keyboard.press("Enter")
             assert fixed.value.status == 200
             assert "Kaggles." in ep.path("transcript.json").read_text()
+            page.wait_for_function("document.getElementById('message').textContent.indexOf('Corrected') >= 0")  # the layout settles
 
             # give a line to the other speaker
             n = next(k for k, ln in enumerate(data["lines"]) if ln["speaker"] != data["lines"][0]["speaker"])
