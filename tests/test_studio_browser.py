@@ -131,7 +131,7 @@ def test_correct_reassign_move_chapter_conflict_and_render_in_the_page(studio, f
             page.once("dialog", lambda d: d.accept(other))
             with page.expect_response(lambda r: r.url.endswith("/speaker")):
                 page.click(f".who[data-line='{n}']")
-            assert page.text_content(f".who[data-line='{n}']") == other
+            page.wait_for_function(f"document.querySelector(\".who[data-line='{n}']\").textContent === {json.dumps(other)}")
 
             # move the second chapter to the playhead
             page.evaluate("document.getElementById('player').currentTime = 20")
@@ -149,8 +149,16 @@ def test_correct_reassign_move_chapter_conflict_and_render_in_the_page(studio, f
             with page.expect_response(lambda r: r.url.endswith("/cut")) as refused:
                 page.keyboard.press("x")
             assert refused.value.status == 409
-            assert "changed on disk" in page.text_content("#message") and page.is_visible("#message button")
+            assert "changed on disk" in page.text_content("#message") and page.is_visible("#conflict-reload")
             assert ep.path("edit.md").read_text() == hand
+            # the host chooses to make the cut on the file as it is now: their note stays, the line is struck
+            with page.expect_response(lambda r: r.url.endswith("/cut") and r.status == 200):
+                page.click("#conflict-apply")
+            now = ep.path("edit.md").read_text()
+            changed = [b for a, b in zip(hand.splitlines(), now.splitlines()) if a != b]
+            assert now.endswith("<!-- edited elsewhere -->\n") and len(changed) == 1
+            assert changed[0].split(":** ", 1)[1].startswith("~~") and changed[0].endswith("~~")
+            ep.path("edit.md").write_text(hand)  # back to the host's file for the rest
 
             # reload, cut the line, render: the audio is shorter by exactly what the page cut
             page.reload()

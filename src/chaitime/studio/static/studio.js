@@ -286,9 +286,26 @@
       if (w) correct(+w.dataset.i, w);
     });
 
+    // Which file each change writes: its version is what the server checks.
+    var WRITES = {"/cut": "edit", "/marker": "edit", "/correct": "transcript", "/replace": "transcript", "/speaker": "transcript",
+                  "/rename": "transcript", "/chapters": "chapters"};
     function change(url, body, then) {
       say("");
-      return api("POST", base + url, body).then(then).catch(fail);
+      return api("POST", base + url, body).then(then).catch(function (err) {
+        if (!err.conflict || !WRITES[url]) { fail(err); return; }
+        // The file changed on disk: the host chooses. Reload (take the file as it is now), or make
+        // this same change again on the file as it is now (nothing else in it is touched).
+        say(esc(err.message) + ' <button type="button" id="conflict-reload">Reload</button> ' +
+            '<button type="button" id="conflict-apply">Make my change on the new file</button>', "error");
+        document.getElementById("conflict-reload").onclick = function () { location.reload(); };
+        document.getElementById("conflict-apply").onclick = function () {
+          api("GET", base).then(function (d) {
+            body.version = d.versions[WRITES[url]];
+            ep.versions = d.versions;
+            return change(url, body, function (r) { then(r); reloadWords(); });
+          }).catch(fail);
+        };
+      });
     }
     function cutSelection(cut) {
       var range = selected();
