@@ -298,11 +298,14 @@ def _chapters_html(rel: Release) -> str:
     return f'<section><h2>Chapters</h2><ol class="chapters">{items}</ol></section>'
 
 
+def post_html(post_md: str) -> str:
+    """A post's body as its episode page shows it: front matter and title line off, headings demoted."""
+    _, body = markdown.strip_title(post_md)
+    return markdown.render(body, heading_offset=markdown.offset_to(body, 2))
+
+
 def _post_html(rel: Release) -> str:
-    if not rel.post_body:
-        return ""
-    _, body = markdown.strip_title(rel.post_md or "")
-    return f'<section class="post">{markdown.render(body, heading_offset=markdown.offset_to(body, 2))}</section>'
+    return f'<section class="post">{post_html(rel.post_md or "")}</section>' if rel.post_body else ""
 
 
 def _transcript_html(rel: Release) -> str:
