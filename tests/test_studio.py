@@ -215,7 +215,7 @@ def test_the_post_is_edited_previewed_as_the_site_renders_it_and_quotes_go_in_ve
     ep = ws.episode(SLUG)
     ep.path("post.md").write_text("# Sample\n\nIntro.\n\n## The conversation\n\nText.\n")
     p = client.get(f"/api/episodes/{SLUG}/post").json()
-    assert "<h3>The conversation</h3>" in p["html"] and "Sample" not in p["html"]  # the site's renderer: title off, headings demoted
+    assert "<h2>The conversation</h2>" in p["html"] and "Sample" not in p["html"]  # the site's renderer: title off, top heading at h2
     preview = client.post(f"/api/episodes/{SLUG}/post/preview", json={"text": "# T\n\n**bold**"}).json()
     assert preview["html"] == "<p><strong>bold</strong></p>"
     data = client.get(f"/api/episodes/{SLUG}").json()
