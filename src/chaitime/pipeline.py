@@ -112,17 +112,23 @@ class Records:
         except ValueError:
             self.data = {}  # a damaged record only costs a re-run
         self.ran: list[str] = []
+        self.started: dict[str, float] = {}
         self.lock = threading.Lock()
         self.draft_result = None  # the draft stage's result, when it ran
 
     def fresh(self, stage: str, key: str, outputs: list[Path]) -> bool:
-        return not self.force and self.data.get(stage) == key and all(p.exists() for p in outputs)
+        up_to_date = not self.force and self.data.get(stage) == key and all(p.exists() for p in outputs)
+        if not up_to_date:
+            self.started[stage] = time.monotonic()
+        return up_to_date
 
     def done(self, stage: str, key: str) -> None:
         with self.lock:  # stages finish on two threads (mastering runs beside transcription)
             self.data[stage] = key
             self.ran.append(stage)
             fsutil.write_text(self.path, json.dumps(self.data, indent=1, sort_keys=True) + "\n")
+        if stage in self.started:  # `chaitime -v` shows what each stage cost (docs/scale.md)
+            log.debug("%s: stage %s took %.1f s", self.path.parent.parent.name, stage, time.monotonic() - self.started.pop(stage))
 
 
 def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions(), progress: Progress | None = None) -> IngestResult:
