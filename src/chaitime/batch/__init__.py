@@ -80,7 +80,7 @@ def expand(inputs: Sequence[str | Path]) -> tuple[list[Path], list[str]]:
         if path.is_dir():
             paths = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in MEDIA_SUFFIXES and not p.name.startswith("."))
             if not paths:
-                problems.append(f"{raw}: a folder with no recordings in it ({', '.join(sorted(MEDIA_SUFFIXES))}).")
+                problems.append(f"{raw} is a folder with no recordings in it ({', '.join(sorted(MEDIA_SUFFIXES))}).")
         elif glob.has_magic(text) and not path.exists():
             paths = sorted(Path(p) for p in glob.glob(text) if Path(p).is_file())
             if not paths:
