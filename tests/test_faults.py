@@ -274,8 +274,14 @@ def test_control_characters_in_chapter_titles_never_reach_the_feed(ws):
     put(ws / "episodes" / EP1 / "chapters.json", json.dumps({"version": "1.2.0", "chapters": [{"startTime": 0, "title": "Intro\x01\x1b here"}]}))
     res = cli(ws, "feed")
     assert res.rc == 0, res.err
-    feed = etree.parse(str(ws / "feeds" / "podcast.xml"))
-    assert "Intro here" in "".join(feed.getroot().itertext())
+    raw = (ws / "feeds" / "podcast.xml").read_bytes()
+    etree.fromstring(raw)
+    assert b"\x01" not in raw and b"\x1b" not in raw
+    # The feed's description is the post's show notes now; the chapter titles reach the page.
+    res = cli(ws, "publish", "--out", "public")
+    assert res.rc == 0, res.err
+    page = (ws / "public" / "episodes" / EP1 / "index.html").read_text(encoding="utf-8")
+    assert "Intro here" in page and "\x01" not in page
 
 
 def _mp3_bytes(ws: Path, kind: str) -> bytes:
@@ -475,7 +481,7 @@ def test_dialogue_in_the_centre_of_5_1_reaches_the_target(ws, sample_recording, 
 
 ALLOWED_TAGS = {"html", "head", "meta", "title", "link", "body", "header", "a", "img", "main", "footer", "script", "article", "p",
                 "h1", "h2", "h3", "h4", "h5", "h6", "time", "span", "section", "ol", "ul", "li", "div", "audio", "video", "strong",
-                "em", "code", "pre", "blockquote", "hr", "br"}
+                "em", "code", "pre", "blockquote", "hr", "br", "button", "output", "nav", "form", "label", "input", "track"}
 
 
 def assert_inert(root, where: str) -> None:
@@ -489,7 +495,11 @@ def assert_inert(root, where: str) -> None:
             assert not name.lower().startswith("on") and name.lower() != "style", (where, el.tag, name, value)
             squashed = "".join(value.split()).lower()
             assert not squashed.startswith(("javascript:", "vbscript:", "data:")), (where, el.tag, name, value)
-        if el.tag == "script":
+        if el.tag == "script" and el.get("type") == "application/ld+json":
+            # JSON-LD: data, never code; user text can't close the element (<, > and & are \u escapes).
+            json.loads(el.text or "")
+            assert "<" not in (el.text or "") and set(el.attrib) == {"type"}, where
+        elif el.tag == "script":
             assert el.get("src", "").endswith("static/player.js") and not (el.text or "").strip(), where
         if el.tag == "meta":
             assert set(el.attrib) <= {"charset", "name", "content", "property"} and el.get("http-equiv") is None, where
@@ -522,7 +532,7 @@ def test_hostile_strings_leave_no_markup_in_the_site_or_the_feed(hostile_site):
     from lxml import etree
 
     pages = sorted((hostile_site / "public").rglob("*.html"))
-    assert len(pages) == 3
+    assert len(pages) == 5  # the index, two episode pages, two embed pages
     for page in pages:
         assert_inert(lxml.html.parse(str(page)).getroot(), str(page))
     # The items' description and content:encoded are HTML (the channel's description is plain text).

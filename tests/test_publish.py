@@ -38,8 +38,10 @@ from chaitime.publish.urls import podcast_guid
 from chaitime.transcript.formats import WRITERS
 from chaitime.transcript.model import Segment, Transcript, Word
 from chaitime.workspace import Episode, EpisodeMeta, Workspace
+from chaitime.writing.draft import draft_episode
 
-GOLDEN = Path(__file__).parent / "golden" / "publish" / "feed.xml"
+GOLDEN = Path(__file__).parent / "golden" / "publish" / "feed.xml"  # the rich workspace's feed
+GOLDEN_SITE = Path(__file__).parent / "golden" / "publish" / "site"
 REGEN = os.environ.get("CHAITIME_REGEN_GOLDEN") == "1"
 PODCASTPARSER_NS = "https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/1.0.md"
 SHOW_TOML = """
@@ -86,11 +88,11 @@ def transcript() -> Transcript:
 
 
 def add_episode(root: Path, slug: str, *, title: str, guid: str, date: str, number: int | None, guests=(), draft=False,
-                chapters=True, transcripts=True, post=True, mp3=None) -> Episode:
+                chapters=True, transcripts=True, post=True, mp3=None, description: str | None = None) -> Episode:
     ep = Episode(root / "episodes" / slug)
     ep.folder.mkdir(parents=True)
     ep.write_meta(EpisodeMeta(title=title, guid=guid, date=date, number=number, season=1 if number else None, guests=tuple(guests),
-                              description=f"We talk about *{title.lower()}*.", draft=draft,
+                              description=f"We talk about *{title.lower()}*." if description is None else description, draft=draft,
                               speakers={"SPEAKER_00": "Priya Host", "SPEAKER_01": guests[0] if guests else "Guest"}))
     (mp3 or (lambda p: synthetic_mp3(p, 383)))(ep.path("audio.mp3"))
     if transcripts:
@@ -101,9 +103,8 @@ def add_episode(root: Path, slug: str, *, title: str, guid: str, date: str, numb
     if chapters:
         ep.path("chapters.json").write_text(json.dumps({"version": "1.2.0", "chapters": [
             {"startTime": 0, "title": "Hello"}, {"startTime": 5, "title": "Tea & code"}]}), encoding="utf-8")
-    if post:
-        ep.path("post.md").write_text(f"# {title}\n\nA post about **{title}**.\n\n## Show notes\n\n- [Tea](https://tea.example.org)\n",
-                                      encoding="utf-8")
+    if post:  # the real drafter writes post.md (front matter, summary, show notes), never a hand-made post
+        draft_episode(ep, config.load(root))
     return ep
 
 
@@ -112,7 +113,8 @@ def make_workspace(root: Path, mp3=None) -> Workspace:
     (root / "chaitime.toml").write_text(SHOW_TOML, encoding="utf-8")
     make_placeholder_cover(root / "cover.png", "Chai Time Tests")
     add_episode(root, "001-first-brew", title="First brew", guid="guid-0001", date="2024-03-01", number=1, guests=("Ada Guest",), mp3=mp3)
-    add_episode(root, "002-second-cup", title="Second cup", guid="guid-0002", date="2024-04-01", number=2, mp3=mp3)
+    # No description in episode.toml: the summary comes from post.md's front matter.
+    add_episode(root, "002-second-cup", title="Second cup", guid="guid-0002", date="2024-04-01", number=2, mp3=mp3, description="")
     add_episode(root, "003-unfinished", title="Unfinished", guid="guid-0003", date="2024-05-01", number=3, draft=True, mp3=mp3)
     return Workspace.open(root)
 
@@ -178,8 +180,16 @@ def test_feed_reads_back_in_podcastparser(ws):
     # podcastparser keeps the last podcast:transcript it meets; the order (VTT first) is checked with lxml.
     assert first["transcript_url"] == "https://pod.example.org/show/episodes/001-first-brew/transcript.podcast.json"
     assert [(p["name"], p.get("role")) for p in first["persons"]] == [("Priya Host", "host"), ("Ada Guest", "guest")]
-    assert "<li>0:05 Tea &amp; code</li>" in first["description_html"]
-    assert '<a href="https://tea.example.org">Tea</a>' in first["description_html"]
+    # podcastparser prefers content:encoded (the whole post) to the description; the front matter is in neither.
+    assert "<strong>Priya Host:</strong> Welcome to the show." in first["description_html"]
+    assert "title:" not in first["description_html"] and "title:" not in first["description"]
+    assert "Priya Host talks with Guest. They talk about hello and tea & code." in episodes[0]["description"]
+    # The item's description: the summary and the post's show notes, the chapter list once; without
+    # a description in episode.toml, post.md's summary (its front matter) comes first.
+    items = etree.fromstring(path.read_bytes()).find("channel").findall("item")
+    assert items[1].findtext("description").startswith("<p>We talk about <em>first brew</em>.</p>")
+    assert items[1].findtext("description").count("Tea &amp; code") == 1
+    assert items[0].findtext("description").startswith("<p>Priya Host talks with Guest. They talk about hello and tea &amp; code.</p>")
 
 
 def test_feed_reads_back_in_feedparser(ws):
@@ -198,6 +208,10 @@ def test_feed_reads_back_in_feedparser(ws):
     assert entry.enclosures[0].length == str(383 * 417) and entry.enclosures[0].type == "audio/mpeg"
     assert entry.itunes_duration == "10"
     assert "<em>first brew</em>" in entry.summary
+    # content:encoded: the whole post, rendered, without its front matter.
+    content = entry.content[0].value
+    assert "<strong>Priya Host:</strong> Welcome to the show." in content and "tea &lt;and&gt; code" in content
+    assert "title:" not in content and "---" not in content
 
 
 def test_feed_tags_podcastparser_does_not_read(ws):
@@ -240,12 +254,71 @@ def test_subcategory_nests_and_unknown_category_is_one_clear_line(ws):
     assert "TV & Film > Film Reviews" in category_lines()
 
 
-def test_golden_feed(ws):
-    raw = build_feed(ws)
+EXTRAS_TOML = """
+[show]
+copyright = "© 2024 Priya Host"
+license = "CC-BY-4.0"
+license_url = "https://creativecommons.org/licenses/by/4.0/"
+funding_url = "https://pod.example.org/support"
+funding_text = "Buy us a tea"
+txt = ["verify-7f3a"]
+person_img = {"Priya Host" = "https://pod.example.org/priya.jpg"}
+person_href = {"Ada Guest" = "https://ada.example.org/"}
+
+[publish]
+guid = "5c1b8c3e-6a55-5a5f-9a0e-3d2e4f6a7b8c"
+"""
+
+
+def rich_workspace(root: Path) -> Workspace:
+    """The fixed workspace of the golden site: every channel extra set, a clip (a soundbite) and
+    its own art on the first episode."""
+    make_workspace(root)
+    toml = root / "chaitime.toml"
+    text = toml.read_text(encoding="utf-8")
+    extras = EXTRAS_TOML.split("[publish]")
+    text = text.replace("[show]\n", "[show]\n" + extras[0].replace("[show]\n", "").strip() + "\n", 1)
+    text = text.replace("[publish]\n", "[publish]\n" + extras[1].strip() + "\n", 1)
+    toml.write_text(text, encoding="utf-8")
+    ep = Episode(root / "episodes" / "001-first-brew")
+    (ep.path("clips")).mkdir()
+    ep.path("clips/clip-00m02s-00m05s.mp4").write_bytes(b"")
+    make_placeholder_cover(ep.path("cover.png"), "First brew")
+    ep.path("video.mp4").write_bytes(b"\0\0\0\x18ftypmp42")
+    return Workspace.open(root)
+
+
+def _generated(out: Path) -> dict[str, bytes]:
+    """The site's generated text files (pages, feed, sitemap, search index, robots.txt)."""
+    return {rel: data for rel, data in _snapshot(out).items() if rel.endswith((".html", ".xml", ".txt", "search.json"))
+            and not rel.startswith("static/") and "/transcript." not in rel}
+
+
+def test_golden_site(tmp_path):
+    """The published site of a fixed workspace, file by file: CHAITIME_REGEN_GOLDEN=1 rewrites it (deliberately)."""
+    ws = rich_workspace(tmp_path / "show")
+    out = tmp_path / "public"
+    publish_site(ws, out)
+    site = _generated(out)
     if REGEN:
-        GOLDEN.parent.mkdir(parents=True, exist_ok=True)
-        GOLDEN.write_bytes(raw)
-    assert raw.decode("utf-8") == GOLDEN.read_text(encoding="utf-8"), "set CHAITIME_REGEN_GOLDEN=1 to accept a deliberate change"
+        shutil.rmtree(GOLDEN_SITE, ignore_errors=True)
+        for rel, data in site.items():
+            (GOLDEN_SITE / rel).parent.mkdir(parents=True, exist_ok=True)
+            (GOLDEN_SITE / rel).write_bytes(data)
+        GOLDEN.write_bytes(build_feed(Workspace.open(ws.root)))
+    golden = {p.relative_to(GOLDEN_SITE).as_posix(): p.read_bytes() for p in sorted(GOLDEN_SITE.rglob("*")) if p.is_file()}
+    assert sorted(site) == sorted(golden), "set CHAITIME_REGEN_GOLDEN=1 to accept a deliberate change"
+    for rel in site:
+        assert site[rel].decode("utf-8") == golden[rel].decode("utf-8"), f"{rel}: set CHAITIME_REGEN_GOLDEN=1 to accept a deliberate change"
+
+
+def test_golden_feed(ws):
+    """The plain workspace's feed (no extras)."""
+    raw = build_feed(ws)
+    golden = GOLDEN.parent / "feed-plain.xml"
+    if REGEN:
+        golden.write_bytes(raw)
+    assert raw.decode("utf-8") == golden.read_text(encoding="utf-8"), "set CHAITIME_REGEN_GOLDEN=1 to accept a deliberate change"
 
 
 def test_feed_is_byte_identical_across_builds(ws, tmp_path):
@@ -383,6 +456,8 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
 
 def test_publish_builds_the_site(ws, tmp_path):
     out = tmp_path / "public"
+    for path in ws.root.rglob("*"):
+        path.chmod(0o700 if path.is_dir() else 0o600)  # as a private umask leaves them
     (ws.episode("001-first-brew").path("video.mp4")).write_bytes(b"\0\0\0\x18ftypmp42")
     report = publish_site(ws, out)
     files = set(_snapshot(out))
@@ -396,13 +471,35 @@ def test_publish_builds_the_site(ws, tmp_path):
     assert index.index("Second cup") < index.index("First brew")
     assert '<img class="cover" src="cover.png"' in index
     page = (out / "episodes/001-first-brew/index.html").read_text(encoding="utf-8")
-    for needle in ('<audio id="player"', 'src="audio.mp3"', '<link rel="alternate" type="application/rss+xml"',
+    for needle in ('<video id="player" controls preload="none"', 'src="video.mp4"', '<track kind="captions" src="transcript.vtt"',
+                   '<link rel="alternate" type="application/rss+xml"',
                    'property="og:title" content="First brew"', 'property="og:audio" content="https://pod.example.org/show/episodes/001-first-brew/audio.mp3"',
+                   'property="og:description" content="We talk about first brew."', '<meta name="twitter:card" content="player">',
                    'data-start="5"', "Tea &amp; code", '<span class="speaker">Ada Guest</span>', "Let&#x27;s talk about tea &lt;and&gt; code.",
-                   "A post about <strong>First brew</strong>.", 'href="transcript.vtt"', 'src="../../static/player.js"',
-                   '<video id="video" controls', 'property="og:video"'):
+                   '<a class="time" href="video.mp4#t=5"', 'href="transcript.vtt"', 'src="../../static/player.js"',
+                   'property="og:video"', '<link rel="icon" href="../../cover.png">', '"@type": "PodcastEpisode"', 'data-rate="1.5"',
+                   'data-skip="-15"', 'data-skip="30"', 'id="share"', "<h2>Show notes</h2>"):
         assert needle in page, needle
-    assert "<h2>First brew</h2>" not in page  # the post's own title is not repeated
+    assert "<audio" not in page  # one player on a video episode
+    # The drafted post's front matter is split off, never shown; its own title is not repeated.
+    assert "title: " not in page and "summary: " not in page and "<hr" not in page
+    assert "<h2>First brew</h2>" not in page
+    second = (out / "episodes/002-second-cup/index.html").read_text(encoding="utf-8")
+    assert '<audio id="player" class="player" controls preload="none" src="audio.mp3"' in second
+    assert 'property="og:description" content="Priya Host talks with Guest. They talk about hello and tea &amp; code."' in second
+    embed = (out / "embed/001-first-brew/index.html").read_text(encoding="utf-8")
+    assert 'src="../../episodes/001-first-brew/audio.mp3"' in embed and 'href="https://pod.example.org/show/episodes/001-first-brew/"' in embed
+    sitemap = (out / "sitemap.xml").read_text(encoding="utf-8")
+    assert "<loc>https://pod.example.org/show/episodes/001-first-brew/</loc><lastmod>2024-03-01</lastmod>" in sitemap
+    assert (out / "robots.txt").read_text() == "User-agent: *\nAllow: /\nSitemap: https://pod.example.org/show/sitemap.xml\n"
+    index_data = json.loads((out / "search.json").read_text(encoding="utf-8"))
+    assert [e["slug"] for e in index_data["episodes"]] == ["002-second-cup", "001-first-brew"]
+    assert index_data["episodes"][1]["lines"][0] == [0.0, "Welcome to the show."]
+    assert 'href="overcast://x-callback-url/add?url=https%3A%2F%2Fpod.example.org%2Fshow%2Fpodcast.xml"' in index
+    assert 'id="feed-url" readonly value="https://pod.example.org/show/podcast.xml"' in index
+    # World-readable: a web server running as another user serves them (the episode files were 0600).
+    modes = {oct(p.stat().st_mode & 0o777) for p in out.rglob("*") if p.name != ".chaitime-site.json"}
+    assert modes == {"0o644", "0o755"}, modes
     assert len(report.written) == len(files) - 1  # everything but the manifest
 
 
@@ -417,7 +514,7 @@ def test_republish_copies_only_what_changed(ws, tmp_path):
     ep.path("transcript.srt").unlink()
     third = publish_site(ws, out)
     assert set(third.written) == {"episodes/002-second-cup/audio.mp3", "episodes/002-second-cup/index.html",
-                                  "podcast.xml", "index.html"}
+                                  "embed/002-second-cup/index.html", "podcast.xml", "index.html"}
     assert third.removed == ("episodes/002-second-cup/transcript.srt",)
     assert not (out / "episodes/002-second-cup/transcript.srt").exists()
     assert (out / "CNAME").read_text() == "pod.example.org\n"  # the host's own file stays
@@ -476,8 +573,17 @@ def test_markdown_escapes_and_renders():
     html = markdown.render("# Hi\n\nSome **bold** and *em* <script>x</script> [a](https://a.b/?q=1&r=2)\n\n- one\n- two\n\n1. first\n")
     assert "<h1>Hi</h1>" in html and "<strong>bold</strong>" in html and "<em>em</em>" in html
     assert "&lt;script&gt;" in html and '<a href="https://a.b/?q=1&amp;r=2">a</a>' in html
-    assert "<ul><li>one</li><li>two</li></ul>" in html and "<ol><li>first</li></ol>" in html
+    assert "<ul>\n<li>one</li>\n<li>two</li>\n</ul>" in html and "<ol>\n<li>first</li>\n</ol>" in html
     assert markdown.render("[x](javascript:alert(1))") == "<p>[x](javascript:alert(1))</p>"
+    # What the hand-written renderer got wrong: nested lists, images, reference links, hard breaks, ')' in URLs.
+    assert "<li>a\n<ul>\n<li>b</li>" in markdown.render("- a\n  - b\n")
+    assert '<img src="x.png" alt="i" />' in markdown.render("![i](x.png)")
+    assert '<a href="https://a.b/r">r</a>' in markdown.render("[r]\n\n[r]: https://a.b/r\n")
+    assert "one<br />\ntwo" in markdown.render("one  \ntwo")
+    assert '<a href="https://en.wikipedia.org/wiki/Tea_(drink)">tea</a>' in markdown.render("[tea](https://en.wikipedia.org/wiki/Tea_(drink))")
+    assert markdown.render("# A", heading_offset=1) == "<h2>A</h2>"
+    meta, body = markdown.split_front_matter('---\ntitle: "T: x"\nsummary: plain words\ntags: ["a", "b"]\n---\n\nBody')
+    assert meta == {"title": "T: x", "summary": "plain words", "tags": ["a", "b"]} and body == "Body"
     assert markdown.section("# T\n\n## Show notes\n\n- a\n\n## Other\n\nb", r"^show notes") == "- a"
 
 

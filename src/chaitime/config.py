@@ -28,11 +28,13 @@ def default_text() -> str:
 DEFAULTS: dict[str, dict[str, Any]] = tomllib.loads(default_text())
 # Keys that are commented out in the template but known.
 OPTIONAL_KEYS = {
-    "show": {"host_voice": str, "type": str},
+    "show": {"host_voice": str, "type": str, "copyright": str, "block": bool, "complete": bool, "license": str, "license_url": str,
+             "funding_url": str, "funding_text": str, "txt": list, "person_img": dict, "person_href": dict},
     "audio": {"target_lufs": (int, float), "intro": str, "outro": str, "silence_max_s": (int, float), "silence_keep_s": (int, float), "fillers": list},
     "transcribe": {"vocabulary": list},
-    "draft": {"llm_url": str, "llm_model": str, "llm_api_key_env": str},
-    "publish": {"locked": bool},
+    "draft": {"llm_url": str, "llm_model": str, "llm_api_key_env": str, "min_chapter_s": (int, float), "chapters": int},
+    "publish": {"locked": bool, "guid": str, "new_feed_url": str, "apple_podcasts_url": str, "spotify_url": str},
+    "scale": {"backend": str, "address": str, "jobs": int},
 }
 
 # --- user text: checked before anything is written -------------------------------------------
@@ -41,6 +43,8 @@ MAX_TITLE = 255
 MAX_NAME = 100
 MAX_DESCRIPTION = 4000
 MAX_TERM = 100  # a vocabulary term
+MIN_CHAPTER_S = (10, 3600)  # [draft] min_chapter_s: YouTube ignores chapters under 10 s
+MAX_CHAPTERS = 100  # [draft] chapters
 # C0/C1 control characters (tab and, in multi-line text, newlines excepted), lone surrogates and
 # non-characters: invalid in XML (the feed), invisible in the site, and what broke TOML writes.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
@@ -231,6 +235,17 @@ def _check_choices(path: Path, raw: dict) -> None:
         check_names(t["vocabulary"], f"{path}: [transcribe] vocabulary", max_len=MAX_TERM)
     if "fillers" in raw.get("audio", {}):
         check_names(raw["audio"]["fillers"], f"{path}: [audio] fillers", max_len=MAX_TERM)
+    scale = raw.get("scale", {})
+    if scale.get("backend", "local") not in ("local", "ray"):
+        raise ConfigError(f"{path}: [scale] backend {scale['backend']!r} is unknown. Use one of: local, ray.")
+    if scale.get("jobs", 1) < 1:
+        raise ConfigError(f"{path}: [scale] jobs must be 1 or more, not {scale['jobs']}.")
+    d = raw.get("draft", {})
+    if "min_chapter_s" in d and not MIN_CHAPTER_S[0] <= d["min_chapter_s"] <= MIN_CHAPTER_S[1]:
+        raise ConfigError(f"{path}: [draft] min_chapter_s {d['min_chapter_s']} is out of range. Use {MIN_CHAPTER_S[0]}-{MIN_CHAPTER_S[1]} "
+                          "seconds (YouTube needs 10; 30 is the default).")
+    if "chapters" in d and not 1 <= d["chapters"] <= MAX_CHAPTERS:
+        raise ConfigError(f"{path}: [draft] chapters {d['chapters']} is out of range. Use 1-{MAX_CHAPTERS}, or leave it out to let the content decide.")
     url = raw.get("publish", {}).get("base_url")
     if url is not None and not str(url).startswith(("http://", "https://")):
         raise ConfigError(f"{path}: [publish] base_url {url!r} must start with https:// (or http://).")

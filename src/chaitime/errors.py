@@ -41,3 +41,9 @@ class DiskFullError(ChaitimeError):
     """The disk holding the workspace (or an output) has no room for what a stage writes."""
 
     exit_code = 7
+
+
+class PartialError(ChaitimeError):
+    """A batch finished, but some of its episodes failed (each was reported on its own line)."""
+
+    exit_code = 8

@@ -71,6 +71,7 @@ class IngestOptions:
     force: bool = False
     tracks: dict[str, Path] = field(default_factory=dict)
     num_speakers: int | None = None
+    refresh_feed: bool = True  # a batch refreshes the feed once, after its last episode
 
     def __post_init__(self) -> None:  # the host's text is checked before anything is written
         config.check_options(title=self.title, guests=self.guests, language=self.language, date=self.date)
@@ -93,7 +94,7 @@ class IngestResult:
 
 
 # One version per stage: bump a stage's number when its output for the same inputs changes.
-VERSIONS = {"extract": 3, "sound": 1, "master": 6, "transcribe": 3, "speakers": 3, "draft": 1, "render": 4, "clip": 1}
+VERSIONS = {"extract": 3, "sound": 1, "master": 7, "transcribe": 3, "speakers": 3, "draft": 2, "render": 4, "clip": 1}
 
 
 def stage_key(stage: str, *parts: object) -> str:
@@ -112,17 +113,23 @@ class Records:
         except ValueError:
             self.data = {}  # a damaged record only costs a re-run
         self.ran: list[str] = []
+        self.started: dict[str, float] = {}
         self.lock = threading.Lock()
         self.draft_result = None  # the draft stage's result, when it ran
 
     def fresh(self, stage: str, key: str, outputs: list[Path]) -> bool:
-        return not self.force and self.data.get(stage) == key and all(p.exists() for p in outputs)
+        up_to_date = not self.force and self.data.get(stage) == key and all(p.exists() for p in outputs)
+        if not up_to_date:
+            self.started[stage] = time.monotonic()
+        return up_to_date
 
     def done(self, stage: str, key: str) -> None:
         with self.lock:  # stages finish on two threads (mastering runs beside transcription)
             self.data[stage] = key
             self.ran.append(stage)
             fsutil.write_text(self.path, json.dumps(self.data, indent=1, sort_keys=True) + "\n")
+        if stage in self.started:  # `chaitime -v` shows what each stage cost (docs/scale.md)
+            log.debug("%s: stage %s took %.1f s", self.path.parent.parent.name, stage, time.monotonic() - self.started.pop(stage))
 
 
 def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions(), progress: Progress | None = None) -> IngestResult:
@@ -173,7 +180,7 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
         notes = _writing(episode, ws, named, rec)
         _write_edit_md(episode, ws, named)
     try:
-        notes += feed(ws).warnings
+        notes += feed(ws).warnings if opts.refresh_feed else ()
     except ChaitimeError as exc:  # another episode's problem is a note here, not this ingest's failure
         notes += (f"the feed was not refreshed: {exc}",)
     outputs = tuple(p for p in (episode.path(n) for n in OUTPUT_NAMES) if p.exists())
@@ -208,7 +215,7 @@ def _running(episode: Episode, what: str) -> Iterator[None]:
     episode.mark_complete()
 
 
-OUTPUT_NAMES = (EPISODE_TOML, TRANSCRIPT, *(f.name for f in EPISODE_FILES), "edit.md", POST, "post.draft.md", "youtube.txt")
+OUTPUT_NAMES = (EPISODE_TOML, TRANSCRIPT, *(f.name for f in EPISODE_FILES), "edit.md", POST, "post.draft.md", "youtube.txt", "youtube.draft.txt")
 
 
 # --- episode folder and metadata -------------------------------------------------------------
@@ -479,23 +486,85 @@ def _speakers(episode: Episode, ws: Workspace, raw: Transcript, opts: IngestOpti
     named, used = name_speakers(labeled, hosts=ws.settings.hosts, guests=list(meta.guests), mapping=meta.speakers)
     if used != meta.speakers:
         episode.write_meta(update_meta(meta, speakers=used))
-    _write_transcripts(episode, named)
+    _write_transcripts(episode, named, ws.settings)
     return named
 
 
-def _write_transcripts(episode: Episode, transcript: Transcript) -> None:
+def _write_transcripts(episode: Episode, transcript: Transcript, settings: config.Settings | None = None) -> None:
     """transcript.raw.json keeps the original timeline (render re-times from it); the episode's
-    transcript files follow it unless a render has re-timed them since."""
+    transcript files follow it unless a render has re-timed them since. A new transcript (another
+    model) keeps the host's corrections and, with ``settings``, their edit.md's cuts."""
     raw_path = episode.machine_dir / "transcript.raw.json"
+    previous = _previous_transcript(raw_path)
+    transcript = _carry_corrections(previous, transcript)
     changed = fsutil.write_if_changed(raw_path, transcript.to_json())
+    if changed and previous is not None and settings is not None and _words_of(previous) != _words_of(transcript):
+        _carry_edit(episode, settings, previous, transcript)
     if changed or not episode.path(TRANSCRIPT).exists():
         fsutil.write_if_changed(episode.path(TRANSCRIPT), transcript.to_json())
         for fmt, name in TRANSCRIPT_FILES.items():
             fsutil.write_if_changed(episode.path(name), WRITERS[fmt](transcript))
 
 
+def _words_of(transcript: Transcript) -> list[tuple[float, float, str]]:
+    """What edit.md's lines are made of (a change of speaker names alone leaves edit.md valid)."""
+    from .edit.lines import tokens_of
+
+    return [(t.start_s, t.end_s, t.text) for t in tokens_of(transcript)]
+
+
+def _previous_transcript(raw_path: Path) -> Transcript | None:
+    try:
+        return Transcript.load(raw_path) if raw_path.is_file() else None
+    except InputError:
+        return None
+
+
+def _carry_corrections(previous: Transcript | None, transcript: Transcript) -> Transcript:
+    """The host's corrections (studio) in the transcript being written, placed by time and word; any
+    that no longer find their word are kept in meta["corrections_unplaced"] and logged, never dropped."""
+    from .transcript.corrections import carry
+
+    if previous is None or not previous.meta.get("corrections"):
+        return transcript
+    carried, lost = carry(transcript, previous)
+    if lost:
+        log.warning("%d correction(s) found no word to go on: %s", len(lost),
+                    ", ".join(f"{c.get('was', c.get('speaker'))!r} at {c.get('start', 0):.1f} s" for c in lost))
+        carried = replace(carried, meta={**carried.meta, "corrections_unplaced": lost})
+    return carried
+
+
+def _carry_edit(episode: Episode, settings: config.Settings, previous: Transcript, transcript: Transcript) -> None:
+    """The host's edit.md, written for ``previous``, rewritten for the new ``transcript`` with their cuts
+    carried over (edit/carry.py); the old file stays in .chaitime/, and cuts that found no place are
+    listed in a note at the end of edit.md."""
+    from .edit.carry import carry_edit
+    from .edit.markdown import read_edit_md
+
+    path = episode.path("edit.md")
+    if not path.is_file():
+        return
+    old_text = read_edit_md(path)
+    options = {k: v for k, v in _suggest_settings(settings).items() if k != "fillers"}
+    try:
+        text, lost = carry_edit(old_text, previous, transcript, _suggested_edit_md(episode, settings, transcript), **options)
+    except InputError as exc:  # it didn't fit the old transcript either: left as it is, for the host
+        log.warning("%s: edit.md was not carried onto the new transcript: %s", episode.slug, exc)
+        return
+    fsutil.write_text(episode.machine_dir / "edit.before-reingest.md", old_text)
+    if lost:
+        items = "".join(f"     - {line.replace('--', '- -')}\n" for line in lost)
+        text += ("\n<!-- A new transcript replaced the one these cuts were made on; they found no place in it. Make them again\n"
+                 f"     if you still want them (your old edit.md is in .chaitime/edit.before-reingest.md):\n{items}-->\n")
+        log.warning("%s: %d cut(s) of edit.md found no place in the new transcript (listed at the end of edit.md)", episode.slug, len(lost))
+    fsutil.write_text(path, text)
+
+
 def _draft_key(episode: Episode, ws: Workspace, transcript_json: str) -> str:
-    return stage_key("draft", transcript_json, episode.meta().to_toml(), sorted(ws.settings.data.items()))
+    # The channel's podcast:guid, stored in chaitime.toml by the first feed, is no input of the draft.
+    settings = {name: {k: v for k, v in values.items() if (name, k) != ("publish", "guid")} for name, values in ws.settings.data.items()}
+    return stage_key("draft", transcript_json, episode.meta().to_toml(), sorted(settings.items()))
 
 
 def _writing(episode: Episode, ws: Workspace, transcript: Transcript, rec: Records, new_chapters: bool = False) -> tuple[str, ...]:
@@ -515,8 +584,8 @@ def _writing(episode: Episode, ws: Workspace, transcript: Transcript, rec: Recor
     rec.done("draft", key)
     rec.draft_result = result
     notes = list(result.warnings)
-    if result.kept_host_post:
-        notes.append(f"post.md was edited by you, so the new draft went to {result.post_path.name}")
+    for name, draft_name in result.kept():
+        notes.append(f"{name} was edited by you, so the new draft went to {draft_name}")
     return tuple(notes)
 
 
@@ -744,7 +813,20 @@ def draft(episode: Episode, ws: Workspace, new_chapters: bool = False):
         raw = episode.machine_dir / "transcript.raw.json"
         transcript = Transcript.load(raw if raw.is_file() else episode.path(TRANSCRIPT))
         _writing(episode, ws, transcript, rec, new_chapters=new_chapters)
-        return rec.draft_result
+        _retitle_audio(episode, ws)
+    result = rec.draft_result
+    try:  # the post's summary and the MP3's chapters are in the feed: refresh it, as ingest does
+        notes = feed(ws).warnings
+    except ChaitimeError as exc:
+        notes = (f"the feed was not refreshed: {exc}",)
+    return replace(result, warnings=tuple(result.warnings) + tuple(notes))
+
+
+def _retitle_audio(episode: Episode, ws: Workspace) -> None:
+    """A title changed in episode.toml reaches the MP3's ID3 tags (players show them)."""
+    audio, meta = episode.path(AUDIO), episode.meta()
+    if audio.is_file() and any(m.startswith("ID3 title") for m in tags.tag_mismatches(audio, title=meta.title)):
+        tags.write_tags(audio, **tags.episode_tags(ws.settings, meta))
 
 
 def clip(episode: Episode, ws: Workspace, *, start_s: float, end_s: float, vertical: bool = False, out: Path | None = None):
@@ -809,21 +891,26 @@ def skipped_warnings(ws: Workspace) -> tuple[str, ...]:
 
 def feed(ws: Workspace, base_url: str | None = None) -> Published:
     """`chaitime feed`: feeds/podcast.xml from every complete, non-draft episode."""
-    from .publish.feed import write_feed
+    from .publish.feed import ensure_show_guid, write_feed
     from .publish.releases import published
 
     with ws.lock():
+        ws = ensure_show_guid(ws, base_url)
         path = write_feed(ws, base_url)
         return Published(path, len(published(ws)), skipped_warnings(ws))
 
 
 def publish(ws: Workspace, out: Path, base_url: str | None = None) -> Published:
-    """`chaitime publish`: the static site from every complete, non-draft episode."""
+    """`chaitime publish`: the static site from every complete, non-draft episode, and
+    feeds/podcast.xml refreshed to the same feed the site serves."""
+    from .publish.feed import ensure_show_guid, write_feed
     from .publish.releases import published
     from .publish.site import publish_site
 
     with ws.lock():
+        ws = ensure_show_guid(ws, base_url)
         report = publish_site(ws, out, base_url)
+        write_feed(ws, base_url)
         return Published(report.out, len(published(ws)), skipped_warnings(ws), report)
 
 

@@ -3,6 +3,7 @@ and cleanup of invented words. ``transcribe`` is the one entry point."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +17,9 @@ from .engine import AsrOptions
 __all__ = ["AsrOptions", "PcmAudio", "decode_speech", "load_engine", "transcribe", "transcribe_pcm", "engine_version"]
 
 Progress = Callable[[float, float], None]  # (seconds done, seconds total)
+# One decode at a time per process: episodes of a batch share the model (loaded once), and a
+# decode already uses every core; the other episodes' stages run meanwhile (batch/).
+DECODING = threading.Lock()
 
 
 def load_engine(options: AsrOptions):
@@ -54,8 +58,9 @@ def transcribe_pcm(audio: PcmAudio, options: AsrOptions = AsrOptions(), progress
     for start, end in audio.chunk_bounds(chunk_s):
         offset = start / SAMPLE_RATE_HZ
         samples = audio.chunk(start, end)
-        found, language = eng.transcribe(samples, language=options.lang)
-        found = vocab.correct(found, options.vocabulary, lambda spans, entries, samples=samples, language=language: eng.decode_spans(samples, spans, language, entries), SAMPLE_RATE_HZ)
+        with DECODING:
+            found, language = eng.transcribe(samples, language=options.lang)
+            found = vocab.correct(found, options.vocabulary, lambda spans, entries, samples=samples, language=language: eng.decode_spans(samples, spans, language, entries), SAMPLE_RATE_HZ)
         segments += [_shift(s, offset) for s in found]
         if progress:
             progress(end / SAMPLE_RATE_HZ, total)

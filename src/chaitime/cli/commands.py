@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 from pathlib import Path
 
 import click
@@ -44,7 +45,7 @@ def _ensure_workspace(rep, demo_host: str | None = None) -> None:
 
 
 @cli.command()
-@click.argument("recording", type=click.Path(path_type=Path))
+@click.argument("recordings", nargs=-1, metavar="RECORDING...")
 @click.option("--title", help="Episode title (default: from the file name).")
 @click.option("--guest", "guests", multiple=True, help="A guest's name; repeat for several.")
 @click.option("--number", type=click.IntRange(min=1), help="Episode number.")
@@ -57,19 +58,119 @@ def _ensure_workspace(rep, demo_host: str | None = None) -> None:
 @click.option("--speakers", "num_speakers", type=click.IntRange(min=1, max=10), help="How many people speak (default: estimated).")
 @click.option("--draft", is_flag=True, help="Keep the episode out of the feed for now.")
 @click.option("--force", is_flag=True, help="Redo every stage even if it is up to date.")
+@click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path),
+              help="A CSV or TOML listing recordings with their title, guests, number, date (a batch).")
+@click.option("--jobs", type=click.IntRange(min=1), help="Batch: episodes at once (default: one per core, as memory allows).")
+@click.option("--backend", type=click.Choice(["local", "ray"]), help="Batch: run here (local) or on a Ray cluster (default from [scale]).")
+@click.option("--address", help='Batch on Ray: the cluster ("auto", "ray://HOST:10001"; default from [scale], else a local Ray).')
 @click.option("--quiet", is_flag=True, help="Print only errors.")
-def ingest(recording: Path, guests, tracks, quiet: bool, **kw) -> None:
-    """Turn RECORDING into a finished episode folder in episodes/."""
+def ingest(recordings: tuple[str, ...], guests, tracks, quiet: bool, manifest: Path | None, jobs: int | None,
+           backend: str | None, address: str | None, **kw) -> None:
+    """Turn RECORDING into a finished episode folder in episodes/. Several recordings, folders,
+    globs or a --manifest make a batch: each episode on its own, failures reported, the rest finish."""
     from ..speakers.tracks import parse_track_option
 
+    if not recordings and manifest is None:
+        raise InputError("no recording given: `chaitime ingest interview.mp4` (or several, a folder, or --manifest episodes.csv).")
     with reporting(quiet) as rep:
         _ensure_workspace(rep)
         ws = workspace()
         opts = pipeline.IngestOptions(guests=tuple(guests), tracks=dict(parse_track_option(t) for t in tracks), **kw)
-        # "~/Zoom/Interview with Ada.mp4" in quotes reaches us with the ~ unexpanded: expand it as the shell would.
-        result = pipeline.ingest(recording.expanduser(), ws, opts, progress=rep)
-        rep.close()
-        _print_result(rep, ws, result)
+        one = Path(recordings[0]).expanduser() if len(recordings) == 1 and manifest is None else None
+        single = one is not None and not one.is_dir() and (one.exists() or not glob.has_magic(str(one)))
+        if single and backend != "ray":
+            # "~/Zoom/Interview with Ada.mp4" in quotes reaches us with the ~ unexpanded: expand it as the shell would.
+            result = pipeline.ingest(Path(recordings[0]).expanduser(), ws, opts, progress=rep)
+            rep.close()
+            _print_result(rep, ws, result)
+            return
+        _ingest_batch(rep, ws, recordings, opts, manifest, jobs, backend, address)
+
+
+def _ingest_batch(rep, ws, recordings, opts, manifest, jobs, backend, address) -> None:
+    from .. import batch
+    from ..errors import PartialError
+
+    for flag, value in (("--title", opts.title), ("--number", opts.number), ("--track", opts.tracks)):
+        if value:
+            raise InputError(f"{flag} names one episode; with several recordings give it per file in --manifest "
+                             f"(columns: {', '.join(batch.MANIFEST_COLUMNS)}).")
+    paths, problems = batch.expand(recordings)
+    todo = [batch.Job(p, opts, str(p)) for p in paths]
+    if manifest is not None:
+        listed, bad_rows = batch.read_manifest(manifest, opts)
+        todo += listed
+        problems += bad_rows
+    scale = ws.settings.data.get("scale", {})
+    backend = backend or scale.get("backend", "local")
+    for line in problems:
+        rep.echo(f"skipped: {line}") if not rep.quiet else click.echo(f"chaitime: skipped: {line}", err=True)
+    if not todo:
+        raise InputError("nothing to ingest: " + (problems[0] if problems else "no recordings given."))
+    view = BatchView(rep, len(todo))
+    result = batch.run(todo, ws, backend=backend, workers=jobs or scale.get("jobs"), address=address or scale.get("address"),
+                       events=view, problems=problems)
+    view.close()
+    for note in result.notes:
+        rep.echo(f"note: {note}")
+    rep.echo(view.summary(result))
+    if result.failed:
+        raise PartialError(f"{result.failed} of {len(todo) + len(problems)} recordings failed or were skipped (each named above); "
+                           "fix them and run the same command again: finished episodes are not redone.")
+
+
+class BatchView:
+    """A batch's progress: one line per finished episode; on a terminal a bar of episodes done
+    with the running episodes' current stages and the time left."""
+
+    def __init__(self, rep, total: int) -> None:
+        import time
+
+        self.rep, self.total, self.done, self.started = rep, total, 0, time.monotonic()
+        self.seconds = 0.0  # recording time finished
+        self.stages: dict[str, str] = {}
+        self.bar = None
+        if rep.bars:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc="episodes", unit="ep", dynamic_ncols=True,
+                            bar_format="{desc} {n}/{total} |{bar:20}| [{elapsed}<{remaining}] {postfix}")
+
+    def __call__(self, event: str, job, detail) -> None:
+        name = job.recording.name
+        if event == "stage":
+            self.stages[name] = detail[0]
+        elif event == "done":
+            self.stages.pop(name, None)
+            self.done += 1
+            line = self._line(detail)
+            if self.bar is not None:
+                self.bar.write(line)
+                self.bar.update(1)
+            else:
+                self.rep.echo(line)
+        if self.bar is not None:
+            self.bar.set_postfix_str(", ".join(f"{k}: {v}" for k, v in sorted(self.stages.items()))[:80], refresh=True)
+
+    def _line(self, outcome) -> str:
+        head = f"[{self.done}/{self.total}]"
+        if not outcome.ok:
+            return f"{head} FAILED {outcome.job.where}: {outcome.error}"
+        self.seconds += outcome.result.duration_s
+        retried = f" (after {outcome.attempts - 1} retry)" if outcome.attempts > 1 else ""
+        return f"{head} {outcome.result.episode.slug}: {pipeline.summary_line(outcome.result)}{retried}"
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+    def summary(self, result) -> str:
+        import time
+
+        ok = sum(o.ok for o in result.outcomes)
+        took = time.monotonic() - self.started
+        return (f"batch: {ok} of {self.total} episodes done, {self.total - ok} failed; {self.seconds / 3600:.2f} h of recordings "
+                f"in {took / 60:.1f} min")
 
 
 def _print_result(rep, ws, result: pipeline.IngestResult) -> None:

@@ -14,15 +14,15 @@ from .base import cli, workspace
 def draft(episode: str, new_chapters: bool) -> None:
     """Regenerate EPISODE's post.md, youtube.txt (and chapters.json if missing).
 
-    Once you have edited post.md it is yours: the new draft goes to post.draft.md instead.
+    Once you have edited post.md or youtube.txt it is yours: the new draft goes beside it, to
+    post.draft.md or youtube.draft.txt.
     """
     ws = workspace()
     ep = ws.episode(episode)
     result = pipeline.draft(ep, ws, new_chapters=new_chapters)
     for warning in result.warnings:
         click.echo(f"chaitime: warning: {warning}", err=True)
-    if result.kept_host_post:
-        click.echo(f"{ep.slug}: post.md has your edits, so it was left alone; the new draft is {result.post_path.name}.")
-    else:
-        click.echo(f"{ep.slug}: wrote {result.post_path.name}")
-    click.echo(f"{ep.slug}: wrote {result.youtube_path.name}" + (f" and {result.chapters_path.name}" if result.chapters_made else ""))
+    for name, draft_name in result.kept():
+        click.echo(f"{ep.slug}: {name} has your edits, so it was left alone; the new draft is {draft_name}.")
+    written = [p.name for p in (result.post_path, result.youtube_path)] + ([result.chapters_path.name] if result.chapters_made else [])
+    click.echo(f"{ep.slug}: wrote {', '.join(written)}")

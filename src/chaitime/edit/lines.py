@@ -53,12 +53,24 @@ class EditLine:
 
 def tokens_of(transcript: Transcript) -> list[Token]:
     """Every word in order; a segment without word times counts as one word."""
-    out: list[Token] = []
+    return [Token(i, si, w) for i, (si, w) in enumerate(_words(transcript))]
+
+
+def token_at(transcript: Transcript, index: int) -> Token | None:
+    """``tokens_of(transcript)[index]`` without making the others (None when there is no such word)."""
+    if index < 0:
+        return None
+    for i, (si, w) in enumerate(_words(transcript)):
+        if i == index:
+            return Token(i, si, w)
+    return None
+
+
+def _words(transcript: Transcript):
     for si, seg in enumerate(transcript.segments):
         words = [w for w in seg.words if w.text.strip()] or ([Word(seg.start_s, seg.end_s, seg.text, 1.0, seg.speaker)] if seg.text.strip() else [])
         for w in words:
-            out.append(Token(len(out), si, w))
-    return out
+            yield si, w
 
 
 def split_lines(transcript: Transcript) -> list[EditLine]:

@@ -15,10 +15,11 @@ as the word times suggest.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
@@ -120,6 +121,57 @@ def _line_text(line: EditLine, struck: set[int]) -> str:
 # --- parsing ---------------------------------------------------------------------------------
 
 
+@dataclass
+class Context:
+    """What parsing edit.md needs from one transcript, made once per transcript: its lines, tokens,
+    the stretches between lines, and each row's identification (by its text) as it is met."""
+
+    lines: list[EditLine]
+    tokens: list[Token]
+    by_time: dict[str, EditLine]
+    spans: list[Span]
+    span_starts: list[float]
+    identified: dict[str, tuple] = field(default_factory=dict)
+    kept_words: dict[tuple, frozenset[int]] = field(default_factory=dict)
+    rows: dict[str, _Row] = field(default_factory=dict)
+
+    def identify(self, row: _Row, path) -> tuple[tuple[float, int], EditLine | tuple[int, Gap]]:
+        text = row.plain.strip()
+        found = self.identified.get(text)
+        if found is None:
+            found = self.identified[text] = _identify(row, self.by_time, self.spans, path, self.span_starts)
+        return found
+
+    def kept(self, line: EditLine, row: _Row) -> frozenset[int]:
+        key = (line.start_s, row.plain, row.struck)
+        found = self.kept_words.get(key)
+        if found is None:
+            found = self.kept_words[key] = _kept_words(line, row)
+        return found
+
+    def row(self, number: int, line: str, path) -> _Row:
+        found = self.rows.get(line)
+        if found is None:
+            found = self.rows[line] = _strikes(number, line, path)
+        return found if found.number == number else _Row(number, found.plain, found.struck)
+
+
+_LAST: list[tuple[Transcript, Context]] = []  # the last transcript parsed against (immutable: identity is enough)
+
+
+def context(transcript: Transcript) -> Context:
+    """The parse context of ``transcript``, kept for the last one (the studio parses one episode's
+    edit.md again after every change: an hour's transcript is not split into lines each time)."""
+    last = _LAST[0] if _LAST else None
+    if last is not None and last[0] is transcript:
+        return last[1]
+    lines = split_lines(transcript)
+    spans = spans_between(lines, transcript.duration_s)
+    ctx = Context(lines, tokens_of(transcript), {timestamp(ln.start_s): ln for ln in lines}, spans, [s.start_s for s in spans])
+    _LAST[:] = [(transcript, ctx)]
+    return ctx
+
+
 @dataclass(frozen=True)
 class _Row:
     """One edit line of the file: its number, its text without ~~, and which characters were struck."""
@@ -146,18 +198,16 @@ def parse_edit_md(
     silence_max_s: float = SILENCE_MAX_S, silence_keep_s: float = SILENCE_KEEP_S,
 ) -> CutList:
     """The cut list the host's edit.md asks for; InputError naming the line for anything malformed."""
-    lines = split_lines(transcript)
-    tokens = tokens_of(transcript)
-    rows = _rows(text, path)
-    by_time = {timestamp(ln.start_s): ln for ln in lines}
-    spans = spans_between(lines, transcript.duration_s)
+    ctx = context(transcript)
+    tokens, spans = ctx.tokens, ctx.spans
+    rows = _rows(text, path, ctx)
     removed = {t.index for t in tokens}
     struck_gaps: list[Gap] = []
     mentioned: set[int] = set()
     last_key: tuple[float, int] | None = None
     last_row: _Row | None = None
     for row in rows:
-        key, item = _identify(row, by_time, spans, path)
+        key, item = ctx.identify(row, path)
         if last_key is not None and key <= last_key:
             raise InputError(
                 f"{path}, line {row.number}: out of order (its time comes before line {last_row.number}'s). "
@@ -169,7 +219,7 @@ def parse_edit_md(
             if all(row.struck):
                 struck_gaps.append(item[1])
         else:
-            removed -= _kept_words(item, row)
+            removed -= ctx.kept(item, row)
     # A long stretch the file says nothing about: its markers were deleted, so it is cut.
     struck_gaps += [_whole(s) for i, s in enumerate(spans) if i not in mentioned and s.long(silence_max_s)]
     cuts = word_cuts(tokens, removed, _measured(text, tokens))
@@ -195,7 +245,7 @@ def _measured(text: str, tokens: Sequence[Token]) -> dict[int, tuple[int, Interv
     return out
 
 
-def _rows(text: str, path: Path | str) -> list[_Row]:
+def _rows(text: str, path: Path | str, ctx: Context | None = None) -> list[_Row]:
     rows, in_comment = [], False
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
@@ -204,7 +254,7 @@ def _rows(text: str, path: Path | str) -> list[_Row]:
             continue
         if not line:
             continue
-        rows.append(_strikes(number, line, path))
+        rows.append(ctx.row(number, line, path) if ctx else _strikes(number, line, path))
     return rows
 
 
@@ -224,11 +274,12 @@ def _seconds(stamp: str) -> float:
     return int(h) * 3600 + int(m) * 60 + float(sec)
 
 
-def _identify(row: _Row, by_time: dict, spans: Sequence[Span], path) -> tuple[tuple[float, int], EditLine | tuple[int, Gap]]:
+def _identify(row: _Row, by_time: dict, spans: Sequence[Span], path,
+              span_starts: Sequence[float] | None = None) -> tuple[tuple[float, int], EditLine | tuple[int, Gap]]:
     marker = MARKER_RE.match(row.plain.strip())
     if marker:
         stamp, kind, length = marker.groups()
-        found = _marker_gap(_seconds(stamp), float(length), kind, spans)
+        found = _marker_gap(_seconds(stamp), float(length), kind, spans, span_starts)
         if found is None:
             raise InputError(f"{path}, line {row.number}: no {kind} starts at [{stamp}]. Don't edit the times: undo the change, or delete the line.")
         return (found[1].start_s, 0), found
@@ -247,10 +298,16 @@ def _identify(row: _Row, by_time: dict, spans: Sequence[Span], path) -> tuple[tu
     return (line.start_s, 1), line
 
 
-def _marker_gap(start: float, length: float, kind: str, spans: Sequence[Span]) -> tuple[int, Gap] | None:
+def _marker_gap(start: float, length: float, kind: str, spans: Sequence[Span],
+                span_starts: Sequence[float] | None = None) -> tuple[int, Gap] | None:
     """The stretch between lines a marker lies in, and the gap it names (its ends put back on the
     stretch's ends where the file's rounding moved them: times to 1 ms, lengths to 10 ms)."""
-    for i, span in enumerate(spans):
+    candidates = range(len(spans))
+    if span_starts is not None:  # spans are in order: only the one starting just before can hold it
+        at = bisect.bisect_right(span_starts, start + 0.0015)
+        candidates = range(max(0, at - 2), min(len(spans), at + 1))
+    for i in candidates:
+        span = spans[i]
         if not (span.start_s - 0.0015 <= start and start + length <= span.end_s + 0.0065 and start < span.end_s):
             continue
         a = span.start_s if abs(start - span.start_s) < 0.0015 else start
@@ -261,7 +318,7 @@ def _marker_gap(start: float, length: float, kind: str, spans: Sequence[Span]) -
     return None
 
 
-def _kept_words(line: EditLine, row: _Row) -> set[int]:
+def _kept_words(line: EditLine, row: _Row) -> frozenset[int]:
     """Token indices of ``line`` the row keeps: matched words not struck; a word that was changed
     (a typo fixed) is kept unless struck; a word deleted from the text is cut."""
     words = _row_words(row)
@@ -273,7 +330,7 @@ def _kept_words(line: EditLine, row: _Row) -> set[int]:
             kept |= {line.tokens[i1 + k].index for k in range(i2 - i1) if not words[j1 + k][1]}
         elif op == "replace" and not all(s for _, s in words[j1:j2]):
             kept |= {line.tokens[i].index for i in range(i1, i2)}
-    return kept
+    return frozenset(kept)
 
 
 def _row_words(row: _Row) -> list[tuple[str, bool]]:

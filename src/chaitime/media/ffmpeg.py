@@ -9,6 +9,7 @@ lists, never shell strings.
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import os
@@ -99,43 +100,43 @@ def failure(stderr: str, returncode: int, what: str, output: Path | None = None)
 
 
 # --- child processes die with chaitime ------------------------------------------------------------
-PR_SET_PDEATHSIG = 1
+# Linux: the child asks the kernel for SIGKILL when chaitime dies (PR_SET_PDEATHSIG = 1), checks
+# chaitime did not die before that, then becomes the tool (exec keeps the pid). This runs in a
+# fresh interpreter, not as Popen's preexec_fn: Python code between fork and exec in a process
+# with other threads (transcription's, a batch's episodes) can deadlock the child on a lock one of
+# them held at the fork (seen: ffmpeg never started while mastering ran beside transcription).
+_LAUNCHER = (
+    "import ctypes, os, sys\n"
+    "ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)\n"
+    "if os.getppid() != int(sys.argv[1]): os._exit(1)\n"
+    "try: os.execv(sys.argv[2], sys.argv[2:])\n"
+    "except OSError as e: sys.stderr.write(f'{sys.argv[2]}: {e.strerror}\\n'); os._exit(127)\n"
+)
 
 
-@functools.cache
-def _prctl():
-    """libc's prctl on Linux (None elsewhere), looked up once before any fork."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl
-    except (OSError, AttributeError):  # pragma: no cover - a libc without prctl
-        return None
-
-
-def _child_setup(parent: int, prctl) -> Callable[[], None]:
-    def setup() -> None:  # runs in the child between fork and exec: no locks, no imports
-        if prctl is not None:
-            prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != parent:  # the parent died before the signal was armed
-            os._exit(1)
-
-    return setup
+def _launcher(argv: list[str]) -> list[str]:
+    """``argv`` wrapped so the child dies with chaitime (Linux; elsewhere ``argv`` itself)."""
+    if not sys.platform.startswith("linux") or not sys.executable:
+        return argv
+    return [sys.executable, "-S", "-E", "-c", _LAUNCHER, str(os.getpid()), *argv]
 
 
 def popen(argv: Sequence[str], **kwargs) -> subprocess.Popen:
     """Start a child tool in its own process group that the kernel kills when chaitime dies.
 
     Own group: a terminal's Ctrl-C reaches chaitime only, which stops its children itself (so a
-    half-written output is never renamed into place). Parent-death signal (Linux): kill -9 of
-    chaitime takes its ffmpeg children with it instead of leaving them running orphaned.
+    half-written output is never renamed into place). Parent-death signal (Linux, _LAUNCHER):
+    kill -9 of chaitime takes its ffmpeg children with it instead of leaving them running orphaned.
     """
+    argv = list(argv)
     if os.name != "posix":  # pragma: no cover
-        return subprocess.Popen(list(argv), **kwargs)
-    return subprocess.Popen(list(argv), process_group=0, preexec_fn=_child_setup(os.getpid(), _prctl()), **kwargs)
+        return subprocess.Popen(argv, **kwargs)
+    if argv and os.sep not in argv[0]:
+        found = shutil.which(argv[0])
+        if found is None:
+            raise FileNotFoundError(errno.ENOENT, "not found on PATH", argv[0])
+        argv[0] = found
+    return subprocess.Popen(_launcher(argv), process_group=0, **kwargs)
 
 
 def stop(proc: subprocess.Popen) -> None:

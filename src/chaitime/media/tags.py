@@ -78,7 +78,23 @@ def write_chapters(mp3_path: Path, chapters, duration_s: float) -> None:
             )
         if ids:
             audio.tags.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED, child_element_ids=ids, sub_frames=[TIT2(encoding=3, text=["Chapters"])]))
-        audio.save()
+        audio.save(v2_version=4)
+
+
+def tag_mismatches(mp3_path: Path, *, title: str, chapters=()) -> list[str]:
+    """How the MP3's ID3 title and chapters differ from ``title`` and ``chapters`` (objects with
+    start_s and title), one phrase each; [] when they agree."""
+    tags = _mp3(Path(mp3_path)).tags
+    found = []
+    have = str(tags["TIT2"].text[0]) if tags is not None and "TIT2" in tags and tags["TIT2"].text else None
+    if have != title:
+        found.append(f"ID3 title is {have!r}, episode.toml says {title!r}")
+    chaps = sorted(tags.getall("CHAP"), key=lambda c: c.start_time) if tags is not None else []
+    got = [(round(c.start_time / 1000), str(c.sub_frames["TIT2"].text[0]) if "TIT2" in c.sub_frames else "") for c in chaps]
+    want = [(0 if i == 0 else round(float(c.start_s)), str(c.title)) for i, c in enumerate(chapters)]
+    if got != want:
+        found.append(f"ID3 has {len(got)} chapters that differ from chapters.json's {len(want)}")
+    return found
 
 
 def write_tags(mp3_path: Path, *, title: str, show: str, author: str, track: int | None = None,
@@ -110,7 +126,7 @@ def write_tags(mp3_path: Path, *, title: str, show: str, author: str, track: int
         if cover and Path(cover).is_file():
             mime = "image/png" if Path(cover).suffix.lower() == ".png" else "image/jpeg"
             tags.add(APIC(encoding=3, mime=mime, type=3, desc="Cover", data=Path(cover).read_bytes()))
-        audio.save(v2_version=3)
+        audio.save(v2_version=4)  # as write_chapters saves: one ID3 version, never rewritten
 
 
 def episode_tags(settings, meta) -> dict:

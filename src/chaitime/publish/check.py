@@ -19,10 +19,10 @@ from lxml import etree
 from .. import config
 from ..errors import ChaitimeError
 from ..fsutil import write_text
-from ..media.tags import mp3_is_cbr
-from ..workspace import AUDIO, CHAPTERS, FEED_TRANSCRIPTS, TRANSCRIPT, VIDEO, Workspace
+from ..media.tags import mp3_is_cbr, tag_mismatches
+from ..workspace import AUDIO, CHAPTERS, EPISODE_TOML, FEED_TRANSCRIPTS, POST, TRANSCRIPT, VIDEO, Workspace
 from .cover import image_info
-from .feed import DESCRIPTION_MAX_BYTES, NS_ITUNES, NS_PODCAST, Show, render_feed, show_from
+from .feed import DESCRIPTION_MAX_BYTES, NS_ITUNES, NS_PODCAST, Show, render_feed, show_from, show_problems
 from .releases import MEDIA_TYPES, Release, release
 
 ERROR, WARNING = "error", "warning"
@@ -110,6 +110,8 @@ def show_fields(ctx: Context) -> Iterator[Problem]:
         if ctx.ws.settings.get(section, key) == config.DEFAULTS[section][key]:
             yield Problem(WARNING, f"chaitime.toml [{section}]", f"{key} is still the default {config.DEFAULTS[section][key]!r}.",
                           f"Set your own {key}.")
+    for where_, what, fix in show_problems(show):
+        yield Problem(ERROR, where_, what, fix)
     if show.urls.base.startswith("http://"):
         yield Problem(WARNING, "chaitime.toml [publish]", "base_url is http://; podcast apps want https for media and podcast: tags.",
                       "Serve the site over https and set base_url to the https address.")
@@ -157,11 +159,37 @@ def episodes(ctx: Context) -> Iterator[Problem]:
         if late:
             yield Problem(ERROR, f"{where}/{CHAPTERS}", f"chapter {late[0].title!r} starts at {late[0].start_s:.0f} s, after the audio ends "
                           f"({rel.duration_s:.0f} s).", "Fix or delete chapters.json (re-run ingest to regenerate it).")
+        if not rel.summary:
+            yield Problem(WARNING, f"{where}/episode.toml", "no description or summary; apps show the title twice.",
+                          "Set description = \"...\" in episode.toml, or a summary: line in post.md's front matter.")
+        yield from _episode_art(rel, where)
+        yield from _audio_tags(rel, where)
         if ctx.show is not None and ctx.show.show_type == "serial" and not rel.meta.number:
             yield Problem(ERROR, f"{where}/episode.toml", "a serial show needs a number on every episode.", "Add number = N.")
         if ctx.show is not None and ctx.show.title and ctx.show.title.casefold() in rel.meta.title.casefold():
             yield Problem(WARNING, f"{where}/episode.toml", "title repeats the show's name; Apple asks for the episode's own title.",
                           "Drop the show name from title.")
+
+
+def _episode_art(rel: Release, where: str) -> Iterator[Problem]:
+    from .site import episode_art_problem
+
+    try:
+        problem = episode_art_problem(rel)
+    except ChaitimeError as exc:
+        problem = str(exc)
+    if problem:
+        yield Problem(ERROR, f"{where}/{rel.art.name}", problem, "Export a square 1400-3000 px RGB PNG or JPEG.")
+
+
+def _audio_tags(rel: Release, where: str) -> Iterator[Problem]:
+    """The MP3's ID3 title and chapters say what episode.toml and chapters.json say (players show them)."""
+    try:
+        found = tag_mismatches(rel.audio, title=rel.meta.title, chapters=rel.chapters)
+    except ChaitimeError:
+        return  # an unreadable MP3 is reported where it is read
+    for what in found:
+        yield Problem(WARNING, f"{where}/{AUDIO}", f"{what}.", f"Run `chaitime draft {rel.slug}` to write them into the MP3 again.")
 
 
 def timelines(ctx: Context) -> Iterator[Problem]:
@@ -247,7 +275,17 @@ def written_feed(ctx: Context) -> Iterator[Problem]:
     for item in on_disk.iter("item"):
         yield from _written_item(ctx, path, item, by_guid)
     if ctx.feed is not None and etree.tostring(on_disk, method="c14n") != etree.tostring(ctx.feed, method="c14n"):
-        yield Problem(WARNING, _rel(ctx, path), "out of date with the episodes and chaitime.toml.", "Run `chaitime feed`.")
+        newer = _newer_than(ctx, path)
+        what = f"older than {newer}" if newer else "out of date with the episodes and chaitime.toml"
+        yield Problem(WARNING, _rel(ctx, path), f"{what}.", "Run `chaitime feed` (publish refreshes it too).")
+
+
+def _newer_than(ctx: Context, feed_path: Path) -> str | None:
+    """The newest episode file changed after the feed was written, or None."""
+    stamp = feed_path.stat().st_mtime_ns
+    newer = [(p.stat().st_mtime_ns, p) for r in ctx.releases for name in (EPISODE_TOML, POST, CHAPTERS, AUDIO)
+             if (p := r.episode.path(name)).is_file() and p.stat().st_mtime_ns > stamp]
+    return _rel(ctx, max(newer)[1]) if newer else None
 
 
 def _written_item(ctx: Context, path: Path, item, by_guid: dict[str, Release]) -> Iterator[Problem]:

@@ -8,13 +8,17 @@ every podcast: tag. Output is deterministic: no "now" stamps, items ordered by u
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+import tomllib
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from ..errors import ConfigError
-from ..fsutil import write_if_changed
+from ..errors import ConfigError, InputError
+from ..fsutil import write_if_changed, write_text
 from ..transcript.formats import clock
-from ..workspace import CHAPTERS, EPISODE_FILES, FEED_TRANSCRIPTS, Workspace
+from ..workspace import CHAPTERS, EPISODE_FILES, FEED_TRANSCRIPTS, VIDEO, Workspace
 from . import markdown
 from .categories import parse_category
 from .releases import Release, published
@@ -43,6 +47,21 @@ class Show:
     show_type: str
     locked: bool
     urls: SiteUrls
+    guid: str = ""  # podcast:guid as stored in chaitime.toml; derived from the feed URL until then
+    copyright: str = ""
+    block: bool = False
+    complete: bool = False
+    new_feed_url: str = ""
+    funding: tuple[str, str] | None = None  # (url, text)
+    license: tuple[str, str | None] | None = None  # (name or SPDX id, url)
+    txt: tuple[str, ...] = ()
+    person_img: dict = field(default_factory=dict)  # name -> http(s) image URL
+    person_href: dict = field(default_factory=dict)  # name -> http(s) page URL
+    subscribe: tuple[tuple[str, str], ...] = ()  # (app name, URL) the host gave
+
+    @property
+    def podcast_guid(self) -> str:
+        return self.guid or podcast_guid(self.urls.feed)
 
     @property
     def image_url(self) -> str:
@@ -56,6 +75,12 @@ def show_from(ws: Workspace, base_url: str | None = None) -> Show:
     show_type = str(s.get("show", "type", "episodic"))
     if show_type not in SHOW_TYPES:
         raise ConfigError(f"{where}: [show] type {show_type!r} must be episodic or serial.")
+    guid = str(s.get("publish", "guid", "") or "")
+    if guid and not _is_uuid(guid):
+        raise ConfigError(f"{where}: [publish] guid {guid!r} is not a UUID. Put back the guid chaitime stored there "
+                          "(apps know the show by it), or delete the line to assign a new one.")
+    funding_url = str(s.get("show", "funding_url", "") or "").strip()
+    license_name = str(s.get("show", "license", "") or "").strip()
     return Show(
         title=str(s.get("show", "title", "")).strip(),
         description=str(s.get("show", "description", "")).strip(),
@@ -69,7 +94,89 @@ def show_from(ws: Workspace, base_url: str | None = None) -> Show:
         show_type=show_type,
         locked=bool(s.get("publish", "locked", False)),
         urls=SiteUrls.from_base(base_url or s.get("publish", "base_url"), "--base-url" if base_url else f"{where} [publish] base_url"),
+        guid=guid,
+        copyright=str(s.get("show", "copyright", "") or "").strip(),
+        block=bool(s.get("show", "block", False)),
+        complete=bool(s.get("show", "complete", False)),
+        new_feed_url=str(s.get("publish", "new_feed_url", "") or "").strip(),
+        funding=(funding_url, str(s.get("show", "funding_text", "") or "Support the show").strip()) if funding_url else None,
+        license=(license_name, str(s.get("show", "license_url", "") or "").strip() or None) if license_name else None,
+        txt=tuple(str(t) for t in s.get("show", "txt", []) or []),
+        person_img={str(k): str(v) for k, v in dict(s.get("show", "person_img", {}) or {}).items()},
+        person_href={str(k): str(v) for k, v in dict(s.get("show", "person_href", {}) or {}).items()},
+        subscribe=tuple((name, str(s.get("publish", key))) for name, key in (("Apple Podcasts", "apple_podcasts_url"), ("Spotify", "spotify_url"))
+                        if s.get("publish", key)),
     )
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+        return True
+    except ValueError:
+        return False
+
+
+def is_web_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and not any(c.isspace() for c in url)
+
+
+def show_problems(show: Show) -> list[tuple[str, str, str]]:
+    """(where, what, fix) for channel settings podcast apps would reject: one line each in `check`,
+    and `publish` refuses to build while any is left."""
+    where = "chaitime.toml [show]"
+    problems = []
+    if show.funding and not is_web_url(show.funding[0]):
+        problems.append((where, f"funding_url {show.funding[0]!r} is not an http(s) URL.", "Set funding_url = \"https://...\" (your donation page)."))
+    if show.license and show.license[1] and not is_web_url(show.license[1]):
+        problems.append((where, f"license_url {show.license[1]!r} is not an http(s) URL.", "Set license_url to the licence's web page."))
+    for key, table in (("person_img", show.person_img), ("person_href", show.person_href)):
+        for name, url in sorted(table.items()):
+            if not is_web_url(url):
+                problems.append((where, f"{key} for {name!r} is {url!r}, not an http(s) URL.", f"Give {name}'s {key} as https://..."))
+    if show.new_feed_url and not is_web_url(show.new_feed_url):
+        problems.append(("chaitime.toml [publish]", f"new_feed_url {show.new_feed_url!r} is not an http(s) URL.",
+                         "Set it to the feed's new address, or delete it."))
+    return problems
+
+
+def require_publishable(show: Show) -> None:
+    """Refuse (one line) what show_problems finds: nothing is written first."""
+    problems = show_problems(show)
+    if problems:
+        where, what, fix = problems[0]
+        raise InputError(f"{where}: {what} {fix}")
+
+
+GUID_LINE = '# podcast:guid: assigned at the first publish; keep it when the show moves (apps know the show by it)\nguid = "{guid}"\n'
+
+
+def ensure_show_guid(ws: Workspace, base_url: str | None = None) -> Workspace:
+    """Store the channel's podcast:guid in chaitime.toml the first time the feed is written, so
+    the same show under another base URL keeps it (podcast namespace: assigned once). The
+    host's file is edited as text (comments kept): one line added under [publish], atomically."""
+    if ws.settings.get("publish", "guid") or ws.settings.path is None:
+        return ws
+    show = show_from(ws, base_url)
+    path = ws.settings.path
+    text = path.read_text(encoding="utf-8")
+    line = GUID_LINE.format(guid=show.podcast_guid)
+    head = re.search(r"^[ \t]*\[publish\][ \t]*(#.*)?$", text, re.M)
+    if head:
+        cut = head.end() + 1 if head.end() < len(text) else len(text)
+        text = text[:cut] + ("" if text[:cut].endswith("\n") else "\n") + line + text[cut:]
+    else:
+        text = text + ("" if text.endswith("\n") or not text else "\n") + "\n[publish]\n" + line
+    try:
+        stored = tomllib.loads(text).get("publish", {}).get("guid")
+    except tomllib.TOMLDecodeError:
+        stored = None
+    if stored != show.podcast_guid:  # an unusual layout (a [publish] inside a string): never break the file
+        raise ConfigError(f"{path}: could not add the show's podcast:guid under [publish]. Add the line "
+                          f'guid = "{show.podcast_guid}" under [publish] yourself and run this again.')
+    write_text(path, text)
+    return Workspace.open(ws.root)
 
 
 def write_feed(ws: Workspace, base_url: str | None = None) -> Path:
@@ -121,7 +228,10 @@ def _item(fg, show: Show, rel: Release) -> None:
     fe = fg.add_entry()
     fe.title(meta.title)
     fe.link(href=urls.page(rel.slug))
-    fe.content(description_html(rel), type="CDATA")
+    fe.description(description_html(rel))
+    content = content_html(rel)
+    if content:
+        fe.content(content, type="CDATA")
     fe.guid(meta.guid, permalink=meta.guid.startswith(("http://", "https://")))
     fe.pubDate(rel.pub_date)
     fe.enclosure(urls.file(rel.slug, rel.audio.name), str(rel.audio_bytes), "audio/mpeg")
@@ -134,29 +244,40 @@ def _item(fg, show: Show, rel: Release) -> None:
     fe.chaitime.item(show, rel)
 
 
-def description_html(rel: Release) -> str:
-    """The episode's description as HTML: summary, show notes from post.md, chapter times,
-    each added only while the whole stays within the 4000 bytes Apple reads."""
-    parts = [markdown.render(rel.meta.description or rel.meta.title)]
-    notes = markdown.section(rel.post_md or "", r"^show\s*notes") if rel.post_md else None
-    if notes:
-        parts.append(markdown.render(notes))
-    if rel.chapters:
-        items = "".join(f"<li>{clock(c.start_s)} {markdown.escape(c.title, quote=False)}</li>" for c in rel.chapters)
-        parts.append(f"<p>Chapters:</p>\n<ul>{items}</ul>")
+def _fit(parts: list[str], limit: int = DESCRIPTION_MAX_BYTES) -> str:
+    """The parts joined, each added only while the whole stays within ``limit`` bytes."""
     kept: list[str] = []
     for part in parts:
-        if len("\n".join(kept + [part]).encode("utf-8")) <= DESCRIPTION_MAX_BYTES:
+        if part and len("\n".join(kept + [part]).encode("utf-8")) <= limit:
             kept.append(part)
-    return "\n".join(kept) or markdown.escape(rel.meta.title)[:DESCRIPTION_MAX_BYTES]
+    return "\n".join(kept)
+
+
+def description_html(rel: Release) -> str:
+    """The item's description: the summary (episode.toml's description or post.md's summary) and
+    the post's show notes (the chapter list when it has none), within the 4000 bytes Apple reads; the title when there is neither."""
+    notes = markdown.section(rel.post_body, r"^show\s*notes") if rel.post_body else None
+    if not notes and rel.chapters:  # no show notes in the post: the chapter list stands in for them, once
+        notes = "\n".join(f"- {clock(c.start_s)} {markdown.escape(c.title, quote=False)}" for c in rel.chapters)
+    parts = [markdown.render(rel.summary) if rel.summary else "", markdown.render(notes) if notes else ""]
+    return _fit(parts) or markdown.escape(rel.meta.title)[:DESCRIPTION_MAX_BYTES]
+
+
+def content_html(rel: Release) -> str:
+    """content:encoded: the whole post as HTML (headings demoted under the episode title), or
+    the description when there is no post. Apps show it as the episode's notes."""
+    if not rel.post_body:
+        return ""
+    _, body = markdown.strip_title(rel.post_md or "")
+    return markdown.render(body, heading_offset=markdown.offset_to(body, 2))
 
 
 # --- Our feedgen extension: the tags feedgen lacks or gets wrong -------------------------------
 
-def _sub(parent, ns: str, tag: str, body: str | None = None, **attrs: str | None):
+def _sub(parent, ns: str | None, tag: str, body: str | None = None, **attrs: str | None):
     from lxml import etree
 
-    elem = etree.SubElement(parent, f"{{{ns}}}{tag}", {k: v for k, v in attrs.items() if v is not None})
+    elem = etree.SubElement(parent, f"{{{ns}}}{tag}" if ns else tag, {k: v for k, v in attrs.items() if v is not None})
     if body is not None:
         elem.text = body
     return elem
@@ -166,11 +287,16 @@ def _bool(value: bool) -> str:
     return "true" if value else "false"
 
 
-def _persons(parent, hosts: tuple[str, ...], guests: tuple[str, ...] = ()) -> None:
-    for name in hosts:
-        _sub(parent, NS_PODCAST, "person", name, role="host")
-    for name in guests:
-        _sub(parent, NS_PODCAST, "person", name, role="guest")
+def _persons(parent, show: Show, guests: tuple[str, ...] = ()) -> None:
+    for role, names in (("host", show.hosts), ("guest", guests)):
+        for name in names:
+            _sub(parent, NS_PODCAST, "person", name, role=role, img=_web(show.person_img.get(name)),
+                 href=_web(show.person_href.get(name)))
+
+
+def _web(url: str | None) -> str | None:
+    """Only http(s) URLs reach the feed (check and publish refuse the others first)."""
+    return url if url and is_web_url(url) else None
 
 
 class PodcastIndexExtension:
@@ -203,9 +329,23 @@ class PodcastIndexExtension:
         if child:
             _sub(cat, NS_ITUNES, "category", text=child)
         _sub(channel, NS_ITUNES, "explicit", _bool(show.explicit))
-        _sub(channel, NS_PODCAST, "guid", podcast_guid(show.urls.feed))
+        _sub(channel, NS_PODCAST, "guid", show.podcast_guid)
         _sub(channel, NS_PODCAST, "locked", "yes" if show.locked else "no", owner=show.email or None)
-        _persons(channel, show.hosts)
+        _persons(channel, show)
+        if show.copyright:
+            _sub(channel, None, "copyright", show.copyright)
+        if show.block:
+            _sub(channel, NS_ITUNES, "block", "Yes")
+        if show.complete:
+            _sub(channel, NS_ITUNES, "complete", "Yes")
+        if show.new_feed_url:
+            _sub(channel, NS_ITUNES, "new-feed-url", show.new_feed_url)
+        if show.funding and is_web_url(show.funding[0]):
+            _sub(channel, NS_PODCAST, "funding", show.funding[1][:128], url=show.funding[0])
+        if show.license:
+            _sub(channel, NS_PODCAST, "license", show.license[0][:128], url=_web(show.license[1]))
+        for text in show.txt:
+            _sub(channel, NS_PODCAST, "txt", text[:4000])
         return feed
 
     def extend_atom(self, feed):
@@ -225,6 +365,11 @@ class PodcastIndexEntryExtension(PodcastIndexExtension):
         if self._item is None:
             return entry
         show, rel = self._item
+        from lxml import etree
+
+        description = entry.find("description")
+        if description is not None and description.text:  # HTML, as content:encoded: CDATA reads plainly
+            description.text = etree.CDATA(description.text)
         _sub(entry, NS_ITUNES, "explicit", _bool(rel.meta.explicit))
         language = show.language
         for f in FEED_TRANSCRIPTS:
@@ -235,8 +380,35 @@ class PodcastIndexEntryExtension(PodcastIndexExtension):
             _sub(entry, NS_PODCAST, "chapters", url=show.urls.file(rel.slug, CHAPTERS), type=_mime(CHAPTERS))
         if rel.meta.guests:
             # An item's persons replace the channel's: restate the hosts beside the guests.
-            _persons(entry, show.hosts, rel.meta.guests)
+            _persons(entry, show, rel.meta.guests)
+        if rel.meta.season:
+            _sub(entry, NS_PODCAST, "season", str(rel.meta.season))
+        if rel.meta.number:
+            _sub(entry, NS_PODCAST, "episode", str(rel.meta.number))
+        for start_s, duration_s in rel.soundbites:
+            _sub(entry, NS_PODCAST, "soundbite", _soundbite_title(rel, start_s, duration_s), startTime=f"{start_s:g}",
+                 duration=f"{duration_s:g}")
+        if rel.has_video:
+            alt = _sub(entry, NS_PODCAST, "alternateEnclosure", type="video/mp4", length=str(rel.episode.path(VIDEO).stat().st_size),
+                       title="Video")
+            _sub(alt, NS_PODCAST, "source", uri=show.urls.file(rel.slug, VIDEO))
+        if rel.art is not None:
+            _sub(entry, NS_ITUNES, "image", href=show.urls.file(rel.slug, rel.art.name))
         return entry
+
+
+def _soundbite_title(rel: Release, start_s: float, duration_s: float) -> str:
+    """A soundbite's title: the words spoken in it (at most 128 characters), else the episode's title."""
+    from ..transcript.model import Transcript
+    from ..workspace import TRANSCRIPT
+
+    path = rel.episode.path(TRANSCRIPT)
+    words = ""
+    if path.is_file():
+        end = start_s + duration_s
+        words = " ".join(s.text.strip() for s in Transcript.load(path).segments if s.end_s > start_s and s.start_s < end)
+    text = markdown.clean(" ".join(words.split())) or rel.meta.title
+    return text if len(text) <= 128 else text[:127].rsplit(" ", 1)[0] + "…"
 
 
 def _mime(name: str) -> str:

@@ -7,14 +7,20 @@ An episode is published unless episode.toml says ``draft = true``; the newest co
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
 from ..media.tags import mp3_duration_s
 from ..workspace import AUDIO, CHAPTERS, FEED_TRANSCRIPTS, POST, VIDEO, Episode, EpisodeMeta, Workspace
 from ..writing.chapters import Chapter, load_chapters
+from .markdown import split_front_matter
 
+# An episode's own artwork: one of these beside episode.toml (it goes into the feed as the item's itunes:image).
+EPISODE_ART = ("cover.jpg", "cover.jpeg", "cover.png")
+# `chaitime clip` names its clips clip-MMmSSs-MMmSSs[-vertical].mp4 (media.clip.clip_name).
+CLIP_NAME = re.compile(r"^clip-(\d+)m(\d\d)s-(\d+)m(\d\d)s(?:-vertical)?\.mp4$")
 MEDIA_TYPES = {".mp3": "audio/mpeg", ".m4a": "audio/x-m4a", ".mp4": "video/mp4", ".m4v": "video/x-m4v", ".mov": "video/quicktime"}
 
 
@@ -31,6 +37,24 @@ class Release:
     transcripts: tuple[str, ...]  # file names present, in feed order
     has_video: bool
     post_md: str | None
+    post_meta: dict = field(default_factory=dict)  # post.md's front matter
+    post_body: str | None = None  # post.md without its front matter
+    art: Path | None = None
+    soundbites: tuple[tuple[float, float], ...] = ()  # (start_s, duration_s) of each clip made
+
+    @property
+    def summary(self) -> str:
+        """What the episode is about, in Markdown: episode.toml's description when the host set
+        one, else post.md's summary (or description) from its front matter; "" when none."""
+        for value in (self.meta.description, self.post_meta.get("summary"), self.post_meta.get("description")):
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+        return ""
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        tags = self.post_meta.get("tags")
+        return tuple(str(t) for t in tags if str(t).strip()) if isinstance(tags, list) else ()
 
     @property
     def slug(self) -> str:
@@ -59,6 +83,8 @@ def release(ep: Episode, meta: EpisodeMeta) -> Release:
             f"{audio}: missing, so episode {ep.slug!r} can't be published. Run `chaitime ingest` on its "
             "recording again, or set draft = true in its episode.toml."
         )
+    post = _read_text(ep.path(POST))
+    front, body = split_front_matter(post) if post else ({}, None)
     return Release(
         episode=ep,
         meta=meta,
@@ -68,8 +94,26 @@ def release(ep: Episode, meta: EpisodeMeta) -> Release:
         chapters=read_chapters(ep.path(CHAPTERS)),
         transcripts=tuple(f.name for f in FEED_TRANSCRIPTS if ep.path(f.name).is_file()),
         has_video=ep.path(VIDEO).is_file(),
-        post_md=_read_text(ep.path(POST)),
+        post_md=post,
+        post_meta=front,
+        post_body=body,
+        art=next((ep.path(n) for n in EPISODE_ART if ep.path(n).is_file()), None),
+        soundbites=soundbites(ep),
     )
+
+
+def soundbites(ep: Episode) -> tuple[tuple[float, float], ...]:
+    """The clips made with `chaitime clip`, as (start_s, duration_s), in time order."""
+    folder = ep.path("clips")
+    found = set()
+    if folder.is_dir():
+        for path in folder.iterdir():
+            m = CLIP_NAME.match(path.name)
+            if m:
+                a, b = int(m[1]) * 60 + int(m[2]), int(m[3]) * 60 + int(m[4])
+                if b > a:
+                    found.add((float(a), float(b - a)))
+    return tuple(sorted(found))
 
 
 def pub_date(meta: EpisodeMeta) -> dt.datetime:

@@ -35,17 +35,31 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 class SiteHandler(http.server.SimpleHTTPRequestHandler):
-    """Static files with HEAD and single byte-range support."""
+    """Static files with HEAD, single byte-range support and CORS headers."""
 
     def guess_type(self, path):
         suffix = Path(str(path)).suffix.lower()
         if str(path).endswith("chapters.json"):
             return "application/json+chapters"
+        if str(path).endswith("sitemap.xml"):
+            return "application/xml; charset=utf-8"
         return CONTENT_TYPES.get(suffix) or super().guess_type(path)
 
     def end_headers(self) -> None:
         self.send_header("Accept-Ranges", "bytes")
+        # Browser-based podcast players fetch transcripts and chapters from other origins
+        # (podcast namespace, "transcript": serve them with CORS); the site is public anyway.
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.send_header("Access-Control-Expose-Headers", "Content-Length, Content-Range, Accept-Ranges")
         super().end_headers()
+
+    def do_OPTIONS(self) -> None:
+        """A CORS preflight: any origin may GET and HEAD, with a Range header."""
+        self.send_response(204)
+        self.send_header("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+        self.send_header("Access-Control-Allow-Headers", "Range")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def send_head(self):
         path = Path(self.translate_path(self.path))

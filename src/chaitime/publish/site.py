@@ -7,15 +7,14 @@ copied) and swapped in by renaming, so a failure never leaves a half-built site 
 
 from __future__ import annotations
 
-import html
 import json
 import os
-import re
 import shutil
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from string import Template
+from urllib.parse import quote
 
 from ..errors import InputError
 from ..transcript.formats import clock
@@ -23,12 +22,15 @@ from ..transcript.model import Transcript
 from ..workspace import AUDIO, EPISODE_FILES, TRANSCRIPT, VIDEO, Workspace
 from . import markdown
 from .cover import image_info
-from .feed import Show, render_feed, show_from
+from .feed import Show, render_feed, require_publishable, show_from
 from .releases import Release, published
 from .urls import FEED_NAME
 
 MANIFEST = ".chaitime-site.json"
 STATIC_FILES = ("style.css", "player.js")
+SEARCH_INDEX = "search.json"
+SPEEDS = (1.0, 1.25, 1.5, 2.0)
+FILE_MODE, DIR_MODE = 0o644, 0o755  # a web server running as another user reads them
 # Files copied from each episode folder when present, with the label of their download link.
 EPISODE_DOWNLOADS = tuple((f.name, f.label) for f in EPISODE_FILES)
 
@@ -55,9 +57,12 @@ def publish_site(ws: Workspace, out: Path, base_url: str | None = None) -> Publi
     show = show_from(ws, base_url)
     releases = published(ws)
     require_cover(show)
+    require_publishable(show)
+    for rel in releases:
+        require_episode_art(rel)
     out = Path(out).resolve()
     require_ours(out, ws)
-    plan = site_plan(show, releases)
+    plan = site_plan(show, releases, host_files=_host_files(out))
     return sync_site(plan, out)
 
 
@@ -76,6 +81,22 @@ def require_cover(show: Show) -> None:
         raise InputError(f"{path}: cover is {info.mode}; Apple needs RGB without transparency. Export it as RGB.")
 
 
+def episode_art_problem(rel: Release) -> str | None:
+    """Why an episode's own art can't go into the feed (apps want it square like the show's), or None."""
+    if rel.art is None:
+        return None
+    info = image_info(rel.art)
+    if info.width != info.height:
+        return f"episode art is {info.width}x{info.height}, not square. Crop it to a square 1400-3000 px image, or delete it."
+    return None
+
+
+def require_episode_art(rel: Release) -> None:
+    problem = episode_art_problem(rel)
+    if problem:
+        raise InputError(f"{rel.art}: {problem}")
+
+
 def require_ours(out: Path, ws: Workspace) -> None:
     """Refuse to replace a folder chaitime did not build (or the workspace itself)."""
     if out == ws.root or ws.root.is_relative_to(out) or (ws.episodes_dir.is_dir() and out.is_relative_to(ws.episodes_dir)):
@@ -84,22 +105,37 @@ def require_ours(out: Path, ws: Workspace) -> None:
         raise InputError(f"{out}: exists and was not made by `chaitime publish`. Choose an empty or new folder for --out.")
 
 
+def _host_files(out: Path) -> set[str]:
+    """Top-level files the host put in the site folder themselves (never in our manifest)."""
+    if not out.is_dir():
+        return set()
+    ours = set(_read_manifest(out))
+    return {p.name for p in out.iterdir() if p.is_file() and p.name not in ours and p.name != MANIFEST}
+
+
 # --- Plan: every file of the site -------------------------------------------------------------
 
-def site_plan(show: Show, releases: list[Release]) -> list[SiteFile]:
+def site_plan(show: Show, releases: list[Release], host_files: set[str] = frozenset()) -> list[SiteFile]:
     cover_name = f"cover{show.image.suffix.lower()}"
     files = [
         SiteFile("index.html", index_page(show, releases, cover_name).encode("utf-8")),
         SiteFile(FEED_NAME, render_feed(show, releases)),
         SiteFile(cover_name, source=show.image),
+        SiteFile("sitemap.xml", sitemap(show, releases).encode("utf-8")),
+        SiteFile(SEARCH_INDEX, search_index(releases).encode("utf-8")),
     ]
+    if "robots.txt" not in host_files:  # a robots.txt the host wrote stays theirs
+        files.append(SiteFile("robots.txt", f"User-agent: *\nAllow: /\nSitemap: {show.urls.base}/sitemap.xml\n".encode()))
     static = resources.files("chaitime.publish").joinpath("static")
     files += [SiteFile(f"static/{name}", static.joinpath(name).read_bytes()) for name in STATIC_FILES]
     for rel in releases:
         folder = f"episodes/{rel.slug}"
         files.append(SiteFile(f"{folder}/index.html", episode_page(show, rel, cover_name).encode("utf-8")))
+        files.append(SiteFile(f"embed/{rel.slug}/index.html", embed_page(show, rel, cover_name).encode("utf-8")))
         files += [SiteFile(f"{folder}/{name}", source=rel.episode.path(name)) for name, _ in EPISODE_DOWNLOADS
                   if rel.episode.path(name).is_file()]
+        if rel.art is not None:
+            files.append(SiteFile(f"{folder}/{rel.art.name}", source=rel.art))
     return files
 
 
@@ -111,23 +147,59 @@ def _e(text: object) -> str:
     return markdown.escape(text)
 
 
+def _jsonld(data: dict) -> str:
+    """A JSON-LD block; <, > and & as \\u escapes so no text can close the script element."""
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return f'<script type="application/ld+json">{markdown.clean(text)}</script>\n'
+
+
 def _page(show: Show, *, root: str, title: str, summary: str, url: str, body: str, og_type: str = "website",
-          og_extra: str = "", scripts: str = "", cover_name: str) -> str:
+          og_extra: str = "", scripts: str = "", cover_name: str, jsonld: str = "") -> str:
     page_title = title if title == show.title else f"{title} · {show.title}"
+    if "twitter:card" not in og_extra:
+        og_extra = '<meta name="twitter:card" content="summary">\n' + og_extra
     return _template("base.html").substitute(
         language=_e(show.language), page_title=_e(page_title), summary=_e(summary), show_title=_e(show.title),
         og_type=og_type, title=_e(title), url=_e(url), image_url=_e(show.image_url), og_extra=og_extra,
-        feed_url=_e(show.urls.feed), root=root, cover_name=cover_name, body=body, scripts=scripts,
+        feed_url=_e(show.urls.feed), root=root, cover_name=cover_name, body=body, scripts=scripts, jsonld=jsonld,
     )
+
+
+SCRIPT = '<script src="{root}static/player.js"></script>\n'
 
 
 def index_page(show: Show, releases: list[Release], cover_name: str) -> str:
     items = "\n".join(_index_item(rel, cover_name) for rel in releases) or "<li>No episodes yet.</li>"
     body = _template("index.html").substitute(
         cover_name=cover_name, show_title=_e(show.title), author=_e(show.author),
-        description=markdown.render(show.description), episodes=items,
+        description=markdown.render(show.description), episodes=items, subscribe=_subscribe(show), search=_search_box(everywhere=True),
     )
-    return _page(show, root="", title=show.title, summary=show.description, url=show.urls.site, body=body, cover_name=cover_name)
+    series = {"@context": "https://schema.org", "@type": "PodcastSeries", "name": show.title, "url": show.urls.site,
+              "webFeed": show.urls.feed, "image": show.image_url, "description": markdown.plain(show.description)}
+    if show.author:
+        series["author"] = {"@type": "Person", "name": show.author}
+    return _page(show, root="", title=show.title, summary=markdown.plain(show.description), url=show.urls.site, body=body,
+                 cover_name=cover_name, scripts=SCRIPT.format(root=""), jsonld=_jsonld(series))
+
+
+def _subscribe(show: Show) -> str:
+    """Subscribe buttons: the apps the host listed, apps that take any feed URL, and the URL to copy."""
+    bare = show.urls.feed.split("://", 1)[-1]
+    links = list(show.subscribe)
+    if not any(name == "Apple Podcasts" for name, _ in links):
+        links.insert(0, ("Apple Podcasts", f"podcast://{bare}"))
+    links += [("Pocket Casts", f"pktc://subscribe/{bare}"), ("Overcast", f"overcast://x-callback-url/add?url={quote(show.urls.feed, safe='')}")]
+    buttons = "".join(f'<li><a class="button" href="{_e(url)}">{_e(name)}</a></li>' for name, url in links)
+    return (f'<nav class="subscribe" aria-label="Subscribe"><ul>{buttons}<li><a class="button" href="podcast.xml">RSS</a></li></ul>'
+            f'<p><label for="feed-url">Feed URL for any podcast app</label> <input id="feed-url" readonly value="{_e(show.urls.feed)}"> '
+            '<button type="button" data-copy="feed-url" data-needs-js hidden>Copy</button></p></nav>')
+
+
+def _search_box(everywhere: bool) -> str:
+    label = "Search all episodes" if everywhere else "Search this transcript and the other episodes"
+    return (f'<form class="search" role="search" data-needs-js hidden data-scope="{"all" if everywhere else "episode"}">'
+            f'<label for="search">{label}</label> <input id="search" type="search" autocomplete="off">'
+            '<p id="search-status" aria-live="polite"></p><ul id="search-results"></ul></form>')
 
 
 def _index_item(rel: Release, cover_name: str) -> str:
@@ -144,46 +216,96 @@ def _byline(rel: Release) -> str:
 
 
 def _plain_summary(rel: Release) -> str:
-    """The description as one line of plain text (for meta tags and the index)."""
-    rendered = markdown.render(rel.meta.description or rel.meta.title)
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", rendered)).split())[:300]
+    """The summary as one line of plain text (meta tags, the index); the title when there is none."""
+    return markdown.plain(rel.summary or rel.meta.title)
+
+
+def _media(show: Show, rel: Release, cover_name: str) -> str:
+    """One player: the video (with captions from transcript.vtt) when there is one, else the audio."""
+    label = _e(f"Play {rel.meta.title}")
+    if not rel.has_video:
+        return f'<audio id="player" class="player" controls preload="none" src="{AUDIO}" aria-label="{label}"></audio>'
+    track = ""
+    if rel.episode.path("transcript.vtt").is_file():
+        track = f'<track kind="captions" src="transcript.vtt" srclang="{_e(show.language.split("-")[0])}" label="Captions" default>'
+    return (f'<video id="player" controls preload="none" playsinline src="{VIDEO}" poster="../../{cover_name}" aria-label="{label}">'
+            f"{track}</video>")
+
+
+def _speeds() -> str:
+    return "".join(f'<button type="button" data-rate="{r:g}" aria-pressed="{"true" if r == 1 else "false"}">{r:g}×</button>'
+                   for r in SPEEDS)
 
 
 def episode_page(show: Show, rel: Release, cover_name: str) -> str:
     page_url = show.urls.page(rel.slug)
     audio_url = show.urls.file(rel.slug, AUDIO)
-    og_extra = (f'<meta property="og:audio" content="{_e(audio_url)}">\n<meta property="og:audio:type" content="audio/mpeg">\n')
-    video = ""
+    embed_url = f"{show.urls.base}/embed/{quote(rel.slug)}/"
+    og_extra = (f'<meta property="og:audio" content="{_e(audio_url)}">\n<meta property="og:audio:type" content="audio/mpeg">\n'
+                f'<meta name="twitter:card" content="player">\n<meta name="twitter:player" content="{_e(embed_url)}">\n'
+                '<meta name="twitter:player:width" content="480">\n<meta name="twitter:player:height" content="200">\n')
     if rel.has_video:
-        video = f'<video id="video" controls preload="metadata" playsinline src="{VIDEO}" poster="../../{cover_name}"></video>'
         og_extra += f'<meta property="og:video" content="{_e(show.urls.file(rel.slug, VIDEO))}">\n<meta property="og:video:type" content="video/mp4">\n'
     body = _template("episode.html").substitute(
-        title=_e(rel.meta.title), byline=_byline(rel), video=video, audio_name=AUDIO, downloads=_downloads(rel),
-        summary_html=markdown.render(rel.meta.description) if rel.meta.description else "",
+        title=_e(rel.meta.title), byline=_byline(rel), media=_media(show, rel, cover_name), speeds=_speeds(), downloads=_downloads(rel),
+        summary_html="" if rel.post_body else (markdown.render(rel.summary) if rel.summary else ""),
         chapters=_chapters_html(rel), post=_post_html(rel), transcript=_transcript_html(rel),
     )
     return _page(show, root="../../", title=rel.meta.title, summary=_plain_summary(rel), url=page_url, body=body,
-                 og_type="article", og_extra=og_extra, scripts='<script src="../../static/player.js"></script>\n',
-                 cover_name=cover_name)
+                 og_type="article", og_extra=og_extra, scripts=SCRIPT.format(root="../../"), cover_name=cover_name,
+                 jsonld=_jsonld(_episode_ld(show, rel, page_url, audio_url)))
+
+
+def _episode_ld(show: Show, rel: Release, page_url: str, audio_url: str) -> dict:
+    data = {"@context": "https://schema.org", "@type": "PodcastEpisode", "name": rel.meta.title, "url": page_url,
+            "datePublished": rel.meta.date, "description": _plain_summary(rel),
+            "associatedMedia": {"@type": "MediaObject", "contentUrl": audio_url, "encodingFormat": "audio/mpeg",
+                                "duration": f"PT{round(rel.duration_s)}S"},
+            "partOfSeries": {"@type": "PodcastSeries", "name": show.title, "url": show.urls.site},
+            "image": show.urls.file(rel.slug, rel.art.name) if rel.art else show.image_url}
+    if rel.meta.number:
+        data["episodeNumber"] = rel.meta.number
+    if rel.meta.guests:
+        data["actor"] = [{"@type": "Person", "name": g} for g in rel.meta.guests]
+    if rel.tags:
+        data["keywords"] = ", ".join(rel.tags)
+    return data
+
+
+def embed_page(show: Show, rel: Release, cover_name: str) -> str:
+    """/embed/<slug>/: the player alone, for an iframe on another site."""
+    return _template("embed.html").substitute(
+        language=_e(show.language), title=_e(rel.meta.title), show_title=_e(show.title), page_url=_e(show.urls.page(rel.slug)),
+        cover_name=cover_name, byline=_byline(rel), slug=_e(quote(rel.slug)), audio_name=AUDIO, speeds=_speeds(),
+    )
 
 
 def _downloads(rel: Release) -> str:
     return " ".join(f'<a href="{name}" download>{label}</a>' for name, label in EPISODE_DOWNLOADS if rel.episode.path(name).is_file())
 
 
+def _at(rel: Release, seconds: float) -> str:
+    """A time link that works without JavaScript: the media file at that time (Media Fragments);
+    player.js seeks the page's player instead."""
+    return f"{VIDEO if rel.has_video else AUDIO}#t={int(seconds)}"
+
+
 def _chapters_html(rel: Release) -> str:
     if not rel.chapters:
         return ""
-    items = "".join(f'<li><a href="#t={int(c.start_s)}" data-start="{c.start_s:g}"><span class="time">{clock(c.start_s)}</span>'
+    items = "".join(f'<li><a href="{_at(rel, c.start_s)}" data-start="{c.start_s:g}"><span class="time">{clock(c.start_s)}</span>'
                     f"{_e(c.title)}</a></li>" for c in rel.chapters)
     return f'<section><h2>Chapters</h2><ol class="chapters">{items}</ol></section>'
 
 
+def post_html(post_md: str) -> str:
+    """A post's body as its episode page shows it: front matter and title line off, headings demoted."""
+    _, body = markdown.strip_title(post_md)
+    return markdown.render(body, heading_offset=markdown.offset_to(body, 2))
+
+
 def _post_html(rel: Release) -> str:
-    if not rel.post_md:
-        return ""
-    _, body = markdown.strip_title(rel.post_md)
-    return f'<section class="post">{markdown.render(body, heading_offset=1)}</section>'
+    return f'<section class="post">{post_html(rel.post_md or "")}</section>' if rel.post_body else ""
 
 
 def _transcript_html(rel: Release) -> str:
@@ -197,9 +319,31 @@ def _transcript_html(rel: Release) -> str:
         if not seg.text.strip():
             continue
         speaker = f'<span class="speaker">{_e(names.get(seg.speaker, seg.speaker))}</span>' if seg.speaker else ""
-        lines.append(f'<p class="cue" data-start="{seg.start_s:g}" data-end="{seg.end_s:g}"><a class="time" href="#t={int(seg.start_s)}">'
-                     f"{clock(seg.start_s)}</a>{speaker}{_e(seg.text.strip())}</p>")
-    return '<section><h2>Transcript</h2><div class="transcript" id="transcript">\n' + "\n".join(lines) + "\n</div></section>"
+        lines.append(f'<p class="cue" data-start="{seg.start_s:g}" data-end="{seg.end_s:g}"><a class="time" href="{_at(rel, seg.start_s)}" '
+                     f'data-start="{seg.start_s:g}">{clock(seg.start_s)}</a>{speaker}{_e(seg.text.strip())}</p>')
+    return ('<section><h2>Transcript</h2>' + _search_box(everywhere=False)
+            + '<div class="transcript" id="transcript" tabindex="0" role="region" aria-label="Transcript">\n'
+            + "\n".join(lines) + "\n</div></section>")
+
+
+def search_index(releases: list[Release]) -> str:
+    """search.json: every episode's transcript lines (start, text) for the pages' search box."""
+    episodes = []
+    for rel in releases:
+        path = rel.episode.path(TRANSCRIPT)
+        lines = []
+        if path.is_file():
+            lines = [[round(s.start_s, 1), markdown.clean(" ".join(s.text.split()))] for s in Transcript.load(path).segments if s.text.strip()]
+        episodes.append({"slug": rel.slug, "title": markdown.clean(rel.meta.title), "url": f"episodes/{quote(rel.slug)}/", "lines": lines})
+    return json.dumps({"episodes": episodes}, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def sitemap(show: Show, releases: list[Release]) -> str:
+    """sitemap.xml: the index and every episode page, dated by the newest episode and each episode."""
+    rows = [(show.urls.site, releases[0].meta.date if releases else None)] + [(show.urls.page(r.slug), r.meta.date) for r in releases]
+    urls = "".join(f"<url><loc>{_e(loc)}</loc>" + (f"<lastmod>{date}</lastmod>" if date else "") + "</url>\n" for loc, date in rows)
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+            + urls + "</urlset>\n")
 
 
 # --- Sync: assemble beside, swap in ----------------------------------------------------------
@@ -228,13 +372,17 @@ def _assemble(plan: list[SiteFile], out: Path, staging: Path) -> tuple[list[str]
         dest.parent.mkdir(parents=True, exist_ok=True)
         if current.is_file() and _same(f, current):
             _link_or_copy(current, dest)
+            os.chmod(dest, FILE_MODE)  # a site published before modes were set
             unchanged += 1
             continue
         if f.data is not None:
             dest.write_bytes(f.data)
         else:
             shutil.copy2(f.source, dest)
+        os.chmod(dest, FILE_MODE)
         written.append(f.rel)
+    for folder in sorted({p for f in plan for p in (staging / f.rel).parents if p.is_relative_to(staging)}):
+        os.chmod(folder, DIR_MODE)
     return written, unchanged
 
 

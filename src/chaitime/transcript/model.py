@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import json.encoder
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -91,7 +92,19 @@ class Transcript:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=1) + "\n"
+        """``json.dumps(self.to_dict(), ensure_ascii=False, indent=1)``, byte for byte, written for
+        this fixed shape: with an indent, json runs its pure-Python encoder (100 ms for an hour's
+        transcript), and the studio writes the transcript on every corrected word."""
+        out = ["{\n", f' "version": {SCHEMA_VERSION},\n', f' "language": {_js(self.language)},\n',
+               f' "duration": {_js(round(self.duration_s, 3))},\n', f' "meta": {_nested(self.meta, 1)},\n', ' "segments": ']
+        if not self.segments:
+            out.append("[]")
+        else:
+            out.append("[\n")
+            out.append(",\n".join(_segment_json(s) for s in self.segments))
+            out.append("\n ]")
+        out.append("\n}\n")
+        return "".join(out)
 
     @classmethod
     def from_dict(cls, data: dict) -> Transcript:
@@ -130,6 +143,45 @@ class Transcript:
             raise InputError(f"{path}: no transcript. Run `chaitime ingest` first.") from exc
         except (ValueError, KeyError, TypeError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
             raise InputError(f"{path}: not a chaitime transcript ({str(exc)[:200]}). Re-run `chaitime ingest --force`.") from exc
+
+
+# --- writing JSON fast (see Transcript.to_json) -------------------------------------------------
+def _js(value) -> str:
+    """One scalar as json.dumps writes it (C string escaping, float repr)."""
+    if isinstance(value, str):
+        return _ENCODE_STR(value)
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value == value and abs(value) != float("inf"):
+        return float.__repr__(value)
+    if isinstance(value, int):
+        return int.__repr__(value)
+    return json.dumps(value)
+
+
+def _nested(value, level: int) -> str:
+    """Any JSON value at ``level``, as indent=1 writes it there."""
+    return json.dumps(value, ensure_ascii=False, indent=1).replace("\n", "\n" + " " * level)
+
+
+def _segment_json(s: Segment) -> str:
+    head = (f'  {{\n   "start": {_js(round(s.start_s, 3))},\n   "end": {_js(round(s.end_s, 3))},\n'
+            f'   "text": {_js(s.text)},\n   "speaker": {_js(s.speaker)},\n'
+            + (f'   "flag": {_js(s.flag)},\n' if s.flag else "") + '   "words": ')
+    if not s.words:
+        return head + "[]\n  }"
+    # Times and probabilities are finite numbers (from_dict rejects others): repr is json's form.
+    enc = _ENCODE_STR
+    words = ",\n".join(
+        f'    {{\n     "start": {round(w.start_s, 3)!r},\n     "end": {round(w.end_s, 3)!r},\n     "text": {enc(w.text)},\n'
+        f'     "probability": {round(w.probability, 4)!r},\n     "speaker": {"null" if w.speaker is None else enc(w.speaker)}\n    }}'
+        for w in s.words)
+    return head + "[\n" + words + "\n   ]\n  }"
+
+
+_ENCODE_STR = json.encoder.encode_basestring  # the C escaper json.dumps uses with ensure_ascii=False
 
 
 # --- reading JSON back: each helper names the item it rejects ----------------------------------

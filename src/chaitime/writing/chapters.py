@@ -3,8 +3,8 @@
 Segmentation is lexical: the split into chapters whose words are most predictable from their own
 chapter's vocabulary wins (Utiyama & Isahara 2001, a dynamic programme over candidate starts).
 Starts are only placed where a listener expects one, at a host's question or after a pause, and
-the count follows the length: about one chapter per 5-10 minutes, none shorter than
-``min_chapter_s``. Only numpy is needed; an hour of talk takes well under a second.
+the count follows the length and the content: about one chapter per 2-5 minutes, at least
+three from 6 minutes on (YouTube shows no fewer), none shorter than ``min_chapter_s``. Only numpy is needed; an hour of talk takes well under a second.
 """
 
 from __future__ import annotations
@@ -20,12 +20,17 @@ import numpy as np
 
 from ..errors import InputError
 from ..transcript.model import Transcript
-from .keyphrases import section_phrases, title_for
+from .keyphrases import lead_phrase, section_phrases, title_for
 from .text import Sentence, content_stems, sentences
 
 CHAPTERS_VERSION = "1.2.0"
+MIN_CHAPTER_S = 30.0  # [draft] min_chapter_s: no chapter is shorter
+MINUTES_PER_CHAPTER = (1, 5)  # at most one chapter a minute, at least one per 5 (the content picks between)
+YOUTUBE_LENGTH_S = 360.0  # from 6 minutes, at least three chapters: YouTube shows no fewer
+SNAP_S = 20.0  # a start on a pause moves to a host's question this close
+OPENING_LOOKAHEAD = 8  # sentences of a chapter searched for the host's opening question
 PAUSE_S = 1.0  # a silence this long between sentences is a natural place to start a chapter
-SPLIT_PENALTY = 2.0  # x log(words) per extra chapter; 1.0 (the paper's prior) over-splits short talk
+SPLIT_PENALTY = 3.0  # x log(words) per extra chapter; 1.0 (the paper's prior) and 2.0 over-split short talk
 
 
 @dataclass(frozen=True)
@@ -36,33 +41,43 @@ class Chapter:
 
 
 def make_chapters(
-    transcript: Transcript, *, hosts: list[str], min_chapter_s: float = 60.0, names: Sequence[str] = ()
+    transcript: Transcript,
+    *,
+    hosts: list[str],
+    min_chapter_s: float = MIN_CHAPTER_S,
+    count: int | None = None,
+    names: Sequence[str] = (),
 ) -> list[Chapter]:
     """Chapters for ``transcript``: first at 0, ascending, each at least ``min_chapter_s`` long.
 
     ``hosts`` are the speaker values (names or labels) of the host(s): the start of a host's
-    turn, or a sentence after a pause, is where a chapter may begin. ``names`` (hosts and
-    guests) are kept out of the titles.
+    turn, or a sentence after a pause, is where a chapter may begin. ``count`` asks for that many
+    chapters (as many as fit); by default the content picks within ``chapter_count_range``.
+    ``names`` (people, the show's title) are kept out of the titles.
     """
     sents = sentences(transcript)
     duration_s = _duration(transcript, sents)
-    low, high = chapter_count_range(duration_s, min_chapter_s)
+    low, high = chapter_count_range(duration_s, min_chapter_s, count)
     starts = [0]
     if sents and high > 1:
         costs = segment_costs(sents, eligible_starts(sents, hosts), duration_s, min_chapter_s)
-        starts = best_segmentation(costs, low, high)
-    return _titled(sents, starts, duration_s, [*hosts, *names, *transcript.speakers()])
+        starts = snap_to_questions(sents, best_segmentation(costs, low, high), hosts, duration_s, min_chapter_s)
+    return _titled(sents, starts, duration_s, hosts, [*hosts, *names, *transcript.speakers()])
 
 
-def chapter_count_range(duration_s: float, min_chapter_s: float) -> tuple[int, int]:
-    """(fewest, most) chapters for a length: one per 10 to one per 5 minimum lengths.
-
-    At the default 60 s minimum that is one chapter per 5-10 minutes; a 1-minute demo gets one.
-    """
-    unit = max(min_chapter_s, 1e-6)
-    high = max(1, math.floor(duration_s / (5 * unit)))
-    low = min(high, max(1, round(duration_s / (10 * unit))))
-    return low, high
+def chapter_count_range(duration_s: float, min_chapter_s: float = MIN_CHAPTER_S, count: int | None = None) -> tuple[int, int]:
+    """(fewest, most) chapters for a length: about one per 2-5 minutes, at least three once the
+    episode is long enough for YouTube's chapter rule (``YOUTUBE_LENGTH_S``), never more than
+    ``min_chapter_s`` allows. ``count`` (the host's target) fixes both ends."""
+    fit = max(1, math.floor(duration_s / max(min_chapter_s, 1e-6)))
+    if count:
+        n = min(max(1, count), fit)
+        return n, n
+    high = min(fit, max(1, math.floor(duration_s / MINUTES_PER_CHAPTER[0] / 60)))
+    low = max(1, round(duration_s / MINUTES_PER_CHAPTER[1] / 60))
+    if duration_s >= YOUTUBE_LENGTH_S:
+        low = max(low, 3)
+    return min(low, high), high
 
 
 def chapters_json(chapters: list[Chapter]) -> str:
@@ -122,6 +137,37 @@ def eligible_starts(sents: list[Sentence], hosts: list[str]) -> list[int]:
 
     found = [i for i in range(1, len(sents)) if ok(i)]
     return found or list(range(1, len(sents)))
+
+
+def snap_to_questions(sents: list[Sentence], starts: list[int], hosts: list[str], duration_s: float, min_s: float) -> list[int]:
+    """Each chapter start that fell on a pause inside an answer (not where a host takes the word)
+    moves to the host's question within ``SNAP_S`` that the answer answers (else the next one), as long as every chapter stays at least ``min_s`` long."""
+    host_keys = {h.casefold() for h in hosts if h}
+    opens = [i for i in range(1, len(sents)) if _opens_topic(sents, i, host_keys)]
+    if not opens:
+        return starts
+    out = list(starts)
+    for n in range(1, len(out)):
+        a = out[n]
+        if sents[a].turn_start and (sents[a].speaker or "").casefold() in host_keys:
+            continue  # already where a host takes the word
+        # The question this answer answers first, then the next one.
+        near = sorted((i for i in opens if abs(sents[i].start_s - sents[a].start_s) <= SNAP_S), key=lambda i: (i > a, abs(i - a)))
+        for i in near:
+            times = [0.0, *(sents[b].start_s for b in (out[1:n] + [i] + out[n + 1 :])), duration_s]
+            if out[n - 1] < i and (n + 1 == len(out) or i < out[n + 1]) and all(t1 - t0 >= min_s for t0, t1 in zip(times, times[1:])):
+                out[n] = i
+                break
+    return out
+
+
+def _opens_topic(sents: list[Sentence], i: int, host_keys: set[str]) -> bool:
+    """A host's turn starts at sentence ``i`` and asks a question within its first sentences."""
+    s = sents[i]
+    if not s.turn_start or (s.speaker or "").casefold() not in host_keys:
+        return False
+    turn = [x for x in sents[i : i + 3] if x.speaker == s.speaker]
+    return any(x.is_question for x in turn)
 
 
 @dataclass(frozen=True)
@@ -196,12 +242,28 @@ def _trace(back: list[np.ndarray], end: int, starts: list[int]) -> list[int]:
 # --- titles ---------------------------------------------------------------------------------------
 
 
-def _titled(sents: list[Sentence], starts: list[int], duration_s: float, names: list[str]) -> list[Chapter]:
+def _titled(sents: list[Sentence], starts: list[int], duration_s: float, hosts: list[str], names: list[str]) -> list[Chapter]:
     spans = [sents[a:b] for a, b in zip(starts, starts[1:] + [len(sents)])] if sents else [[]]
-    found = section_phrases([[s.text for s in span] for span in spans], exclude=names)
+    texts = [[s.text for s in span] for span in spans]
+    found = section_phrases(texts, exclude=names)
     chapters = []
     for n, a in enumerate(starts):
         start_s = 0.0 if n == 0 else sents[a].start_s
         end_s = duration_s if n + 1 == len(starts) else sents[starts[n + 1]].start_s
-        chapters.append(Chapter(round(start_s, 3), title_for(found, n), round(end_s, 3)))
+        lead = lead_phrase(found, n, opening_question(spans[n], hosts), texts[n], exclude=names)
+        chapters.append(Chapter(round(start_s, 3), title_for(found, n, lead=lead), round(end_s, 3)))
     return chapters
+
+
+def opening_question(span: Sequence[Sentence], hosts: Sequence[str]) -> str:
+    """The host's words that open a chapter: the first turn (of a host, when speakers are known)
+    up to and including its first question, within the chapter's first few sentences."""
+    host_keys = {h.casefold() for h in hosts if h}
+    known = any(s.speaker for s in span)
+    for i, s in enumerate(span[:OPENING_LOOKAHEAD]):
+        if s.is_question and (not known or (s.speaker or "").casefold() in host_keys):
+            first = i
+            while first > 0 and span[first - 1].speaker == s.speaker and not span[first - 1].is_question and i - first < 2:
+                first -= 1
+            return " ".join(x.text for x in span[first : i + 1])
+    return ""

@@ -1,4 +1,4 @@
-"""The draft stage: chapters.json, post.md (or post.draft.md) and youtube.txt for one episode.
+"""The draft stage: chapters.json, post.md and youtube.txt (or their .draft twins) for one episode.
 
 ``chaitime draft`` and the ingest pipeline call ``draft_episode``. Chapters already in
 chapters.json are kept (the host may have edited their titles); a missing file is made.
@@ -13,8 +13,9 @@ from .. import fsutil
 from ..config import Settings
 from ..transcript.model import Transcript
 from ..workspace import AUDIO, CHAPTERS, POST, TRANSCRIPT, VIDEO, Episode, EpisodeMeta
-from .chapters import chapters_json, load_chapters, make_chapters
+from .chapters import MIN_CHAPTER_S, chapters_json, load_chapters, make_chapters
 from .notes import youtube_description
+from .owned import write_owned
 from .post import compose, render, write_draft
 
 YOUTUBE = "youtube.txt"
@@ -23,14 +24,14 @@ YOUTUBE = "youtube.txt"
 @dataclass(frozen=True)
 class DraftResult:
     post_path: Path  # post.md, or post.draft.md when the host owns post.md
-    youtube_path: Path
+    youtube_path: Path  # youtube.txt, or youtube.draft.txt when the host owns youtube.txt
     chapters_path: Path
     chapters_made: bool  # chapters.json was (re)made this time
     warnings: tuple[str, ...] = ()
 
-    @property
-    def kept_host_post(self) -> bool:
-        return self.post_path.name != POST
+    def kept(self) -> list[tuple[str, str]]:
+        """(the host's file, the new draft beside it) for each file left alone."""
+        return [(name, path.name) for name, path in ((POST, self.post_path), (YOUTUBE, self.youtube_path)) if path.name != name]
 
 
 def draft_episode(episode: Episode, settings: Settings, *, new_chapters: bool = False) -> DraftResult:
@@ -40,8 +41,13 @@ def draft_episode(episode: Episode, settings: Settings, *, new_chapters: bool = 
     chapters_path = episode.path(CHAPTERS)
     made = new_chapters or not chapters_path.is_file()
     if made:
-        names = [*settings.hosts, *meta.guests, *meta.speakers.values()]
-        chapters = make_chapters(transcript, hosts=host_speakers(settings, meta), names=names)
+        chapters = make_chapters(
+            transcript,
+            hosts=host_speakers(settings, meta),
+            min_chapter_s=float(settings.get("draft", "min_chapter_s", MIN_CHAPTER_S)),
+            count=settings.get("draft", "chapters"),
+            names=title_exclusions(settings, meta),
+        )
         fsutil.write_if_changed(chapters_path, chapters_json(chapters))
     else:
         chapters = load_chapters(chapters_path)
@@ -52,8 +58,13 @@ def draft_episode(episode: Episode, settings: Settings, *, new_chapters: bool = 
     youtube = youtube_description(
         meta, content.chapters, summary=content.summary, duration_s=duration_s, settings=settings, links=content.links, hosts=content.hosts
     )
-    fsutil.write_if_changed(episode.path(YOUTUBE), youtube)
-    return DraftResult(post_path, episode.path(YOUTUBE), chapters_path, made, content.warnings)
+    youtube_path = write_owned(episode, YOUTUBE, youtube)
+    return DraftResult(post_path, youtube_path, chapters_path, made, content.warnings)
+
+
+def title_exclusions(settings: Settings, meta: EpisodeMeta) -> list[str]:
+    """Words that make no chapter title: the people's names and the show's own title."""
+    return [*settings.hosts, *meta.guests, *map(str, meta.speakers.values()), str(settings.show.get("title", ""))]
 
 
 def host_speakers(settings: Settings, meta: EpisodeMeta) -> list[str]:

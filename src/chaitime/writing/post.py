@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .. import fsutil
 from ..config import Settings
 from ..errors import ChaitimeError
 from ..transcript.formats import clock
@@ -27,16 +26,20 @@ from .chapters import Chapter
 from .keyphrases import ranked, section_phrases
 from .links import Link, find_links, write_urls
 from .notes import chapter_lines
-from .text import FILLERS, Sentence, clean_text, content_stems, has_disfluency, normalize_space, sentences, tokens
+from .owned import draft_name, write_owned
+from .summary import summary
+from .text import FILLERS, Sentence, clean_text, content_stems, has_disfluency, normalize_space, sentences, stem, tokens
 
 log = logging.getLogger("chaitime")
 
-POST_DRAFT = "post.draft.md"
-POST_HASH = "post.hash"  # in .chaitime/: hash of the post.md chaitime last wrote
+POST_DRAFT = draft_name(POST)
 PARAGRAPH_PAUSE_S = 1.2  # a pause this long inside a turn starts a new paragraph
 PARAGRAPH_MAX_WORDS = 120
 QUOTE_WORDS = (10, 40)
 QUOTE_COUNT = 3
+QUOTE_MIN_EPISODE_S = 120.0  # a shorter episode has no highlights
+_STANDS_ALONE = re.compile(r"^[\"“']?[A-Z0-9].*[.!][\"”')]*$")  # begins as a sentence, ends with a full stop
+_DANGLING = {"of", "the", "a", "an", "and", "or", "to", "with", "for", "in", "on", "at", "but", "so", "that", "because", "like", "my", "your", "our"}
 _NEEDS_CONTEXT = {"and", "but", "so", "because", "or", "yes", "no", "yeah", "it", "that", "this", "they", "he", "she", "then", "also", "which"}
 
 
@@ -104,24 +107,35 @@ def compose(
     sents = sentences(transcript)
     names = speaker_names(meta)
     by_chapter = split_by_chapter(sents, chapters)
-    phrase_sets = section_phrases([[s.text for s in part] for part in by_chapter], exclude=[*settings.hosts, *meta.guests, *names.values()])
+    exclude = [*settings.hosts, *meta.guests, *names.values(), str(settings.show.get("title", ""))]
+    phrase_sets = section_phrases([[s.text for s in part] for part in by_chapter], exclude=exclude)
     topics = [found[0] for found in (ranked(phrase_sets, n, limit=1) for n in range(len(chapters))) if found]
     fillers = FILLERS | {f.lower() for f in settings.get("audio", "fillers", []) or []}
     content = DraftContent(
         meta=meta,
         hosts=tuple(h for h in settings.hosts if h),
-        summary=meta.description.strip() or opening_sentence(settings.hosts, meta.guests, topics),
+        summary=meta.description.strip() or summary(settings.hosts, guests_of(meta, names, settings.hosts), chapters, sents, names),
         tags=tuple(dict.fromkeys(t.lower() for t in topics))[:6],
         chapters=chapters,
         sections=tuple(tuple(paragraphs(part, names, fillers)) for part in by_chapter),
-        quotes=tuple(pull_quotes(sents, by_chapter, names, settings.hosts, transcript.text, fillers)),
+        quotes=tuple(pull_quotes(sents, by_chapter, names, settings.hosts, transcript.text, fillers, str(settings.show.get("title", "")))),
         links=tuple(find_links(sents)),
         audio_path=audio_path,
         video_path=video_path,
         duration_s=duration_s,
     )
     endpoint = llm.endpoint_from(settings) if polish else None
-    return _polished(content, endpoint, by_chapter, transcript.text, sents, names) if endpoint else content
+    if not endpoint:
+        return content
+    return _polished(content, endpoint, by_chapter, transcript.text, sents, names, str(settings.show.get("title", "")))
+
+
+def guests_of(meta: EpisodeMeta, names: dict[str, str], hosts: Sequence[str]) -> list[str]:
+    """The guests episode.toml names, else the named speakers who aren't hosts."""
+    if meta.guests:
+        return list(meta.guests)
+    host_keys = {h.casefold() for h in hosts if h}
+    return [n for n in dict.fromkeys(names.values()) if n.casefold() not in host_keys]
 
 
 def speaker_names(meta: EpisodeMeta) -> dict[str, str]:
@@ -136,21 +150,6 @@ def split_by_chapter(sents: list[Sentence], chapters: Sequence[Chapter]) -> list
         # A sentence belongs to the chapter it starts in (a little slack for rounded times).
         parts[max(0, bisect.bisect_right(starts, s.start_s + 0.05) - 1)].append(s)
     return parts
-
-
-def opening_sentence(hosts: Sequence[str], guests: Sequence[str], topics: Sequence[str]) -> str:
-    """'Maya Patel talks with Sam Okafor about kaggle competitions, deployment and gardening.'"""
-    who = _and_list([h for h in hosts if h]) or "We"
-    verb = "talk" if who == "We" or len([h for h in hosts if h]) > 1 else "talks"
-    lowered = [t if any(w.isupper() and len(w) > 1 or w[1:].lower() != w[1:] for w in t.split()) else t.lower() for t in topics]
-    about = f" about {_and_list(lowered)}" if lowered else ""
-    with_guests = f" with {_and_list(list(guests))}" if guests else ""
-    return f"{who} {verb}{with_guests}{about}."
-
-
-def _and_list(items: Sequence[str]) -> str:
-    items = [i for i in items if i]
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1] if items else ""
 
 
 # --- the interview as Q&A ----------------------------------------------------------------------
@@ -197,12 +196,19 @@ def _utterance_asks(sents: Sequence[Sentence]) -> list[bool]:
 # --- pull quotes ---------------------------------------------------------------------------------
 
 
-def pull_quotes(sents, by_chapter, names: dict[str, str], hosts: Sequence[str], transcript_text: str, fillers=FILLERS) -> list[Quote]:
-    """Two or three quotable guest sentences, verbatim, spread over the chapters."""
+def pull_quotes(sents, by_chapter, names: dict[str, str], hosts: Sequence[str], transcript_text: str, fillers=FILLERS,
+                show_title: str = "") -> list[Quote]:
+    """Two or three quotable guest sentences, verbatim, spread over the chapters: whole sentences
+    that stand alone (no filler or false start, no dangling end, not a pleasantry naming the show).
+    None in an episode under ``QUOTE_MIN_EPISODE_S``: there is nothing to highlight."""
+    if not sents or sents[-1].end_s - sents[0].start_s < QUOTE_MIN_EPISODE_S:
+        return []
     host_keys = {h.casefold() for h in hosts}
     common = _topical_stems(sents)
+    boilerplate = show_title.strip().casefold()
     per_chapter = [
-        sorted((c for c in (_quote_candidate(s, names, host_keys, common, transcript_text, fillers) for s in part) if c), key=lambda c: -c[0])
+        sorted((c for c in (_quote_candidate(s, names, host_keys, common, transcript_text, fillers, boilerplate) for s in part) if c),
+               key=lambda c: -c[0])
         for part in by_chapter
     ]
     # The best of each chapter first (spread), then the next best anywhere to reach two.
@@ -220,7 +226,7 @@ def _topical_stems(sents: Sequence[Sentence]) -> set[str]:
     return {w for w, c in counts.items() if c >= 2}
 
 
-def _quote_candidate(s: Sentence, names, host_keys, common, transcript_text, fillers) -> tuple[float, Quote] | None:
+def _quote_candidate(s: Sentence, names, host_keys, common, transcript_text, fillers, boilerplate="") -> tuple[float, Quote] | None:
     words = s.text.split()
     name = names.get(s.speaker, s.speaker) if s.speaker else None
     if name and (name.casefold() in host_keys or (s.speaker or "").casefold() in host_keys):
@@ -229,6 +235,8 @@ def _quote_candidate(s: Sentence, names, host_keys, common, transcript_text, fil
         return None
     if words[0].strip(",.").lower() in _NEEDS_CONTEXT or not llm.is_verbatim(s.text, transcript_text):
         return None
+    if not _STANDS_ALONE.search(s.text) or words[-1].strip(".!\"'”").lower() in _DANGLING or (boilerplate and boilerplate in s.text.casefold()):
+        return None  # a broken-off sentence, or a pleasantry naming the show
     stems = set(content_stems(s.text))
     score = len(stems) + 2 * len(stems & common) - 0.15 * abs(len(words) - 22)
     return score, Quote(normalize_space(s.text), name, s.start_s)
@@ -237,7 +245,7 @@ def _quote_candidate(s: Sentence, names, host_keys, common, transcript_text, fil
 # --- LLM polish ----------------------------------------------------------------------------------
 
 
-def _polished(content: DraftContent, endpoint, by_chapter, transcript_text: str, sents, names) -> DraftContent:
+def _polished(content: DraftContent, endpoint, by_chapter, transcript_text: str, sents, names, show_title: str = "") -> DraftContent:
     try:
         result = llm.polish(
             endpoint,
@@ -252,10 +260,15 @@ def _polished(content: DraftContent, endpoint, by_chapter, transcript_text: str,
     quotes = [q for q in (_locate_quote(text, sents, names) for text in result.quotes) if q]
     return replace(
         content,
-        summary=result.summary,
-        chapters=tuple(replace(c, title=t) for c, t in zip(content.chapters, result.titles)),
+        summary=content.meta.description.strip() or result.summary,  # the host's words win
+        # A model's title may not borrow the show's name either.
+        chapters=tuple(c if _shares_words(t, show_title) else replace(c, title=t) for c, t in zip(content.chapters, result.titles)),
         quotes=tuple(quotes[:QUOTE_COUNT]) if len(quotes) >= 2 else content.quotes,
     )
+
+
+def _shares_words(title: str, show_title: str) -> bool:
+    return bool({stem(w) for w in tokens(title)} & {stem(w) for w in tokens(show_title)})
 
 
 def _locate_quote(text: str, sents: Sequence[Sentence], names) -> Quote | None:
@@ -274,6 +287,8 @@ def _locate_quote(text: str, sents: Sequence[Sentence], names) -> Quote | None:
 def render(c: DraftContent) -> str:
     """The Markdown text of post.md."""
     blocks = [front_matter(c), _escape(c.summary), "## Show notes", "\n".join(f"- {line}" for line in chapter_lines(c.chapters))]
+    if c.links:
+        blocks += ["Mentioned in this episode:", "\n".join(_link_line(link) for link in c.links)]
     if c.quotes:
         blocks += ["## Highlights", *(_quote_block(q, c.audio_path) for q in c.quotes)]
     blocks.append("## The conversation")
@@ -333,10 +348,12 @@ def _paragraph(p: Paragraph) -> str:
     return _escape(p.text)
 
 
-def _link_line(link: Link, audio_path: str) -> str:
-    when = f" (mentioned at [{clock(link.start_s)}]({_at(audio_path, link.start_s)}))"
-    if link.kind == "paper":
-        return f"- *{_escape(link.text)}* ([search]({link.url})){when}"
+def _link_line(link: Link, audio_path: str | None = None) -> str:
+    """'- [github.com/x](https://github.com/x)', or a title in italics with a search link; with
+    ``audio_path``, the time it was said, linked into the audio."""
+    when = f" (mentioned at [{clock(link.start_s)}]({_at(audio_path, link.start_s)}))" if audio_path else ""
+    if link.kind != "url":
+        return f"- *{_escape(link.text)}* ({link.kind}: [search]({link.url})){when}"
     return f"- [{_escape(link.text)}]({link.url}){when}"
 
 
@@ -358,22 +375,5 @@ def _escape(text: str) -> str:
 
 
 def write_draft(episode: Episode, text: str) -> Path:
-    """Write post.md, or post.draft.md beside it when the host has edited post.md.
-
-    post.md is chaitime's while it still hashes to what chaitime last wrote (recorded in
-    .chaitime/post.hash); any other post.md, or one with no record, is the host's.
-    """
-    post = episode.path(POST)
-    if post.exists() and not _is_ours(episode, post):
-        draft = episode.path(POST_DRAFT)
-        fsutil.write_if_changed(draft, text)
-        return draft
-    fsutil.write_if_changed(post, text)
-    fsutil.write_text(episode.machine_dir / POST_HASH, fsutil.file_hash(post) + "\n")
-    return post
-
-
-def _is_ours(episode: Episode, post: Path) -> bool:
-    record = episode.machine_dir / POST_HASH
-    return record.is_file() and record.read_text().strip() == fsutil.file_hash(post)
-
+    """Write post.md, or post.draft.md beside it when the host has edited post.md (``owned``)."""
+    return write_owned(episode, POST, text)

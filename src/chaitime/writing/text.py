@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..transcript.model import FILLERS, Segment, Transcript, Word
 
+JOIN_PAUSE_S = 1.0  # a sentence broken across segments is joined over a pause shorter than this
+JOIN_MAX_WORDS = 60  # ... unless it is this long already (unpunctuated talk is not one sentence)
 _END = re.compile(r"[.?!…][\"')\]]*$")
 _ABBREVIATIONS = {"dr.", "mr.", "mrs.", "ms.", "prof.", "e.g.", "i.e.", "etc.", "vs.", "st.", "jr."}
+_ATTACHES = set(".,;:!?%'’-/)")  # a word piece starting with one of these continues the word before
 _SPLIT_TEXT = re.compile(r"(?<=[.?!…])\s+(?=\S)")
 
 
@@ -39,6 +42,11 @@ def sentences(transcript: Transcript) -> list[Sentence]:
     for seg in transcript.segments:
         for n, (start, end, text, speaker) in enumerate(_segment_sentences(seg)):
             prev = out[-1] if out else None
+            if (prev and n == 0 and speaker == prev.speaker and not _END.search(prev.text) and start - prev.end_s < JOIN_PAUSE_S
+                    and len(prev.text.split()) < JOIN_MAX_WORDS):
+                # A segment that ends mid-sentence ("... the side chains of") goes on in the next.
+                out[-1] = replace(prev, end_s=end, text=f"{prev.text} {text}")
+                continue
             pause = max(0.0, start - prev.end_s) if prev else start
             turn = prev is None or speaker != prev.speaker
             out.append(Sentence(start, end, text, speaker, pause, turn, n == 0))
@@ -70,8 +78,9 @@ def _word_groups(words: list[Word]) -> list[list[Word]]:
 
 
 def join_words(words: Iterable[Word]) -> str:
-    """Words as the transcript spells them: Whisper words carry their own leading space."""
-    text = "".join(w.text if w.text[:1].isspace() else " " + w.text for w in words)
+    """Words as the transcript spells them: Whisper words carry their own leading space, and a
+    piece without one that starts with punctuation goes on the word before (" GitHub" ".com")."""
+    text = "".join(w.text if w.text[:1].isspace() or w.text[:1] in _ATTACHES else " " + w.text for w in words)
     return re.sub(r"\s+", " ", text).strip()
 
 
@@ -102,7 +111,7 @@ STOPWORDS = frozenset(
     different new big small simple best better important whole real hard easy high low large little
     long short next last early wonderful happy nice cool interesting amazing awesome love loved
     start started learn learned work worked use used help try tried need needed keep put find
-    call called talk talking talked change changed sounds advice tip question questions show
+    call called talk talking talked change changed sounds question questions show
     episode guest host podcast listening listen three four five six seven eight nine ten hundred
     thousand million finally firstly secondly lastly anyway hear heard subject topic""".split()
 )

@@ -1,0 +1,209 @@
+"""Studio speed on a 60-minute interview: episode page load and a word edit's save.
+
+The transcript is synthesized (two speakers, ~9,000 words, sentences of 6-20 words with short
+pauses); the audio is 60 minutes of ffmpeg noise (the page's speed doesn't depend on what is said).
+Figures are side by side with the issue's budgets (page usable < 2 s, word edit saved < 100 ms)
+and with the floor each one stands on (the JSON the page needs, one atomic write of edit.md).
+
+    PYTHONPATH=src python scripts/bench_studio.py [--minutes 60] [--runs 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from chaitime import config, fsutil
+from chaitime.edit.markdown import write_edit_md
+from chaitime.media import ffmpeg
+from chaitime.transcript.model import Segment, Transcript, Word
+from chaitime.workspace import Episode, EpisodeMeta
+
+WORDS = ("so the model we trained on the data set was really about how people talk when they are not "
+         "reading anything and that turned out to matter more than we thought at first").split()
+
+
+def synth_transcript(minutes: float, seed: int = 7) -> Transcript:
+    rng = random.Random(seed)
+    t, segments, who = 0.8, [], 0
+    end = minutes * 60 - 1.0
+    while t < end:
+        n = rng.randint(6, 20)
+        words = []
+        for k in range(n):
+            d = rng.uniform(0.18, 0.42)
+            text = rng.choice(WORDS) + ("." if k == n - 1 else "")
+            words.append(Word(round(t, 3), round(t + d, 3), " " + (text.capitalize() if k == 0 else text), 0.9, f"Speaker {who + 1}"))
+            t += d + rng.uniform(0.02, 0.12)
+        segments.append(Segment(words[0].start_s, words[-1].end_s, "".join(w.text for w in words), tuple(words), f"Speaker {who + 1}"))
+        t += rng.uniform(0.3, 2.2)
+        who = who if rng.random() < 0.6 else 1 - who
+    return Transcript(tuple(segments), "en", minutes * 60)
+
+
+def build(root: Path, minutes: float) -> Episode:
+    config.init(root)
+    ep = Episode(root / "episodes" / "001-long-interview")
+    ep.machine_dir.mkdir(parents=True)
+    ffmpeg.run(["-f", "lavfi", "-i", f"anoisesrc=d={minutes * 60}:c=pink:r=16000:a=0.1", "-ac", "1", "-c:a", "flac",
+                str(ep.machine_dir / "master.flac")], what="bench audio")
+    transcript = synth_transcript(minutes)
+    fsutil.write_text(ep.machine_dir / "transcript.raw.json", transcript.to_json())
+    fsutil.write_text(ep.path("transcript.json"), transcript.to_json())
+    fsutil.write_text(ep.path("edit.md"), write_edit_md(transcript))
+    ep.write_meta(EpisodeMeta(title="A long interview", guid="bench-1", date="2024-06-01", number=1, guests=("Ada",)))
+    return ep
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:8.1f} ms"
+
+
+def row(name: str, value: float, budget: float | None, floor: float | None = None) -> None:
+    parts = [f"{name:<42}", ms(value)]
+    parts.append(f"budget {ms(budget)}  ({value / budget:5.2f} of it)" if budget else " " * 32)
+    if floor:
+        parts.append(f"floor {ms(floor)}  (x{value / floor:.1f})")
+    print("  ".join(parts))
+
+
+def timed(fn, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=60.0)
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    from starlette.testclient import TestClient
+
+    from chaitime.studio.app import make_app
+    from chaitime.studio.episodes import Files, editor
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-studio-"))
+    try:
+        t0 = time.perf_counter()
+        ep = build(tmp / "ws", args.minutes)
+        transcript = Files(ep).transcript()
+        print(f"{args.minutes:.0f}-minute episode: {len(transcript.words)} words, {len(transcript.segments)} segments "
+              f"(built in {time.perf_counter() - t0:.1f} s)\n")
+        token = "bench"
+        client = TestClient(make_app(tmp / "ws", token), base_url="http://127.0.0.1")
+        client.cookies.set("chaitime_studio", token)
+        client.headers["X-Chaitime-Token"] = token
+        slug = ep.slug
+        api = f"/api/episodes/{slug}"
+
+        t0 = time.perf_counter()
+        assert client.get(f"{api}/peaks").status_code == 200
+        cold_peaks = time.perf_counter() - t0
+        warm_peaks = timed(lambda: client.get(f"{api}/peaks"), args.runs)
+        payload = timed(lambda: client.get(api), args.runs)
+        from chaitime.workspace import Workspace
+
+        ws = Workspace.open(tmp / "ws")
+        json_floor = timed(lambda: editor(ws, ep), args.runs)
+        size = len(client.get(api).content) + len(client.get(f"{api}/peaks").content)
+        print("server side (in process, median of", args.runs, "runs)")
+        row("editor JSON (words, lines, cuts) over HTTP", payload, None, json_floor)
+        row("waveform peaks, first time (decode + cache)", cold_peaks, None)
+        row("waveform peaks, cached", warm_peaks, None)
+        print(f"{'  data the page loads':<42}  {size / 1e6:7.2f} MB\n")
+
+        version = {"v": client.get(api).json()["versions"]}
+        words = iter(range(0, 10**6, 37))
+
+        def cut_one() -> None:
+            r = client.post(f"{api}/cut", json={"words": [next(words)], "cut": True, "version": version["v"]["edit"]})
+            assert r.status_code == 200, r.text
+            version["v"]["edit"] = r.json()["versions"]["edit"]
+
+        def correct_one() -> None:
+            r = client.post(f"{api}/correct", json={"word": next(words), "text": "corrected", "version": version["v"]["transcript"]})
+            assert r.status_code == 200, r.text
+            version["v"]["transcript"] = r.json()["versions"]["transcript"]
+
+        def correct_settled(runs: int) -> float:
+            """Each save timed alone: the caption formats it queues are written (untimed) before the next,
+            as they are between a host's corrections."""
+            from chaitime.studio.episodes import settle
+
+            times = []
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                correct_one()
+                times.append(time.perf_counter() - t0)
+                settle()
+            return statistics.median(times)
+
+        text = ep.path("edit.md").read_text()
+        write_floor = timed(lambda: fsutil.write_text(ep.path("edit.md.floor"), text), args.runs)
+        print("word edits (median of", args.runs, "saves, each checked, written atomically, read back)")
+        row("cut one word (edit.md)", timed(cut_one, args.runs), 0.100, write_floor)
+        row("correct one word (transcript.raw + .json)", correct_settled(args.runs), 0.100, write_floor)
+        t0 = time.perf_counter()
+        from chaitime.studio.episodes import settle
+
+        correct_one()
+        settle()
+        row("  ... and its VTT/SRT/txt/podcast.json after", time.perf_counter() - t0, None, write_floor)
+        print()
+        browser_load(tmp / "ws", slug, token, args.runs)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def browser_load(root: Path, slug: str, token: str, runs: int) -> None:
+    """Navigation to a usable page (every word drawn, waveform drawn) in headless Chromium."""
+    chromium = next((shutil.which(n) for n in ("chromium", "chromium-browser") if shutil.which(n)), None)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        chromium = None
+    if chromium is None:
+        print("browser: chromium or playwright missing, page load in the browser not measured")
+        return
+    import uvicorn
+
+    from chaitime.studio.app import make_app
+    from chaitime.studio.server import _bind
+
+    sock = _bind(0)
+    server = uvicorn.Server(uvicorn.Config(make_app(root, token), log_level="warning", lifespan="off"))
+    threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    ready = "document.querySelectorAll('#transcript .w').length > 0 && document.querySelector('#waveform div') !== null"
+    times = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox", "--mute-audio"])
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(f"{base}/?token={token}")
+        for _ in range(max(3, runs // 3)):
+            t0 = time.perf_counter()
+            page.goto(f"{base}/episodes/{slug}")
+            page.wait_for_function(ready, timeout=60000)
+            times.append(time.perf_counter() - t0)
+        words = page.evaluate("document.querySelectorAll('#transcript .w').length")
+        browser.close()
+    server.should_exit = True
+    print(f"browser (headless Chromium, {words} words drawn, median of {len(times)} loads)")
+    row("episode page usable (words + waveform)", statistics.median(times), 2.0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

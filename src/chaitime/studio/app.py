@@ -1,0 +1,311 @@
+"""The studio's routes: pages, a JSON API over studio.episodes, the original-timeline audio.
+
+Every request must carry the run's token (the URL's ?token=, then a cookie; a change also in the
+X-Chaitime-Token header, which another page can't set) and a Host of localhost or 127.0.0.1, so
+another web page or a DNS-rebinding name can't drive it. A bad request is a 4xx with a message; a
+bug in one request is a 500 with a message; the server keeps running either way.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import threading
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ..errors import BusyError, ChaitimeError, InputError
+from ..workspace import Workspace
+from . import episodes
+from .episodes import Conflict
+
+log = logging.getLogger("chaitime")
+STATIC = Path(__file__).parent / "static"
+COOKIE = "chaitime_studio"
+HOSTS = {"127.0.0.1", "localhost", "[::1]"}
+MAX_BODY = 4 << 20  # a post of 1 MB, JSON-escaped
+
+
+class Guard:
+    """ASGI middleware: localhost Host header and the run's token, or 403."""
+
+    def __init__(self, app, token: str) -> None:
+        self.app, self.token = app, token
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        if _hostname(request.headers.get("host") or "") not in HOSTS:
+            await _deny("the studio answers only on localhost (Host header).")(scope, receive, send)
+            return
+        given = request.query_params.get("token") or request.cookies.get(COOKIE) or ""
+        if not secrets.compare_digest(given.encode(), self.token.encode()):
+            await _deny("open the studio with the URL `chaitime studio` printed (it carries this run's token).")(scope, receive, send)
+            return
+        if request.method not in ("GET", "HEAD") and not secrets.compare_digest(
+                (request.headers.get("x-chaitime-token") or "").encode(), self.token.encode()):
+            await _deny("a change needs the X-Chaitime-Token header (the studio's page sends it).")(scope, receive, send)
+            return
+
+        async def send_with_cookie(message) -> None:
+            if message["type"] == "http.response.start" and request.query_params.get("token"):
+                headers = list(message.get("headers", []))
+                headers.append((b"set-cookie", f"{COOKIE}={self.token}; Path=/; HttpOnly; SameSite=Strict".encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
+
+
+def _hostname(header: str) -> str:
+    """The name in a Host header, without its port ("[::1]:8000" -> "[::1]")."""
+    header = header.strip().lower()
+    return header.split("]")[0] + "]" if header.startswith("[") else header.rsplit(":", 1)[0]
+
+
+def _deny(why: str) -> Response:
+    return JSONResponse({"error": f"forbidden: {why}"}, status_code=403)
+
+
+def make_app(root: Path, token: str | None = None) -> Starlette:
+    """The studio for the workspace at ``root``; ``app.state.token`` is the run's token."""
+    token = token or secrets.token_urlsafe(24)
+    jobs = Jobs()
+
+    def ws() -> Workspace:
+        return Workspace.open(root)
+
+    def episode(request: Request):
+        w = ws()
+        return w, w.episode(_slug(request.path_params["slug"]))
+
+    async def body(request: Request) -> dict:
+        raw = await request.body()
+        if len(raw) > MAX_BODY:
+            raise InputError("request body too large (4 MB at most).")
+        try:
+            data = json.loads(raw or b"{}")
+        except ValueError as exc:
+            raise InputError(f"request body is not JSON ({exc}).") from exc
+        if not isinstance(data, dict):
+            raise InputError("request body must be a JSON object.")
+        return data
+
+    def page(name: str):
+        async def handler(request: Request) -> Response:
+            html = (STATIC / name).read_text(encoding="utf-8").replace("{{TOKEN}}", token)
+            return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+        return handler
+
+    async def list_episodes(request: Request) -> Response:
+        return JSONResponse(await _thread(episodes.summaries, ws()))
+
+    async def get_episode(request: Request) -> Response:
+        w, ep = episode(request)
+        return JSONResponse(await _thread(episodes.editor, w, ep))
+
+    async def get_peaks(request: Request) -> Response:
+        _, ep = episode(request)
+        return FileResponse(await _thread(episodes.peaks, ep), media_type="application/json")
+
+    async def get_audio(request: Request) -> Response:
+        _, ep = episode(request)
+        path = episodes.Files(ep).audio()
+        return FileResponse(path, media_type="audio/flac" if path.suffix == ".flac" else "audio/mpeg")
+
+    async def post_cut(request: Request) -> Response:
+        w, ep = episode(request)
+        data = await body(request)
+        words, cut = data.get("words"), data.get("cut", True)
+        if not isinstance(words, list) or not words or not all(isinstance(i, int) and not isinstance(i, bool) for i in words):
+            raise InputError("words must be a non-empty list of word numbers.")
+        return JSONResponse(await _thread(episodes.cut_words, w, ep, words, bool(cut), data.get("version")))
+
+    async def post_marker(request: Request) -> Response:
+        w, ep = episode(request)
+        data = await body(request)
+        stamp = _text(data, "stamp")
+        return JSONResponse(await _thread(episodes.cut_marker, w, ep, stamp, bool(data.get("cut", True)), data.get("version")))
+
+    async def post_correct(request: Request) -> Response:
+        w, ep = episode(request)
+        data = await body(request)
+        return JSONResponse(await _thread(episodes.correct, w, ep, data.get("word"), _text(data, "text"), data.get("version")))
+
+    async def post_replace(request: Request) -> Response:
+        w, ep = episode(request)
+        data = await body(request)
+        return JSONResponse(await _thread(episodes.replace_all, w, ep, data.get("word"), _text(data, "text"),
+                                          bool(data.get("vocabulary")), data.get("version")))
+
+    async def post_speaker(request: Request) -> Response:
+        w, ep = episode(request)
+        data = await body(request)
+        return JSONResponse(await _thread(episodes.reassign, w, ep, data.get("line"), _text(data, "speaker"), data.get("version")))
+
+    async def post_rename(request: Request) -> Response:
+        w, ep = episode(request)
+        data = await body(request)
+        return JSONResponse(await _thread(episodes.rename, w, ep, _text(data, "old"), _text(data, "new"), data.get("version")))
+
+    async def post_chapters(request: Request) -> Response:
+        w, ep = episode(request)
+        data = await body(request)
+        return JSONResponse(await _thread(episodes.set_chapters, w, ep, data.get("chapters"), data.get("version")))
+
+    async def get_post(request: Request) -> Response:
+        _, ep = episode(request)
+        return JSONResponse(await _thread(episodes.post, ep))
+
+    async def save_post(request: Request) -> Response:
+        _, ep = episode(request)
+        data = await body(request)
+        return JSONResponse(await _thread(episodes.save_post, ep, data.get("text"), data.get("version")))
+
+    async def preview_post(request: Request) -> Response:
+        data = await body(request)
+        return JSONResponse(await _thread(episodes.preview_post, data.get("text")))
+
+    async def post_quote(request: Request) -> Response:
+        _, ep = episode(request)
+        data = await body(request)
+        return JSONResponse(await _thread(episodes.quote, ep, data.get("first"), data.get("last"), data.get("version")))
+
+    async def post_render(request: Request) -> Response:
+        w, ep = episode(request)
+        return JSONResponse(jobs.start(ep.slug, "render", lambda progress: _render(w, ep, progress)), status_code=202)
+
+    async def get_job(request: Request) -> Response:
+        return JSONResponse(jobs.status(_slug(request.path_params["slug"])))
+
+    async def post_publish(request: Request) -> Response:
+        data = await body(request)
+        return JSONResponse(await _thread(_publish, ws(), bool(data.get("confirm"))))
+
+    routes = [
+        Route("/", page("index.html")),
+        Route("/episodes/{slug}", page("episode.html")),
+        Route("/episodes/{slug}/post", page("post.html")),
+        Route("/api/episodes", list_episodes),
+        Route("/api/episodes/{slug}", get_episode),
+        Route("/api/episodes/{slug}/peaks", get_peaks),
+        Route("/api/episodes/{slug}/audio", get_audio),
+        Route("/api/episodes/{slug}/cut", post_cut, methods=["POST"]),
+        Route("/api/episodes/{slug}/marker", post_marker, methods=["POST"]),
+        Route("/api/episodes/{slug}/correct", post_correct, methods=["POST"]),
+        Route("/api/episodes/{slug}/replace", post_replace, methods=["POST"]),
+        Route("/api/episodes/{slug}/speaker", post_speaker, methods=["POST"]),
+        Route("/api/episodes/{slug}/rename", post_rename, methods=["POST"]),
+        Route("/api/episodes/{slug}/chapters", post_chapters, methods=["POST"]),
+        Route("/api/episodes/{slug}/post", get_post),
+        Route("/api/episodes/{slug}/post/save", save_post, methods=["POST"]),
+        Route("/api/episodes/{slug}/post/preview", preview_post, methods=["POST"]),
+        Route("/api/episodes/{slug}/post/quote", post_quote, methods=["POST"]),
+        Route("/api/episodes/{slug}/render", post_render, methods=["POST"]),
+        Route("/api/episodes/{slug}/job", get_job),
+        Route("/api/publish", post_publish, methods=["POST"]),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    app = Starlette(routes=routes, exception_handlers={Exception: _error, HTTPException: _http_error})
+    app.add_middleware(Guard, token=token)
+    app.state.token = token
+    return app
+
+
+async def _thread(fn, *args):
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(fn, *args)
+
+
+def _slug(slug: str) -> str:
+    if not slug or "/" in slug or "\\" in slug or slug.startswith(".") or len(slug) > 200:
+        raise InputError(f"{slug!r} is not an episode name.")
+    return slug
+
+
+def _text(data: dict, key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f"{key} must be text.")
+    return value
+
+
+async def _error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, (Conflict, BusyError)):
+        return JSONResponse({"error": str(exc), "conflict": isinstance(exc, Conflict)}, status_code=409)
+    if isinstance(exc, ChaitimeError):
+        return JSONResponse({"error": str(exc)}, status_code=404 if "no such episode" in str(exc) else 400)
+    log.exception("studio: %s %s failed", request.method, request.url.path)
+    return JSONResponse({"error": f"internal error: {type(exc).__name__}: {exc}. This is a bug; the studio keeps running."}, status_code=500)
+
+
+async def _http_error(request: Request, exc: HTTPException) -> Response:
+    return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+
+
+def _render(ws: Workspace, ep, progress) -> dict:
+    from .. import pipeline
+    from ..transcript.formats import clock
+
+    episodes.settle()  # corrections' caption files first: render re-times them from the raw transcript anyway
+    result = pipeline.render(ep, ws, progress=progress)
+    return {"duration_s": result.duration_s, "removed_s": result.removed_s, "changed": list(result.changed),
+            "warnings": list(result.warnings), "line": f"rendered {clock(result.duration_s)} ({result.removed_s:.1f} s cut)"}
+
+
+def _publish(ws: Workspace, confirm: bool) -> dict:
+    """`chaitime check` first; the site is built only when asked again with confirm and no errors."""
+    from .. import pipeline
+    from ..publish.check import ERROR, check_workspace
+
+    problems = [{"level": p.level, "where": p.where, "what": p.what, "fix": p.fix} for p in check_workspace(ws, loudness=False)]
+    errors = sum(p["level"] == ERROR for p in problems)
+    if not confirm or errors:
+        return {"problems": problems, "errors": errors, "published": False}
+    done = pipeline.publish(ws, ws.root / "public")
+    return {"problems": problems, "errors": 0, "published": True, "out": str(done.path), "warnings": list(done.warnings)}
+
+
+class Jobs:
+    """One long job (a render) per episode on a thread, its progress polled by the page."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.state: dict[str, dict] = {}
+
+    def start(self, slug: str, kind: str, fn) -> dict:
+        with self.lock:
+            if self.state.get(slug, {}).get("running"):
+                raise BusyError(f"{slug}: a {self.state[slug]['kind']} is already running. Wait for it to finish.")
+            self.state[slug] = {"kind": kind, "running": True, "stage": "", "done": 0.0, "total": None}
+
+        def progress(stage: str, done: float, total: float | None = None, unit: str = "s") -> None:
+            self.state[slug].update(stage=stage, done=done, total=total)
+
+        def run() -> None:
+            try:
+                result = {"result": fn(progress)}
+            except ChaitimeError as exc:
+                result = {"error": str(exc)}
+            except Exception as exc:  # a bug: reported on the page, the server keeps running
+                log.exception("studio: %s of %s failed", kind, slug)
+                result = {"error": f"internal error: {type(exc).__name__}: {exc}"}
+            with self.lock:
+                self.state[slug].update(running=False, **result)
+
+        threading.Thread(target=run, daemon=True, name=f"studio-{kind}-{slug}").start()
+        return self.status(slug)
+
+    def status(self, slug: str) -> dict:
+        with self.lock:
+            return dict(self.state.get(slug, {"running": False}))

@@ -1,0 +1,583 @@
+"""What the studio shows and changes, on the episode files as they are.
+
+The studio works on the original timeline (the lossless master, .chaitime/transcript.raw.json and
+edit.md), the one edit.md's times are on, so a cut heard in the preview is the cut `chaitime render`
+makes. Every change reads the file, checks the version the page saw (a content hash), changes it
+through the same code a hand edit or the CLI goes through, and writes it atomically under the
+episode's lock: a file changed on disk meanwhile is a Conflict, never overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .. import fsutil
+from ..errors import BusyError, ChaitimeError, InputError
+from ..transcript.model import FILLERS, Transcript
+from ..workspace import AUDIO, CHAPTERS, POST, TRANSCRIPT, TRANSCRIPT_FILES, Episode, Workspace
+
+log = logging.getLogger("chaitime")
+PEAKS_PER_S = 20  # waveform resolution: 72,000 peaks for an hour
+PEAKS_VERSION = 1
+
+
+_TRANSCRIPTS: dict[tuple[str, str | None], Transcript] = {}  # by path and content hash
+
+
+class Conflict(ChaitimeError):
+    """The file changed on disk since the page read it."""
+
+    exit_code = 9
+
+
+def version(path: Path) -> str | None:
+    """A file's version as the page sees it: its content hash (None when it doesn't exist)."""
+    return fsutil.file_hash(path) if path.is_file() else None
+
+
+def check_version(path: Path, seen: object) -> None:
+    if version(path) != seen:
+        raise Conflict(f"{path.name} changed on disk since the page loaded it (edited in another program?). "
+                       "Reload to see the new version; your change was not saved.")
+
+
+# --- the episode list --------------------------------------------------------------------------------
+def summaries(ws: Workspace) -> dict:
+    """Every episode with its state, duration, guests and `chaitime check` problems; a broken one
+    shows its problem instead of failing the list."""
+    problems = _check_problems(ws)
+    items = []
+    for ep in ws.episodes():
+        mine = [p for p in problems["episodes"] if p["where"] == f"episodes/{ep.slug}" or p["where"].startswith(f"episodes/{ep.slug}/")]
+        try:
+            items.append({**_summary(ws, ep), "problems": mine})
+        except (ChaitimeError, OSError, ValueError) as exc:
+            items.append({"slug": ep.slug, "title": ep.slug, "state": "broken", "error": str(exc), "problems": mine,
+                          "guests": [], "duration_s": None})
+    return {"episodes": items, "workspace_problems": problems["workspace"]}
+
+
+def _summary(ws: Workspace, ep: Episode) -> dict:
+    meta = ep.meta()
+    render = _json(ep.machine_dir / "render.json")
+    raw = ep.machine_dir / "transcript.raw.json"
+    duration = render.get("duration_s") if render else None
+    if duration is None and raw.is_file():
+        duration = Transcript.load(raw).duration_s
+    return {"slug": ep.slug, "title": meta.title, "number": meta.number, "date": meta.date, "guests": list(meta.guests),
+            "draft": meta.draft, "state": state(ws, ep, meta.draft, bool(render)), "duration_s": duration,
+            "incomplete": ep.incomplete_reason()}
+
+
+def state(ws: Workspace, ep: Episode, draft: bool, rendered: bool) -> str:
+    """ingested, edited (edit.md changed after ingest), rendered, or published (its page is in the
+    site `chaitime publish` built in the workspace's public/, and it is not a draft)."""
+    if ep.incomplete_reason() is not None:
+        return "incomplete"
+    if not draft and (ws.root / "public" / "episodes" / ep.slug / "index.html").is_file():
+        return "published"
+    if rendered:
+        return "rendered"
+    edit, raw = ep.path("edit.md"), ep.machine_dir / "transcript.raw.json"
+    if edit.is_file() and raw.is_file() and edit.stat().st_mtime > raw.stat().st_mtime + 1:
+        return "edited"
+    return "ingested"
+
+
+def _check_problems(ws: Workspace) -> dict:
+    from ..publish.check import check_workspace
+
+    try:
+        found = check_workspace(ws, loudness=False)
+    except (ChaitimeError, OSError, ValueError) as exc:
+        return {"episodes": [], "workspace": [{"level": "error", "where": "workspace", "what": f"check failed: {exc}", "fix": ""}]}
+    as_dict = [{"level": p.level, "where": p.where, "what": p.what, "fix": p.fix} for p in found]
+    return {"episodes": [p for p in as_dict if p["where"].startswith("episodes/")],
+            "workspace": [p for p in as_dict if not p["where"].startswith("episodes/")]}
+
+
+def _json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+# --- the editor ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Files:
+    """The files of one episode the editor reads and writes."""
+
+    episode: Episode
+
+    @property
+    def raw(self) -> Path:
+        return self.episode.machine_dir / "transcript.raw.json"
+
+    @property
+    def edit(self) -> Path:
+        return self.episode.path("edit.md")
+
+    def transcript(self) -> Transcript:
+        """The raw transcript, the same object while the file's content is the same (parsing edit.md
+        against it is then cached: see edit.markdown.context)."""
+        key = (str(self.raw), version(self.raw))
+        cached = _TRANSCRIPTS.get(key)
+        if cached is not None:
+            return cached
+        t = Transcript.load(self.raw)
+        if t.duration_s <= 0 and t.segments:
+            t = Transcript(t.segments, t.language, max(s.end_s for s in t.segments), t.meta)
+        if len(_TRANSCRIPTS) > 8:
+            _TRANSCRIPTS.clear()
+        _TRANSCRIPTS[key] = t
+        return t
+
+    def edit_text(self) -> str:
+        from ..edit.markdown import read_edit_md
+
+        if not self.edit.is_file():
+            raise InputError(f"{self.edit}: missing. Run `chaitime render {self.episode.slug}` once to write it from the transcript.")
+        return read_edit_md(self.edit)
+
+    def audio(self) -> Path:
+        """The sound on the original timeline: the lossless master (audio.mp3 before any render)."""
+        master = self.episode.machine_dir / "master.flac"
+        if master.is_file():
+            return master
+        if not (self.episode.machine_dir / "render.json").is_file() and self.episode.path(AUDIO).is_file():
+            return self.episode.path(AUDIO)
+        raise InputError(f"{self.episode.folder}: no audio on the original timeline (.chaitime/master.flac). Run `chaitime ingest` again.")
+
+
+def editor(ws: Workspace, ep: Episode) -> dict:
+    """Everything the episode page draws: words (with their line, speaker and whether they are cut),
+    suggested cuts, the markers, the cut list for the preview, speakers, and the files' versions."""
+    from ..edit.lines import split_lines, tokens_of
+    from ..edit.suggest import filler_indices
+
+    files = Files(ep)
+    meta = ep.meta()
+    transcript = files.transcript()
+    text = files.edit_text()
+    lines = split_lines(transcript)
+    line_of = {t.index: i for i, ln in enumerate(lines) for t in ln.tokens}
+    fillers = ws.settings.data.get("audio", {}).get("fillers")
+    suggested = filler_indices(tokens_of(transcript), fillers)
+    state = edit_state(ws, ep, transcript, text)
+    corrected = {round(c["start"], 3) for c in transcript.meta.get("corrections", []) if isinstance(c, dict) and c.get("kind") == "word"}
+    words = [[round(t.start_s, 3), round(t.end_s, 3), t.text, line_of[t.index], int(t.index in state["removed"]),
+              int(t.index in suggested), int(round(t.start_s, 3) in corrected)] for t in tokens_of(transcript)]
+    return {
+        "slug": ep.slug, "title": meta.title, "guests": list(meta.guests), "duration_s": transcript.duration_s,
+        "speakers": transcript.speakers(),
+        "lines": [{"speaker": ln.speaker, "start_s": round(ln.start_s, 3), "end_s": round(ln.end_s, 3),
+                   "first": ln.tokens[0].index, "last": ln.tokens[-1].index} for ln in lines],
+        "words": words,  # [start, end, text, line, cut, suggested, corrected]
+        "markers": state["markers"], "cuts": state["cuts"], "removed_s": state["removed_s"],
+        "chapters": chapters_of(ep),
+        "versions": {"edit": version(files.edit), "transcript": version(files.raw), "chapters": version(ep.path(CHAPTERS))},
+        "rendered": (ep.machine_dir / "render.json").is_file(), "fillers": sorted(FILLERS),
+    }
+
+
+def edit_state(ws: Workspace, ep: Episode, transcript: Transcript, text: str) -> dict:
+    """What edit.md asks for now: removed words, the cut intervals (what the preview skips), markers."""
+    from ..edit.markdown import parse_edit_md
+    from ..edit.revise import markers
+    from ..pipeline import _suggest_settings
+
+    options = _suggest_settings(ws.settings)
+    path = ep.path("edit.md")
+    cuts = parse_edit_md(text, transcript, path=path, silence_max_s=options["silence_max_s"], silence_keep_s=options["silence_keep_s"])
+    end = transcript.duration_s
+    return {
+        "removed": set(cuts.removed_words),
+        "cuts": [[round(a, 3), round(min(b, end) if math.isinf(b) else b, 3)] for a, b in cuts.cuts],
+        "removed_s": round(cuts.removed_s(end), 3),
+        "markers": [m.__dict__ for m in markers(text, transcript, path)],
+    }
+
+
+# --- changes --------------------------------------------------------------------------------------------
+def cut_words(ws: Workspace, ep: Episode, indices: list[int], cut: bool, seen: object) -> dict:
+    """Strike (or keep) words in edit.md, as a hand edit would."""
+    from ..edit.revise import set_words
+
+    return _revise_edit(ws, ep, seen, lambda text, t: set_words(text, t, indices, cut, path=ep.path("edit.md")))
+
+
+def cut_marker(ws: Workspace, ep: Episode, stamp: str, cut: bool, seen: object) -> dict:
+    from ..edit.revise import set_marker
+
+    return _revise_edit(ws, ep, seen, lambda text, t: set_marker(text, t, stamp, cut, path=ep.path("edit.md")))
+
+
+def _revise_edit(ws: Workspace, ep: Episode, seen: object, change) -> dict:
+    files = Files(ep)
+    with held(ep):
+        check_version(files.edit, seen)
+        transcript = files.transcript()
+        new = change(files.edit_text(), transcript)
+        state = edit_state(ws, ep, transcript, new)  # never write a file render would refuse
+        fsutil.write_text(files.edit, new)
+    return {"removed": sorted(state["removed"]), "cuts": state["cuts"], "markers": state["markers"],
+            "removed_s": state["removed_s"], "versions": {"edit": version(files.edit)}}
+
+
+def correct(ws: Workspace, ep: Episode, index: int, text: str, seen: object) -> dict:
+    """A misheard word fixed in transcript.raw.json (recorded as a correction) and the episode's
+    transcript files; after a render they follow at the next render."""
+    from ..edit.lines import token_at
+    from ..transcript import corrections
+
+    def change(t: Transcript) -> Transcript:
+        token = token_at(t, index) if isinstance(index, int) and not isinstance(index, bool) else None
+        if token is None:
+            raise InputError(f"no word {index!r} in the transcript. Reload the page.")
+        return corrections.correct_word(t, token.start_s, token.text, same_sentences(token.text, text))
+
+    return _revise_transcript(ep, seen, change)
+
+
+def same_sentences(was: str, text: str) -> str:
+    """``text`` ending a sentence exactly where ``was`` did: edit.md's lines break after a sentence's
+    last word, so a correction that ended or joined sentences would move the lines the host's cuts are on."""
+    from ..edit.lines import SENTENCE_END
+
+    text = " ".join(text.split())
+    ends = was.strip().endswith(SENTENCE_END)
+    if ends and not text.endswith(SENTENCE_END):
+        tail = was.strip()[len(was.strip().rstrip("".join(SENTENCE_END) + "\"')")):]
+        return text + tail
+    if not ends:
+        return text.rstrip("".join(SENTENCE_END)) or text
+    return text
+
+
+def replace_all(ws: Workspace, ep: Episode, index: object, text: str, vocabulary: bool, seen: object) -> dict:
+    """Every word reading like word ``index`` corrected to ``text`` (each kept where its sentence
+    ends); with ``vocabulary``, ``text`` also goes into chaitime.toml's [transcribe] vocabulary."""
+    from ..edit.lines import token_at
+    from ..transcript import corrections
+
+    count = {"n": 0}
+
+    def change(t: Transcript) -> Transcript:
+        token = token_at(t, index) if isinstance(index, int) and not isinstance(index, bool) else None
+        if token is None:
+            raise InputError(f"no word {index!r} in the transcript. Reload the page.")
+        new, count["n"] = corrections.replace_everywhere(t, token.text, text)
+        return new
+
+    result = _revise_transcript(ep, seen, change)
+    result["replaced"] = count["n"]
+    if vocabulary:
+        result["vocabulary"] = add_vocabulary(ws, text.strip().strip(".,!?;:\"'()…"))
+    return result
+
+
+def add_vocabulary(ws: Workspace, term: str) -> str:
+    """``term`` added to chaitime.toml's [transcribe] vocabulary by changing that one line (comments
+    and layout kept); the file is written only if it reads back as before plus the term."""
+    import re
+    import tomllib
+
+    from .. import config
+
+    path = ws.root / config.CONFIG_NAME
+    config.check_text(term, "vocabulary term", max_len=config.MAX_TERM, required=True, error=InputError)
+    text = path.read_text(encoding="utf-8")
+    before = tomllib.loads(text)
+    have = before.get("transcribe", {}).get("vocabulary", [])
+    if term in have:
+        return f"{term!r} is already in the vocabulary."
+    line = re.compile(r"^(vocabulary\s*=\s*\[)(.*)(\].*)$", re.M)
+    found = line.search(text.split("[transcribe]", 1)[1]) if "[transcribe]" in text else None
+    quoted = json.dumps(term, ensure_ascii=False)  # a JSON string is a TOML basic string
+    if found and "vocabulary" in before.get("transcribe", {}):
+        head, rest = text.split("[transcribe]", 1)
+        inner = found.group(2).rstrip()
+        rest = rest[: found.start()] + found.group(1) + (inner + ", " if inner else "") + quoted + found.group(3) + rest[found.end():]
+        new = head + "[transcribe]" + rest
+    elif "[transcribe]" in text and "vocabulary" not in before.get("transcribe", {}):
+        new = re.sub(r"^\[transcribe\][^\n]*\n", lambda m: m.group(0) + f"vocabulary = [{quoted}]\n", text, count=1, flags=re.M)
+    else:
+        new = None
+    expected = {**before, "transcribe": {**before.get("transcribe", {}), "vocabulary": [*have, term]}}
+    try:
+        ok = new is not None and tomllib.loads(new) == expected
+    except tomllib.TOMLDecodeError:
+        ok = False
+    if not ok:
+        return f"add {term!r} to [transcribe] vocabulary in chaitime.toml by hand (the file's layout wasn't one the studio edits safely)."
+    fsutil.write_text(path, new)
+    return f"{term!r} added to the show's vocabulary (chaitime.toml)."
+
+
+def reassign(ws: Workspace, ep: Episode, line: int, speaker: str, seen: object) -> dict:
+    """A whole edit line said by ``speaker``."""
+    from ..edit.lines import split_lines
+    from ..transcript import corrections
+
+    def change(t: Transcript) -> Transcript:
+        lines = split_lines(t)
+        if not isinstance(line, int) or not 0 <= line < len(lines):
+            raise InputError(f"no line {line!r} in the transcript. Reload the page.")
+        return corrections.reassign(t, lines[line].start_s, lines[line].end_s, speaker)
+
+    return _revise_transcript(ep, seen, change)
+
+
+def rename(ws: Workspace, ep: Episode, old: str, new: str, seen: object) -> dict:
+    """A speaker renamed in the transcript and in episode.toml's [speakers] table (so a re-ingest names them alike)."""
+    from ..transcript import corrections
+    from ..workspace import update_meta
+
+    result = _revise_transcript(ep, seen, lambda t: corrections.rename(t, old, new))
+    meta = ep.meta()
+    mapping = {label: (new if name == old else name) for label, name in meta.speakers.items()}
+    if mapping != meta.speakers:
+        ep.write_meta(update_meta(meta, speakers=mapping))
+    return result
+
+
+def _revise_transcript(ep: Episode, seen: object, change) -> dict:
+    files = Files(ep)
+    with held(ep):
+        check_version(files.raw, seen)
+        new = change(files.transcript())
+        text = new.to_json()
+        fsutil.write_text(files.raw, text)
+        seen_now = version(files.raw)
+        _TRANSCRIPTS[(str(files.raw), seen_now)] = new
+        if not (ep.machine_dir / "render.json").is_file():  # not rendered: the episode's files are the raw transcript
+            fsutil.write_if_changed(ep.path(TRANSCRIPT), text)
+            _FORMATS.submit(_refresh_formats, ep)
+    return {"versions": {"transcript": seen_now}}
+
+
+# VTT, SRT, text and the Podcasting 2.0 JSON follow a correction a moment after it is saved, on one
+# worker thread: they take 80 ms for an hour, and the save itself stays under 100 ms.
+_FORMATS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="studio-formats")
+
+
+def _refresh_formats(ep: Episode) -> None:
+    """The transcript formats from the raw transcript, unless a render has re-timed them since."""
+    from ..transcript.formats import WRITERS
+
+    files = Files(ep)
+    try:
+        seen = version(files.raw)
+        transcript = files.transcript()
+        texts = {name: WRITERS[fmt](transcript) for fmt, name in TRANSCRIPT_FILES.items()}  # outside the lock: saves go on
+        for _ in range(600):
+            try:
+                with held(ep):
+                    # Rendered since, or corrected again (that correction queued its own refresh): nothing to do.
+                    if (ep.machine_dir / "render.json").is_file() or version(files.raw) != seen:
+                        return
+                    for name, text in texts.items():
+                        fsutil.write_if_changed(ep.path(name), text)
+                    return
+            except BusyError:  # a render (the CLI's) holds the episode: wait for it
+                time.sleep(0.05)
+    except (ChaitimeError, OSError) as exc:
+        log.warning("%s: transcript formats not refreshed: %s", ep.slug, exc)
+        return
+    log.warning("%s: transcript formats not refreshed: the episode stayed busy", ep.slug)
+
+
+_THREAD_LOCKS: dict[Path, threading.Lock] = {}
+_THREAD_LOCKS_GUARD = threading.Lock()
+
+
+@contextmanager
+def held(ep: Episode) -> Iterator[None]:
+    """The episode for one studio change: the studio's own threads wait for each other (a save is a
+    few ms), another chaitime process (a render from the CLI) makes it BusyError at once."""
+    with _THREAD_LOCKS_GUARD:
+        lock = _THREAD_LOCKS.setdefault(ep.folder, threading.Lock())
+    with lock, ep.lock():
+        yield
+
+
+def settle() -> None:
+    """Wait until the transcript formats queued by corrections are written (before a render, in tests)."""
+    _FORMATS.submit(lambda: None).result()
+
+
+# --- chapters: shown and edited on the original timeline ------------------------------------------------
+def _render_map(ep: Episode):
+    """The last render's time map (original -> edited), or None before any render."""
+    from ..edit.cutlist import TimeMap
+
+    record = _json(ep.machine_dir / "render.json")
+    keeps = record.get("keeps")
+    return TimeMap(tuple(tuple(k) for k in keeps), float(record.get("offset_s", 0.0))) if keeps else None
+
+
+def chapters_of(ep: Episode) -> list[dict]:
+    """chapters.json on the original timeline (after a render it is on the edited one: moved back)."""
+    from ..edit.retime import unretime_chapters
+    from ..writing.chapters import load_chapters
+
+    path = ep.path(CHAPTERS)
+    if not path.is_file():
+        return []
+    chapters = load_chapters(path)
+    timemap = _render_map(ep)
+    if timemap is not None:
+        chapters = unretime_chapters(chapters, timemap)
+    return [{"start_s": round(c.start_s, 3), "title": c.title} for c in chapters]
+
+
+def set_chapters(ws: Workspace, ep: Episode, items: object, seen: object) -> dict:
+    """chapters.json as the page lists them (added, moved, renamed, deleted), written on the timeline
+    the file is on; `chaitime render` moves them with the cuts and into the MP3's chapters."""
+    from .. import config
+    from ..writing.chapters import Chapter, chapters_json
+
+    duration = Files(ep).transcript().duration_s
+    if not isinstance(items, list) or len(items) > 500:
+        raise InputError("chapters must be a list (500 at most).")
+    chapters = []
+    for n, item in enumerate(items, start=1):
+        start = item.get("start_s") if isinstance(item, dict) else None
+        if isinstance(start, bool) or not isinstance(start, (int, float)) or not 0 <= start <= duration:
+            raise InputError(f"chapter {n}: start_s must be a time from 0 to {duration:.3f} s.")
+        config.check_text(item.get("title"), f"chapter {n}: title", required=True, max_len=200, error=InputError)
+        chapters.append(Chapter(round(float(start), 3), " ".join(item["title"].split())))
+    chapters.sort(key=lambda c: c.start_s)
+    if any(b.start_s - a.start_s < 1.0 for a, b in zip(chapters, chapters[1:])):
+        raise InputError("two chapters start less than 1 s apart: move one, or delete it.")
+    timemap = _render_map(ep)
+    on_file = [Chapter(round(timemap(c.start_s), 3), c.title) if timemap else c for c in chapters]
+    path = ep.path(CHAPTERS)
+    with held(ep):
+        check_version(path, seen)
+        fsutil.write_text(path, chapters_json(on_file))
+    return {"chapters": chapters_of(ep), "versions": {"chapters": version(path)}}
+
+
+# --- the post -----------------------------------------------------------------------------------------
+MAX_POST = 1 << 20
+
+
+def post(ep: Episode) -> dict:
+    """post.md as text, its version, and its HTML as the site renders it."""
+    from ..publish.site import post_html
+
+    path = ep.path(POST)
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    return {"text": text, "html": post_html(text), "version": version(path)}
+
+
+def preview_post(text: object) -> dict:
+    from ..publish.site import post_html
+
+    return {"html": post_html(_post_text(text))}
+
+
+def save_post(ep: Episode, text: object, seen: object) -> dict:
+    """post.md as the host wrote it in the studio (from now on theirs: `chaitime draft` writes post.draft.md)."""
+    text = _post_text(text)
+    path = ep.path(POST)
+    with held(ep):
+        check_version(path, seen)
+        fsutil.write_text(path, text)
+    return {"version": version(path)}
+
+
+def quote(ep: Episode, first: object, last: object, seen: object) -> dict:
+    """Words ``first``..``last`` of the transcript, verbatim, as a pull quote with its speaker and time
+    link (the post's own form), put in post.md before "## The conversation" (or at its end)."""
+    from ..edit.lines import tokens_of
+    from ..writing.post import Quote, _quote_block
+
+    transcript = Files(ep).transcript()
+    tokens = tokens_of(transcript)
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in (first, last)) or not 0 <= first <= last < len(tokens) \
+            or last - first > 200:
+        raise InputError("a quote is a run of 1-200 words of the transcript: select them again.")
+    run = tokens[first : last + 1]
+    text = "".join(t.word.text for t in run).strip()
+    timemap = _render_map(ep)  # the post goes with the rendered audio: its times are on the edited timeline
+    start = timemap(run[0].start_s) if timemap else run[0].start_s
+    block = _quote_block(Quote(text, run[0].word.speaker, start), AUDIO)
+    path = ep.path(POST)
+    with held(ep):
+        check_version(path, seen)
+        current = path.read_text(encoding="utf-8") if path.is_file() else ""
+        marker = "\n## The conversation"
+        at = current.find(marker)
+        new = current[:at].rstrip("\n") + "\n\n" + block + "\n" + current[at:] if at >= 0 else current.rstrip("\n") + "\n\n" + block + "\n"
+        fsutil.write_text(path, new)
+    return {"quote": block, "version": version(path)}
+
+
+def _post_text(text: object) -> str:
+    if not isinstance(text, str) or len(text) > MAX_POST or "\x00" in text:
+        raise InputError("post.md must be text (1 MB at most, no NUL bytes).")
+    return text
+
+
+# --- the waveform -------------------------------------------------------------------------------------
+def peaks(ep: Episode) -> Path:
+    """Waveform peaks (PEAKS_PER_S a second, 0-1) as JSON, cached in .chaitime/ by the audio's identity."""
+    files = Files(ep)
+    audio = files.audio()
+    key = fsutil.text_hash("peaks", _audio_identity(ep, audio), PEAKS_PER_S, PEAKS_VERSION)
+    cache = ep.machine_dir / "studio-peaks.json"
+    if cache.is_file():
+        head = cache.read_bytes()[:80].decode("utf-8", "replace")
+        if key in head:
+            return cache
+    samples = _samples(ep, audio)
+    per = 16000 // PEAKS_PER_S
+    n = len(samples) // per
+    if n == 0:
+        values: list[float] = []
+    else:
+        block = np.abs(samples[: n * per].astype(np.int32)).reshape(n, per).max(axis=1)
+        top = max(1, int(block.max()))
+        values = np.round(block / top, 3).tolist()
+    fsutil.write_text(cache, json.dumps({"key": key, "per_s": PEAKS_PER_S, "peaks": values}, separators=(",", ":")))
+    return cache
+
+
+def _audio_identity(ep: Episode, audio: Path) -> str:
+    """The master's content, by the extract stage's key when ingest recorded one (no re-hashing an hour of FLAC)."""
+    extract = _json(ep.machine_dir / "stages.json").get("extract")
+    if extract and audio.name == "master.flac":
+        return f"extract:{extract}"
+    stat = audio.stat()  # hashed once per process while the file stays the same one
+    seen = (str(audio), stat.st_size, stat.st_mtime_ns)
+    if seen not in _HASHED:
+        _HASHED[seen] = fsutil.file_hash(audio)
+    return _HASHED[seen]
+
+
+_HASHED: dict[tuple, str] = {}
+
+
+def _samples(ep: Episode, audio: Path) -> np.ndarray:
+    """16 kHz mono int16: ingest's speech file when there is one, else decoded from the audio."""
+    speech = ep.machine_dir / "speech.s16"
+    if speech.is_file():
+        return np.fromfile(speech, dtype="<i2")
+    from ..speakers.audio import decode
+
+    return decode(audio, channels=1, rate=16000)[:, 0]

@@ -1,0 +1,505 @@
+/* chaitime studio: the episode list and the episode editor. Plain script, no build step.
+   Every change goes to the server with the version of the file the page saw; a 409 means the file
+   changed on disk and the page says so instead of overwriting it. */
+(function () {
+  "use strict";
+  var TOKEN = (document.querySelector('meta[name="chaitime-token"]') || {}).content || "";
+  var COLOURS = ["#1f77b4", "#d35400", "#27ae60", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d", "#b7950b"];
+
+  function api(method, url, body) {
+    var opts = {method: method, headers: {"X-Chaitime-Token": TOKEN}, credentials: "same-origin"};
+    if (body !== undefined) { opts.body = JSON.stringify(body); opts.headers["Content-Type"] = "application/json"; }
+    return fetch(url, opts).then(function (r) {
+      return r.json().catch(function () { return {error: r.status + " " + r.statusText}; }).then(function (data) {
+        if (!r.ok) { var e = new Error(data.error || r.statusText); e.status = r.status; e.conflict = data.conflict; throw e; }
+        return data;
+      });
+    });
+  }
+  function esc(s) { return String(s).replace(/[&<>"]/g, function (c) { return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]; }); }
+  function clock(s, tenths) {
+    s = Math.max(0, s || 0);
+    var h = Math.floor(s / 3600), m = Math.floor(s % 3600 / 60), sec = s % 60;
+    var ss = tenths ? sec.toFixed(1).padStart(4, "0") : String(Math.floor(sec)).padStart(2, "0");
+    return (h ? h + ":" + String(m).padStart(2, "0") : m) + ":" + ss;
+  }
+  function say(text, kind) {
+    var box = document.getElementById("message");
+    if (!text) { box.hidden = true; return; }
+    box.className = "message" + (kind ? " " + kind : "");
+    box.innerHTML = text;
+    box.hidden = false;
+  }
+  function fail(err) {
+    if (err.conflict) {
+      say(esc(err.message) + ' <button type="button" onclick="location.reload()">Reload</button>', "error");
+    } else {
+      say(esc(err.message), "error");
+    }
+  }
+
+  // --- the episode list --------------------------------------------------------------------------
+  function listPage() {
+    api("GET", "/api/episodes").then(function (data) {
+      var rows = data.episodes.map(function (ep) {
+        var probs = (ep.error ? [{level: "error", what: ep.error}] : []).concat(ep.problems);
+        return "<tr><td><a href=\"/episodes/" + encodeURIComponent(ep.slug) + "\">" + esc(ep.title) + "</a><br><span class=muted>" + esc(ep.slug) + "</span></td>" +
+          "<td><span class=\"state " + esc(ep.state) + "\">" + esc(ep.state) + "</span></td>" +
+          "<td>" + (ep.duration_s != null ? clock(ep.duration_s) : "–") + "</td>" +
+          "<td>" + esc((ep.guests || []).join(", ")) + "</td>" +
+          "<td><ul class=problems>" + probs.map(function (p) { return "<li class=\"" + esc(p.level) + "\">" + esc(p.what) + (p.fix ? " <span class=muted>" + esc(p.fix) + "</span>" : "") + "</li>"; }).join("") + "</ul></td></tr>";
+      });
+      document.querySelector("#episodes tbody").innerHTML = rows.join("") || "<tr><td colspan=5>No episodes yet: run <code>chaitime ingest RECORDING</code>.</td></tr>";
+      document.getElementById("workspace-problems").innerHTML = data.workspace_problems.map(function (p) {
+        return "<li class=\"" + esc(p.level) + "\">" + esc(p.where) + ": " + esc(p.what) + " <span class=muted>" + esc(p.fix) + "</span></li>";
+      }).join("");
+    }).catch(fail);
+    document.getElementById("publish").onclick = function () { publish(false); };
+  }
+
+  function publish(confirm) {
+    var panel = document.getElementById("publish-panel");
+    panel.hidden = false;
+    panel.textContent = confirm ? "Publishing…" : "Checking…";
+    api("POST", "/api/publish", {confirm: confirm}).then(function (r) {
+      var list = "<ul class=problems>" + r.problems.map(function (p) { return "<li class=\"" + esc(p.level) + "\">" + esc(p.level) + ": " + esc(p.where) + ": " + esc(p.what) + "</li>"; }).join("") + "</ul>";
+      if (r.published) { panel.innerHTML = "<p>Published to " + esc(r.out) + ".</p>" + list; return; }
+      panel.innerHTML = "<p><b>chaitime check</b>: " + r.errors + " error(s), " + (r.problems.length - r.errors) + " warning(s).</p>" + list +
+        (r.errors ? "<p>Fix the errors before publishing.</p>" : '<button type="button" id="publish-go">Publish the site</button>');
+      var go = document.getElementById("publish-go");
+      if (go) go.onclick = function () { publish(true); };
+    }).catch(fail);
+  }
+
+  // --- the episode editor --------------------------------------------------------------------------
+  function episodePage() {
+    var slug = decodeURIComponent(location.pathname.split("/").pop());
+    var base = "/api/episodes/" + encodeURIComponent(slug);
+    var player = document.getElementById("player");
+    var box = document.getElementById("transcript");
+    var ep, spans = [], starts = [], current = -1, anchor = null, sel = null, wave = null, regions = null, waveSel = null;
+
+    api("GET", base).then(function (data) {
+      ep = data;
+      document.title = ep.title + " · chaitime studio";
+      document.getElementById("title").textContent = ep.title;
+      document.getElementById("post-link").href = "/episodes/" + encodeURIComponent(slug) + "/post";
+      player.src = base + "/audio";
+      draw();
+      drawSide();
+      showRemoved();
+      setupWave();
+    }).catch(function (err) { box.innerHTML = ""; fail(err); });
+
+    function colour(name) { var i = ep.speakers.indexOf(name); return i < 0 ? "#999" : COLOURS[i % COLOURS.length]; }
+
+    function draw() {
+      var html = [];
+      ep.lines.forEach(function (ln, li) {
+        html.push('<p class="line" data-line="' + li + '" style="--spk:' + colour(ln.speaker) + '"><span class="stamp">' + clock(ln.start_s) + "</span>" +
+          '<span class="who" data-line="' + li + '" title="Click to reassign this line to another speaker">' + esc(ln.speaker || "?") + "</span>");
+        for (var i = ln.first; i <= ln.last; i++) {
+          var w = ep.words[i];
+          html.push('<span class="w' + (w[4] ? " cut" : "") + (w[5] ? " sug" : "") + (w[6] ? " fixed" : "") + '" data-i="' + i + '">' + esc(w[2]) + "</span> ");
+        }
+        html.push("</p>");
+      });
+      box.innerHTML = html.join("");
+      spans = Array.prototype.slice.call(box.querySelectorAll(".w"));
+      starts = ep.words.map(function (w) { return w[0]; });
+      current = -1;
+    }
+
+    function drawSide() {
+      document.getElementById("speakers").innerHTML = ep.speakers.map(function (s) {
+        return '<li style="--spk:' + colour(s) + '"><span class="swatch"></span><span class="grow">' + esc(s) + '</span><button type="button" data-rename="' + esc(s) + '">Rename</button></li>';
+      }).join("");
+      var items = ep.markers.map(function (m) {
+        return '<li class="' + (m.struck ? "cut" : "") + '"><span data-seek="' + m.start_s + '">' + clock(m.start_s) + " " + esc(m.kind) + " " + m.length_s.toFixed(1) + " s</span>" +
+          '<button type="button" data-marker="' + esc(m.stamp) + '" data-cut="1">Cut</button><button type="button" data-marker="' + esc(m.stamp) + '" data-cut="0">Keep</button></li>';
+      });
+      ep.words.forEach(function (w, i) {
+        if (!w[5]) return;
+        items.push('<li class="' + (w[4] ? "cut" : "") + '"><span data-seek="' + w[0] + '">' + clock(w[0]) + " “" + esc(w[2]) + "”</span>" +
+          '<button type="button" data-word="' + i + '" data-cut="1">Cut</button><button type="button" data-word="' + i + '" data-cut="0">Keep</button></li>');
+      });
+      document.getElementById("suggestions").innerHTML = items.join("") || "<li class=muted>None.</li>";
+      document.getElementById("chapters").innerHTML = ep.chapters.map(function (c, i) {
+        return '<li><a data-seek="' + c.start_s + '">' + clock(c.start_s) + '</a><input data-chapter="' + i + '" value="' + esc(c.title) + '" aria-label="Chapter title">' +
+          '<button type="button" data-move="' + i + '" title="Move it to the playhead">Move</button><button type="button" data-delete="' + i + '" title="Delete">×</button></li>';
+      }).join("") || "<li class=muted>None.</li>";
+    }
+
+    function saveChapters(list) {
+      change("/chapters", {chapters: list, version: ep.versions.chapters}, function (r) {
+        ep.chapters = r.chapters;
+        ep.versions.chapters = r.versions.chapters;
+        drawSide();
+        if (regions) drawRegions();
+      });
+    }
+    function chapterList() { return ep.chapters.map(function (c) { return {start_s: c.start_s, title: c.title}; }); }
+    var chaptersBox = document.getElementById("chapters");
+    chaptersBox.addEventListener("click", function (e) {
+      var t = e.target, list = chapterList();
+      if (t.dataset.seek) { player.currentTime = +t.dataset.seek; return; }
+      if (t.dataset.move) { list[+t.dataset.move].start_s = Math.round(player.currentTime * 1000) / 1000; saveChapters(list); }
+      if (t.dataset.delete) { list.splice(+t.dataset.delete, 1); saveChapters(list); }
+    });
+    chaptersBox.addEventListener("change", function (e) {
+      if (!e.target.dataset.chapter) return;
+      var list = chapterList();
+      list[+e.target.dataset.chapter].title = e.target.value;
+      saveChapters(list);
+    });
+    function addChapter() {
+      var title = prompt("Chapter title:", "");
+      if (!title) return;
+      var list = chapterList();
+      list.push({start_s: Math.round(player.currentTime * 1000) / 1000, title: title});
+      saveChapters(list);
+    }
+    document.getElementById("chapter-add").onclick = addChapter;
+
+    function showRemoved() {
+      document.getElementById("removed").textContent = ep.removed_s ? clock(ep.removed_s, true) + " cut, " + clock(ep.duration_s - ep.removed_s) + " left" : "nothing cut";
+      if (regions) drawRegions();
+    }
+
+    // Waveform: peaks precomputed by the server, the audio element as the media.
+    function setupWave() {
+      if (!window.WaveSurfer) return;
+      api("GET", base + "/peaks").then(function (p) {
+        regions = WaveSurfer.Regions.create();
+        wave = WaveSurfer.create({container: "#waveform", media: player, peaks: [p.peaks], duration: ep.duration_s, height: 96,
+          waveColor: "#c9b79c", progressColor: "#b5651d", cursorColor: "#222", normalize: true, plugins: [regions]});
+        regions.enableDragSelection({color: "rgba(40, 110, 220, 0.25)"});
+        regions.on("region-created", function (r) {
+          if (/^(cut|spk|chapter)-/.test(r.id)) return;
+          if (waveSel && waveSel !== r) waveSel.remove();
+          waveSel = r;
+          selectRange(firstWordAfter(r.start), lastWordBefore(r.end));
+        });
+        drawRegions();
+      }).catch(function (err) { document.getElementById("waveform").textContent = "No waveform: " + err.message; });
+    }
+
+    function drawRegions() {
+      regions.getRegions().forEach(function (r) { if (r !== waveSel) r.remove(); });
+      ep.lines.forEach(function (ln, i) {
+        var c = colour(ln.speaker);
+        regions.addRegion({id: "spk-" + i, start: ln.start_s, end: Math.max(ln.end_s, ln.start_s + 0.05), color: c + "22", drag: false, resize: false});
+      });
+      ep.cuts.forEach(function (c, i) {
+        regions.addRegion({id: "cut-" + i, start: c[0], end: c[1], color: "rgba(192, 57, 43, 0.35)", drag: false, resize: false});
+      });
+      ep.chapters.forEach(function (c, i) {
+        var label = document.createElement("span");
+        label.textContent = c.title;
+        // inline: wavesurfer draws inside a shadow root, where the page's CSS doesn't reach
+        label.style.cssText = "white-space:nowrap;font-size:11px;background:rgba(255,255,255,.8);padding:0 3px;color:#1b4f72";
+        regions.addRegion({id: "chapter-" + i, start: c.start_s, content: label, color: "#2e86c1", drag: false, resize: false});
+      });
+    }
+
+    function firstWordAfter(t) { for (var i = 0; i < ep.words.length; i++) if ((ep.words[i][0] + ep.words[i][1]) / 2 >= t) return i; return ep.words.length - 1; }
+    function lastWordBefore(t) { for (var i = ep.words.length - 1; i >= 0; i--) if ((ep.words[i][0] + ep.words[i][1]) / 2 <= t) return i; return 0; }
+
+    // Which word is playing: binary search on the starts.
+    function wordAt(t) {
+      var lo = 0, hi = starts.length - 1, found = -1;
+      while (lo <= hi) { var mid = (lo + hi) >> 1; if (starts[mid] <= t) { found = mid; lo = mid + 1; } else hi = mid - 1; }
+      return found;
+    }
+    function highlight() {
+      var i = wordAt(player.currentTime);
+      if (i !== current) {
+        if (current >= 0 && spans[current]) spans[current].classList.remove("now");
+        if (i >= 0 && spans[i]) {
+          spans[i].classList.add("now");
+          if (!player.paused) {
+            var r = spans[i].getBoundingClientRect(), b = box.getBoundingClientRect();
+            if (r.top < b.top || r.bottom > b.bottom) spans[i].scrollIntoView({block: "center"});
+          }
+        }
+        current = i;
+      }
+      document.getElementById("time").textContent = clock(player.currentTime, true);
+    }
+    // Preview: inside a cut, jump to its end, as the rendered episode will.
+    function skipCuts() {
+      if (!document.getElementById("preview").checked || !ep) return;
+      var t = player.currentTime;
+      for (var k = 0; k < ep.cuts.length; k++) {
+        var c = ep.cuts[k];
+        if (t >= c[0] && t < c[1] - 0.001) { player.currentTime = c[1]; return; }
+      }
+    }
+    function tick() { skipCuts(); highlight(); if (!player.paused) requestAnimationFrame(tick); }
+    player.addEventListener("timeupdate", function () { skipCuts(); highlight(); });
+    player.addEventListener("play", function () { document.getElementById("play").textContent = "Pause"; requestAnimationFrame(tick); });
+    player.addEventListener("pause", function () { document.getElementById("play").textContent = "Play"; });
+    player.addEventListener("seeked", highlight);
+
+    function toggle() { if (player.paused) player.play(); else player.pause(); }
+    function skip(s) { player.currentTime = Math.max(0, Math.min(ep.duration_s, player.currentTime + s)); }
+    document.getElementById("play").onclick = toggle;
+    document.getElementById("back").onclick = function () { skip(-5); };
+    document.getElementById("fwd").onclick = function () { skip(5); };
+
+    // Selection: click (anchor) then shift-click, a mouse drag over words, or a waveform range.
+    function selectRange(a, b) {
+      clearSel();
+      if (a > b) { var t = a; a = b; b = t; }
+      sel = [a, b];
+      for (var i = a; i <= b; i++) spans[i].classList.add("sel");
+    }
+    function clearSel() {
+      if (sel) for (var i = sel[0]; i <= sel[1]; i++) spans[i].classList.remove("sel");
+      sel = null;
+    }
+    function selected() {
+      if (sel) return sel;
+      var s = window.getSelection();
+      if (!s || s.isCollapsed) return null;
+      var a = s.anchorNode && s.anchorNode.parentElement && s.anchorNode.parentElement.closest(".w");
+      var b = s.focusNode && s.focusNode.parentElement && s.focusNode.parentElement.closest(".w");
+      if (!a || !b) return null;
+      var i = +a.dataset.i, j = +b.dataset.i;
+      return i <= j ? [i, j] : [j, i];
+    }
+    box.addEventListener("click", function (e) {
+      var who = e.target.closest(".who");
+      if (who) { reassign(+who.dataset.line); return; }
+      var w = e.target.closest(".w");
+      if (!w || w.querySelector("input")) return;
+      var i = +w.dataset.i;
+      if (e.shiftKey && anchor !== null) { selectRange(anchor, i); window.getSelection().removeAllRanges(); return; }
+      if (!window.getSelection().isCollapsed) return;  // a drag selection, not a click
+      clearSel();
+      anchor = i;
+      player.currentTime = ep.words[i][0];
+      highlight();
+    });
+    box.addEventListener("dblclick", function (e) {
+      var w = e.target.closest(".w");
+      if (w) correct(+w.dataset.i, w);
+    });
+
+    // Which file each change writes: its version is what the server checks.
+    var WRITES = {"/cut": "edit", "/marker": "edit", "/correct": "transcript", "/replace": "transcript", "/speaker": "transcript",
+                  "/rename": "transcript", "/chapters": "chapters"};
+    function change(url, body, then) {
+      say("");
+      return api("POST", base + url, body).then(then).catch(function (err) {
+        if (!err.conflict || !WRITES[url]) { fail(err); return; }
+        // The file changed on disk: the host chooses. Reload (take the file as it is now), or make
+        // this same change again on the file as it is now (nothing else in it is touched).
+        say(esc(err.message) + ' <button type="button" id="conflict-reload">Reload</button> ' +
+            '<button type="button" id="conflict-apply">Make my change on the new file</button>', "error");
+        document.getElementById("conflict-reload").onclick = function () { location.reload(); };
+        document.getElementById("conflict-apply").onclick = function () {
+          api("GET", base).then(function (d) {
+            body.version = d.versions[WRITES[url]];
+            ep.versions = d.versions;
+            return change(url, body, function (r) { then(r); reloadWords(); });
+          }).catch(fail);
+        };
+      });
+    }
+    function cutSelection(cut) {
+      var range = selected();
+      if (!range) { say("Select words first: click one, shift-click another (or drag over them, or over the waveform)."); return; }
+      var idx = [];
+      for (var i = range[0]; i <= range[1]; i++) idx.push(i);
+      cutWords(idx, cut);
+      clearSel();
+      window.getSelection().removeAllRanges();
+      if (waveSel) { waveSel.remove(); waveSel = null; }
+    }
+    function cutWords(idx, cut) {
+      change("/cut", {words: idx, cut: cut, version: ep.versions.edit}, applyEdit);
+    }
+    function applyEdit(r) {
+      ep.versions.edit = r.versions.edit;
+      ep.cuts = r.cuts;
+      ep.markers = r.markers;
+      ep.removed_s = r.removed_s;
+      var removed = {};
+      r.removed.forEach(function (i) { removed[i] = true; });
+      ep.words.forEach(function (w, i) { w[4] = removed[i] ? 1 : 0; spans[i].classList.toggle("cut", !!removed[i]); });
+      drawSide();
+      showRemoved();
+      box.dataset.saved = String(Date.now());
+    }
+    function quoteSelection() {
+      var range = selected();
+      if (!range) { say("Select the words to quote first."); return; }
+      api("GET", base + "/post").then(function (p) {
+        return api("POST", base + "/post/quote", {first: range[0], last: range[1], version: p.version});
+      }).then(function () {
+        say('Quoted in post.md. <a href="/episodes/' + encodeURIComponent(slug) + '/post">Open the post</a>');
+        clearSel();
+      }).catch(fail);
+    }
+    document.getElementById("cut").onclick = function () { cutSelection(true); };
+    document.getElementById("quote").onclick = quoteSelection;
+    document.getElementById("keep").onclick = function () { cutSelection(false); };
+    document.getElementById("suggestions").addEventListener("click", function (e) {
+      var b = e.target.closest("button"), s = e.target.closest("[data-seek]");
+      if (s) { player.currentTime = +s.dataset.seek; return; }
+      if (!b) return;
+      if (b.dataset.marker) change("/marker", {stamp: b.dataset.marker, cut: b.dataset.cut === "1", version: ep.versions.edit}, applyEdit);
+      else cutWords([+b.dataset.word], b.dataset.cut === "1");
+    });
+
+    function correct(i, span) {
+      var input = document.createElement("input");
+      input.value = ep.words[i][2];
+      span.textContent = "";
+      span.appendChild(input);
+      input.focus();
+      input.select();
+      var done = false;
+      function finish(save) {
+        if (done) return;
+        done = true;
+        var text = input.value.trim();
+        span.textContent = ep.words[i][2];
+        if (!save || !text || text === ep.words[i][2]) return;
+        var was = norm(ep.words[i][2]);
+        change("/correct", {word: i, text: text, version: ep.versions.transcript}, function (r) {
+          ep.versions.transcript = r.versions.transcript;
+          reloadWords(function () {
+            var core = text.replace(/^[.,!?;:"'()…]+|[.,!?;:"'()…]+$/g, "");
+            var others = ep.words.filter(function (w) { return norm(w[2]) === was && w[2].indexOf(core) < 0; }).length;
+            say("Corrected. " + (ep.rendered ? "Render to update the captions, transcripts and post." : "Transcripts updated; render or draft to update the post.") +
+              (others ? ' <button type="button" id="replace-all">Replace the other ' + others + " too, and add “" + esc(text) + "” to the show’s vocabulary</button>" : ""));
+            var b = document.getElementById("replace-all");
+            if (b) b.onclick = function () {
+              var j = ep.words.findIndex(function (w) { return norm(w[2]) === was && w[2].indexOf(core) < 0; });
+              change("/replace", {word: j, text: text, vocabulary: true, version: ep.versions.transcript}, function (r2) {
+                ep.versions.transcript = r2.versions.transcript;
+                reloadWords(function () { say("Replaced " + r2.replaced + ". " + esc(r2.vocabulary || "")); });
+              });
+            };
+          });
+        });
+      }
+      input.addEventListener("keydown", function (e) {
+        e.stopPropagation();
+        if (e.key === "Enter") finish(true);
+        if (e.key === "Escape") finish(false);
+      });
+      input.addEventListener("blur", function () { finish(true); });
+    }
+
+    function norm(t) { return String(t).toLowerCase().replace(/[^\w'-]+/g, ""); }
+    // After a transcript change: the words again (their text and marks), the cut state unchanged.
+    function reloadWords(then) {
+      api("GET", base).then(function (d) {
+        ep.words = d.words;
+        ep.versions = d.versions;
+        ep.words.forEach(function (w, k) { spans[k].textContent = w[2]; spans[k].classList.toggle("fixed", !!w[6]); });
+        if (then) then();
+      }).catch(fail);
+    }
+
+    function reassign(li) {
+      var ln = ep.lines[li];
+      var name = prompt("Who says this line? (" + ep.speakers.join(", ") + ")", ln.speaker || "");
+      if (!name || name === ln.speaker) return;
+      change("/speaker", {line: li, speaker: name, version: ep.versions.transcript}, function (r) {
+        ep.versions.transcript = r.versions.transcript;
+        ln.speaker = name;
+        if (ep.speakers.indexOf(name) < 0) ep.speakers.push(name);
+        var p = box.querySelector('.line[data-line="' + li + '"]');
+        p.style.setProperty("--spk", colour(name));
+        p.querySelector(".who").textContent = name;
+        drawSide();
+        if (regions) drawRegions();
+      });
+    }
+    document.getElementById("speakers").addEventListener("click", function (e) {
+      var b = e.target.closest("button[data-rename]");
+      if (!b) return;
+      var old = b.dataset.rename, name = prompt("Rename " + old + " to:", old);
+      if (!name || name === old) return;
+      change("/rename", {old: old, new: name, version: ep.versions.transcript}, function (r) {
+        ep.versions.transcript = r.versions.transcript;
+        ep.speakers = ep.speakers.map(function (s) { return s === old ? name : s; });
+        ep.lines.forEach(function (ln) { if (ln.speaker === old) ln.speaker = name; });
+        draw();
+        drawSide();
+      });
+    });
+
+    document.getElementById("render").onclick = function () {
+      var bar = document.getElementById("progress");
+      bar.hidden = false;
+      api("POST", base + "/render").then(poll).catch(function (err) { bar.hidden = true; fail(err); });
+      function poll() {
+        api("GET", base + "/job").then(function (j) {
+          var pct = j.total ? Math.min(100, 100 * j.done / j.total) : 5;
+          bar.querySelector(".fill").style.width = pct + "%";
+          bar.querySelector(".label").textContent = j.running ? "Rendering: " + (j.stage || "starting") + " " + Math.round(pct) + "%" : "";
+          if (j.running) { setTimeout(poll, 500); return; }
+          bar.hidden = true;
+          if (j.error) say(esc(j.error), "error");
+          else { ep.rendered = true; say("Render done: " + esc(j.result.line) + "."); }
+        }).catch(fail);
+      }
+    };
+
+    document.addEventListener("keydown", function (e) {
+      if (e.target.tagName === "INPUT" && e.target.type !== "checkbox") return;
+      if (e.ctrlKey || e.metaKey || e.altKey) return;
+      if (e.key === " ") { e.preventDefault(); toggle(); }
+      else if (e.key === "ArrowLeft") { e.preventDefault(); skip(-5); }
+      else if (e.key === "ArrowRight") { e.preventDefault(); skip(5); }
+      else if (e.key === "x" || e.key === "Delete" || e.key === "Backspace") { e.preventDefault(); cutSelection(true); }
+      else if (e.key === "k") { cutSelection(false); }
+      else if (e.key === "p") { var p = document.getElementById("preview"); p.checked = !p.checked; }
+      else if (e.key === "c") { addChapter(); }
+      else if (e.key === "q") { quoteSelection(); }
+      else if (e.key === "Escape") { clearSel(); }
+    });
+  }
+
+  // --- the post editor: post.md beside the site's rendering of it ----------------------------------
+  function postPage() {
+    var slug = decodeURIComponent(location.pathname.split("/").slice(-2)[0]);
+    var base = "/api/episodes/" + encodeURIComponent(slug) + "/post";
+    var area = document.getElementById("post-text"), preview = document.getElementById("post-preview");
+    var version = null, timer = null, dirty = false;
+    document.getElementById("back").href = "/episodes/" + encodeURIComponent(slug);
+    api("GET", base).then(function (p) {
+      area.value = p.text;
+      preview.innerHTML = p.html;
+      version = p.version;
+    }).catch(fail);
+    area.addEventListener("input", function () {
+      dirty = true;
+      document.getElementById("saved").textContent = "not saved";
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        api("POST", base + "/preview", {text: area.value}).then(function (r) { preview.innerHTML = r.html; }).catch(fail);
+      }, 250);
+    });
+    function save() {
+      say("");
+      api("POST", base + "/save", {text: area.value, version: version}).then(function (r) {
+        version = r.version;
+        dirty = false;
+        document.getElementById("saved").textContent = "saved";
+      }).catch(fail);
+    }
+    document.getElementById("save").onclick = save;
+    document.addEventListener("keydown", function (e) {
+      if ((e.ctrlKey || e.metaKey) && e.key === "s") { e.preventDefault(); save(); }
+    });
+    window.addEventListener("beforeunload", function (e) { if (dirty) { e.preventDefault(); e.returnValue = ""; } });
+  }
+
+  window.Studio = {listPage: listPage, episodePage: episodePage, postPage: postPage};
+})();

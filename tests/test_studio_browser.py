@@ -1,0 +1,178 @@
+"""The studio in headless Chromium (Playwright driving Debian's chromium): open an episode, click a
+word (the player seeks to it), select words and cut them (edit.md strikes them), and preview skips
+the cut (the player's time jumps over it). Skips without chromium or playwright."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+
+import pytest
+
+from chaitime.workspace import Workspace
+from test_edit_render import built  # noqa: F401
+
+CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+TOKEN = "browser-test-token"
+
+
+@pytest.fixture
+def studio(built, tmp_path):  # noqa: F811
+    """The studio on a copy of the episode, served by uvicorn on 127.0.0.1 in a thread."""
+    uvicorn = pytest.importorskip("uvicorn")
+    from chaitime.studio.app import make_app
+    from chaitime.studio.server import _bind
+
+    shutil.copytree(built[0], tmp_path / "ws")
+    ws = Workspace.open(tmp_path / "ws")
+    sock = _bind(0)
+    server = uvicorn.Server(uvicorn.Config(make_app(ws.root, TOKEN), log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if server.started:
+            break
+        time.sleep(0.05)
+    yield ws, f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(5)
+
+
+def test_click_seeks_cut_strikes_edit_md_and_preview_skips_it(studio):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    ws, base = studio
+    ep = ws.episode("001-sample")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                    args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required", "--mute-audio"])
+        try:
+            page = browser.new_page()
+            page.goto(f"{base}/?token={TOKEN}")
+            page.wait_for_selector("#episodes a")
+            page.click("#episodes a")
+            page.wait_for_selector("#transcript .w")
+            page.wait_for_function("document.getElementById('player').readyState >= 1")
+            words = page.evaluate("Array.from(document.querySelectorAll('#transcript .line')).map(l => [...l.querySelectorAll('.w')].map(w => +w.dataset.i))")
+
+            # click a word: the player seeks to it and it is the current word
+            target = words[2][1]
+            page.click(f".w[data-i='{target}']")
+            seeked = page.evaluate("[document.getElementById('player').currentTime, document.querySelector('.w.now').dataset.i]")
+            start = page.evaluate(f"fetch('/api/episodes/001-sample').then(r => r.json()).then(d => d.words[{target}][0])")
+            assert seeked[0] == pytest.approx(start, abs=0.01) and int(seeked[1]) == target
+
+            # select the fifth line's words (click, shift-click) and cut them with the keyboard
+            line = words[4]
+            page.click(f".w[data-i='{line[0]}']")
+            page.click(f".w[data-i='{line[-1]}']", modifiers=["Shift"])
+            with page.expect_response(lambda r: r.url.endswith("/cut")) as cut_response:
+                page.keyboard.press("x")
+            assert cut_response.value.status == 200
+            page.wait_for_selector(f".w.cut[data-i='{line[-1]}']")
+            text = ep.path("edit.md").read_text()
+            row = next(r for r in text.splitlines() if r.startswith("[") and "~~" in r and not r.startswith("~~") and "Um" not in r)
+            assert row.endswith("~~") and row.split("** ", 1)[1].startswith("~~")
+            cut = page.evaluate("fetch('/api/episodes/001-sample').then(r => r.json()).then(d => d.cuts)")
+            a, b = next(c for c in cut if c[0] <= start_of(page, line[0]) < c[1])
+
+            # preview: playing into the cut jumps over it
+            page.check("#preview")
+            seen = page.evaluate(f"""() => new Promise(done => {{
+                const player = document.getElementById('player'); const times = [];
+                player.currentTime = {a - 0.4};
+                const watch = () => {{ times.push(player.currentTime); if (player.currentTime > {b + 0.3} || times.length > 600) {{ player.pause(); done(times); }} else requestAnimationFrame(watch); }};
+                player.play().then(() => requestAnimationFrame(watch));
+            }})""")
+            inside = [t for t in seen if a + 0.15 < t < b - 0.05]
+            assert seen[-1] > b + 0.3 and not inside, (a, b, seen[:5], inside[:5])
+        finally:
+            browser.close()
+
+
+def start_of(page, i: int) -> float:
+    return page.evaluate(f"fetch('/api/episodes/001-sample').then(r => r.json()).then(d => d.words[{i}][0])")
+
+
+def test_correct_reassign_move_chapter_conflict_and_render_in_the_page(studio, ffmpeg_bin):
+    """Double-click a word and type the fix; give a line to the other speaker; move a chapter to the
+    playhead; a file changed on disk is shown, not overwritten; render makes audio shorter by the cuts."""
+    import json
+
+    from conftest import media_duration
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    ws, base = studio
+    ep = ws.episode("001-sample")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--mute-audio"])
+        try:
+            page = browser.new_page()
+            page.goto(f"{base}/?token={TOKEN}")
+            page.goto(f"{base}/episodes/001-sample")
+            page.wait_for_selector("#transcript .w")
+            page.wait_for_function("document.getElementById('player').readyState >= 1")
+            data = page.evaluate("fetch('/api/episodes/001-sample').then(r => r.json())")
+
+            # correct a word
+            i = next(k for k, w in enumerate(data["words"]) if w[2].strip(",.?").lower() == "kaggle")
+            page.dblclick(f".w[data-i='{i}']")
+            page.fill(f".w[data-i='{i}'] input", "Kaggles")
+            with page.expect_response(lambda r: r.url.endswith("/correct")) as fixed:
+                page.keyboard.press("Enter")
+            assert fixed.value.status == 200
+            assert "Kaggles." in ep.path("transcript.json").read_text()
+            page.wait_for_function("document.getElementById('message').textContent.indexOf('Corrected') >= 0")  # the layout settles
+
+            # give a line to the other speaker
+            n = next(k for k, ln in enumerate(data["lines"]) if ln["speaker"] != data["lines"][0]["speaker"])
+            other = data["lines"][0]["speaker"]
+            page.once("dialog", lambda d: d.accept(other))
+            with page.expect_response(lambda r: r.url.endswith("/speaker")):
+                page.click(f".who[data-line='{n}']")
+            page.wait_for_function(f"document.querySelector(\".who[data-line='{n}']\").textContent === {json.dumps(other)}")
+
+            # move the second chapter to the playhead
+            page.evaluate("document.getElementById('player').currentTime = 20")
+            with page.expect_response(lambda r: r.url.endswith("/chapters")):
+                page.click("button[data-move='1']")
+            starts = [c["startTime"] for c in json.loads(ep.path("chapters.json").read_text())["chapters"]]
+            assert starts == [0, 20]
+
+            # edit.md changed on disk: the cut is refused and the page says so
+            hand = ep.path("edit.md").read_text() + "<!-- edited elsewhere -->\n"
+            ep.path("edit.md").write_text(hand)
+            line = data["lines"][6]  # not the corrected one
+            page.click(f".w[data-i='{line['first']}']")
+            page.click(f".w[data-i='{line['last']}']", modifiers=["Shift"])
+            with page.expect_response(lambda r: r.url.endswith("/cut")) as refused:
+                page.keyboard.press("x")
+            assert refused.value.status == 409
+            assert "changed on disk" in page.text_content("#message") and page.is_visible("#conflict-reload")
+            assert ep.path("edit.md").read_text() == hand
+            # the host chooses to make the cut on the file as it is now: their note stays, the line is struck
+            with page.expect_response(lambda r: r.url.endswith("/cut") and r.status == 200):
+                page.click("#conflict-apply")
+            now = ep.path("edit.md").read_text()
+            changed = [b for a, b in zip(hand.splitlines(), now.splitlines()) if a != b]
+            assert now.endswith("<!-- edited elsewhere -->\n") and len(changed) == 1
+            assert changed[0].split(":** ", 1)[1].startswith("~~") and changed[0].endswith("~~")
+            ep.path("edit.md").write_text(hand)  # back to the host's file for the rest
+
+            # reload, cut the line, render: the audio is shorter by exactly what the page cut
+            page.reload()
+            page.wait_for_selector("#transcript .w")
+            page.click(f".w[data-i='{line['first']}']")
+            page.click(f".w[data-i='{line['last']}']", modifiers=["Shift"])
+            with page.expect_response(lambda r: r.url.endswith("/cut")) as cut:
+                page.keyboard.press("x")
+            cuts = cut.value.json()["cuts"]
+            page.click("#render")
+            page.wait_for_function("document.getElementById('message').textContent.indexOf('Render done') >= 0", timeout=120000)
+        finally:
+            browser.close()
+    original = media_duration(ffmpeg_bin, ep.machine_dir / "master.flac")
+    removed = sum(min(b, original) - a for a, b in cuts)
+    assert media_duration(ffmpeg_bin, ep.path("audio.mp3")) == pytest.approx(original - removed, abs=0.05)
+    assert "Kaggles." in ep.path("transcript.vtt").read_text()
