@@ -172,7 +172,7 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
             after = mastered.result() if mastered is not None else None
             independent = stereo_check.result() if stereo_check is not None else None
         named = _speakers(episode, ws, raw, opts, rec, independent)
-        sound_report = _sound(episode, ws, info, named, rec) if cleanup else None
+        sound_report = _sound(episode, ws, info, named, rec) if cleanup else _drop_sound(episode)
         if cleanup and not rendered:
             after = _master(episode, ws, meta, info, before, rec)
         if rendered:  # before the draft stage, which writes chapters into the audio it makes
@@ -351,6 +351,13 @@ def _sound(episode: Episode, ws: Workspace, info: MediaInfo, transcript: Transcr
     fsutil.write_text(record, json.dumps(data, indent=1, sort_keys=True) + "\n")
     rec.done("sound", key)
     return data
+
+
+def _drop_sound(episode: Episode) -> None:
+    """Studio sound turned off: its files go, so nothing (render, studio) plays a stale cleanup."""
+    for name in ("sound.flac", "sound.s16", "sound.json"):
+        (episode.machine_dir / name).unlink(missing_ok=True)
+    episode.path("sound.svg").unlink(missing_ok=True)
 
 
 def master_source(episode: Episode, ws: Workspace) -> Path:

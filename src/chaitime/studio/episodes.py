@@ -153,10 +153,12 @@ class Files:
         return read_edit_md(self.edit)
 
     def audio(self) -> Path:
-        """The sound on the original timeline: the lossless master (audio.mp3 before any render)."""
-        master = self.episode.machine_dir / "master.flac"
-        if master.is_file():
-            return master
+        """The sound on the original timeline: the cleaned lossless master when studio sound ran,
+        else the lossless master (audio.mp3 before any render)."""
+        for name in ("sound.flac", "master.flac"):
+            master = self.episode.machine_dir / name
+            if master.is_file():
+                return master
         if not (self.episode.machine_dir / "render.json").is_file() and self.episode.path(AUDIO).is_file():
             return self.episode.path(AUDIO)
         raise InputError(f"{self.episode.folder}: no audio on the original timeline (.chaitime/master.flac). Run `chaitime ingest` again.")
@@ -560,9 +562,10 @@ def peaks(ep: Episode) -> Path:
 
 def _audio_identity(ep: Episode, audio: Path) -> str:
     """The master's content, by the extract stage's key when ingest recorded one (no re-hashing an hour of FLAC)."""
-    extract = _json(ep.machine_dir / "stages.json").get("extract")
-    if extract and audio.name == "master.flac":
-        return f"extract:{extract}"
+    stages = _json(ep.machine_dir / "stages.json")
+    stage = {"master.flac": "extract", "sound.flac": "sound"}.get(audio.name)
+    if stage and stages.get(stage):
+        return f"{stage}:{stages[stage]}"
     stat = audio.stat()  # hashed once per process while the file stays the same one
     seen = (str(audio), stat.st_size, stat.st_mtime_ns)
     if seen not in _HASHED:
@@ -574,8 +577,8 @@ _HASHED: dict[tuple, str] = {}
 
 
 def _samples(ep: Episode, audio: Path) -> np.ndarray:
-    """16 kHz mono int16: ingest's speech file when there is one, else decoded from the audio."""
-    speech = ep.machine_dir / "speech.s16"
+    """16 kHz mono int16: ingest's copy of ``audio`` when there is one, else decoded from it."""
+    speech = ep.machine_dir / ("sound.s16" if audio.name == "sound.flac" else "speech.s16")
     if speech.is_file():
         return np.fromfile(speech, dtype="<i2")
     from ..speakers.audio import decode
