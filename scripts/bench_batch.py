@@ -13,7 +13,7 @@ and prints wall seconds, peak RSS and the ratio to the baseline. Targets: the lo
 the baseline, Ray <= 1.3x. --memory K also runs the local batch over K and 4K ten-second files
 and prints both peak RSS figures (bounded memory: the second must not be ~4x the first).
 
-    python scripts/bench_batch.py [--count 8] [--minutes 5] [--memory 25] [--skip sequential,ray]
+    python scripts/bench_batch.py [--count 8] [--minutes 5] [--memory 25] [--skip sequential,ray] [--jobs 1,2]
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=5.0)
     ap.add_argument("--memory", type=int, default=0, help="also: peak RSS of local batches of K and 4K short files")
     ap.add_argument("--skip", default="", help="comma-separated: sequential, ray")
+    ap.add_argument("--jobs", default="", help="comma-separated worker counts for extra local-batch rows, e.g. 1,2")
     args = ap.parse_args()
     if not MEDIA.is_dir():
         print(f"{MEDIA}: absent; the batch is assembled from the real voices there.", file=sys.stderr)
@@ -87,6 +88,9 @@ def main() -> int:
             rows.append((f"{len(files)} single chaitime ingest processes",
                          {"wall_s": sum(r["wall_s"] for r in runs), "peak_rss_mb": max(r["peak_rss_mb"] for r in runs)}))
         rows.append(("chaitime ingest FOLDER (local batch)", timed([*chaitime, str(tmp / "recordings")], _fresh(tmp / "ws-local"))))
+        for n in (int(j) for j in args.jobs.split(",") if j.strip()):
+            rows.append((f"chaitime ingest --jobs {n} FOLDER", timed([*chaitime, "--jobs", str(n), str(tmp / "recordings")],
+                                                                    _fresh(tmp / f"ws-jobs-{n}"))))
         if "ray" not in skip:
             try:
                 import ray  # noqa: F401

@@ -218,9 +218,11 @@ def _bool(row: dict, key: str, default: bool) -> bool | None:
 
 
 def default_workers() -> int:
-    """What the machine holds: one episode per core, at most as many as fit in the memory left
-    beside the model (EPISODE_MEMORY each), at least one."""
-    cores = os.cpu_count() or 1
+    """What the machine holds: one episode per two cores (decoding already uses every core, and
+    episodes take turns at it; on 2 cores, 2 episodes at once measured 1.46x faster-whisper alone
+    against 1.38x for one), at most as many as fit in the memory left beside the model
+    (EPISODE_MEMORY each), at least one."""
+    cores = max(1, (os.cpu_count() or 1) // 2)
     try:
         with open("/proc/meminfo") as fh:
             info = {line.split(":")[0]: int(line.split()[1]) * 1024 for line in fh}
