@@ -25,10 +25,10 @@ import pytest
 from chaitime.fsutil import TEMP_NAME
 from conftest import run_chaitime
 
-KILL_STAGES = ("extract", "master", "transcribe", "speakers", "writing", "render")
+KILL_STAGES = ("extract", "transcribe", "speakers", "sound", "master", "writing", "render")
 CUT_TEXT = "Titanic"
 SAME_BYTES = ("transcript.json", "transcript.vtt", "transcript.srt", "transcript.podcast.json", "chapters.json", "edit.md",
-              "audio.mp3", ".chaitime/master.flac", ".chaitime/speech.s16", ".chaitime/transcript.raw.json", ".chaitime/render.json")
+              "audio.mp3", ".chaitime/master.flac", ".chaitime/sound.flac", ".chaitime/speech.s16", ".chaitime/transcript.raw.json", ".chaitime/render.json")
 
 
 def chaitime_env() -> dict:
@@ -137,12 +137,13 @@ def killed(sound, reference, tmp_path_factory) -> dict:
     ws = tmp_path_factory.mktemp("killed")
     run_chaitime("init", cwd=ws, check=True)
     ingest = ["ingest", str(sound), "--date", "2026-11-23"]
-    points = {
+    points = {  # in the order ingest runs them (studio sound on: mastering waits for the cleaned sound)
         "extract": lambda p: ffmpeg_running(p, ".chaitime/.speech.*.tmp.s16"),
-        "master": lambda p: ffmpeg_running(p, ".audio.*.tmp.mp3"),
-        "transcribe": lambda p: lambda ep, r: "master" in r and "transcribe" not in r,
+        "transcribe": lambda p: lambda ep, r: "extract" in r and "transcribe" not in r,
         "speakers": lambda p: lambda ep, r: "transcribe" in r and "speakers" not in r,
-        "writing": lambda p: lambda ep, r: "speakers" in r and "draft" not in r,
+        "sound": lambda p: lambda ep, r: "speakers" in r and "sound" not in r,
+        "master": lambda p: ffmpeg_running(p, ".audio.*.tmp.mp3"),
+        "writing": lambda p: lambda ep, r: "master" in r and "draft" not in r,
     }
     kills = {}
     for stage, ready in points.items():
