@@ -4,4 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/setup-env.sh test
 python -m ruff check --quiet src tests scripts  # lint first: seconds, and a broken import fails here
-python -m pytest -q -ra --durations=15 "$@"
+# One worker per core, each test file on one worker (module fixtures built once): on 2 cores the
+# suite took 605 s this way against 755 s in one process.
+python -m pytest -q -ra --durations=15 -n auto --dist loadfile "$@"
