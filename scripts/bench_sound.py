@@ -136,7 +136,7 @@ def run_case(name: str, conv: rv.Conversation, clean: np.ndarray, folder: Path) 
     started = time.perf_counter()
     pcm = np.clip(np.round(conv.samples * 32767), -32768, 32767).astype(np.int16)
     plan = sound.analyse(pcm, truth(conv), sound.Settings())
-    sound.apply(wav, plan, 1, folder / "sound.flac", folder / "sound.s16")
+    sound.apply(wav, plan, 1, folder / "sound.flac", folder / "sound.s16", target_lufs=loudness.MONO_TARGET_LUFS)
     cost["sound_s"] = time.perf_counter() - started
     master(folder / "sound.flac", folder / "chaitime.mp3")
     row = measures(folder / "chaitime.mp3", conv, clean)

@@ -53,6 +53,31 @@ def test_leveler_brings_a_quiet_guest_to_the_host(tmp_path, shared_media):
     assert measured.lra_lu <= 8.0  # before the final normalization (the master's LRA is measured by the bench)
 
 
+@pytest.mark.slow
+def test_speakers_stay_level_through_the_masters_limiter(tmp_path, shared_media):
+    """The master's gain and limiter take more from the male reader than from the female one;
+    the sound stage evens them as they will be mastered: within 1 dB in the MP3 (pyloudnorm over
+    the true turns of the decoded MP3), loudness on target, LRA under 6 LU."""
+    import subprocess
+
+    from chaitime.media import ffmpeg, loudness
+    from realvoices import assemble
+
+    conv = assemble(shared_media, "male-female", "plain", turns=12)
+    wav = conv.write_wav(tmp_path / "in.wav")
+    pcm = np.clip(np.round(conv.samples * 32767), -32768, 32767).astype(np.int16)
+    plan = sound.analyse(pcm, _truth_transcript(conv), sound.Settings(denoise="off", dehum="off"))
+    measured, _ = sound.apply(wav, plan, 1, tmp_path / "out.flac", tmp_path / "out.s16", target_lufs=loudness.MONO_TARGET_LUFS)
+    _, after = loudness.master_mp3(tmp_path / "out.flac", measured, loudness.MONO_TARGET_LUFS, 1, tmp_path / "audio.mp3")
+    decoded = subprocess.run([ffmpeg.ffmpeg_exe(), "-v", "error", "-i", str(tmp_path / "audio.mp3"), "-ac", "1", "-ar", "16000", "-f", "f32le", "-"],
+                             capture_output=True, check=True).stdout
+    levels = _speaker_lufs(np.frombuffer(decoded, np.float32), conv)
+    before = _speaker_lufs(conv.samples, conv)
+    assert abs(before[conv.speakers[0]] - before[conv.speakers[1]]) > 4
+    assert abs(levels[conv.speakers[0]] - levels[conv.speakers[1]]) <= 1.0, levels
+    assert abs(after.integrated_lufs - loudness.MONO_TARGET_LUFS) <= 1.0 and after.lra_lu <= 6.0, after
+
+
 def test_noisy_speech_is_denoised_and_left_level(tmp_path, shared_media):
     from realvoices import assemble
 

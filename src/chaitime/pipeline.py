@@ -341,10 +341,11 @@ def _sound(episode: Episode, ws: Workspace, info: MediaInfo, transcript: Transcr
     out, proxy, record = episode.machine_dir / "sound.flac", episode.machine_dir / "sound.s16", episode.machine_dir / "sound.json"
     speech = asr.PcmAudio(episode.machine_dir / "speech.s16").samples()
     plan = sound.analyse(speech, transcript, settings)  # seconds for an hour: the key is what it decided
-    key = stage_key("sound", rec.data.get("extract"), settings.__dict__, sound.plan_key(plan), ffmpeg.ffmpeg_version())
+    target = loudness.target_for(info.channels, ws.settings.get("audio", "target_lufs"))  # the speakers are evened as mastered
+    key = stage_key("sound", rec.data.get("extract"), settings.__dict__, sound.plan_key(plan), target, ffmpeg.ffmpeg_version())
     if rec.fresh("sound", key, [out, proxy, record]):
         return json.loads(record.read_text())
-    measured, clipped = sound.apply(episode.machine_dir / "master.flac", plan, info.channels, out, proxy)
+    measured, clipped = sound.apply(episode.machine_dir / "master.flac", plan, info.channels, out, proxy, target_lufs=target)
     report = sound.report(plan, measured, clipped, asr.PcmAudio(proxy).samples(), transcript, settings.leveler and not plan.notes)
     data = report.__dict__
     fsutil.write_text(episode.path("sound.svg"), sound.picture(speech, asr.PcmAudio(proxy).samples(), transcript))

@@ -9,6 +9,7 @@ linear mode does; the limiter lets a quiet recording reach the target (standards
 from __future__ import annotations
 
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -207,6 +208,15 @@ def limiter_loss_bound(samples: np.ndarray, rate_hz: int, gain_db: float, ceilin
     depth = depth[1 : n + 1]
     share = float(np.dot(energy, 1 - 10 ** (-depth / 10))) / float(energy.sum())
     return float(-10 * np.log10(max(1e-12, 1 - min(1.0, K_WEIGHT_MAX * share))))
+
+
+def limited_pcm(pcm: Path, rate_hz: int, gain_db: float, ceiling_db: float = LIMITER_CEILING_DB) -> bytes:
+    """Mono s16 ``pcm`` raised by ``gain_db`` through the master's limiter, as s16 bytes."""
+    with tempfile.TemporaryDirectory(prefix=".limited.", dir=pcm.parent) as tmp:
+        out = Path(tmp) / "limited.s16"
+        ffmpeg.run(["-f", "s16le", "-ar", str(rate_hz), "-ac", "1", "-i", str(pcm), "-af", f"volume={gain_db:.2f}dB,{_limiter(0.0, ceiling_db)}",
+                    "-f", "s16le", "-c:a", "pcm_s16le", str(out)], what="simulating the master's limiter")
+        return out.read_bytes()
 
 
 def _named(filter_spec: str, name: str) -> str:

@@ -38,6 +38,9 @@ RATE_HZ = 16000
 WORD_PAD_S = 0.15  # around a turn's words: breaths and onsets stay in the turn's gain
 RAMP_FRAMES = 20  # 200 ms gain ramps, centred, so they finish inside the pause before a turn
 MAX_GAIN_DB = 20.0
+COMP_OVER_DB = 4.0  # the compressor's threshold over the levelled speech level
+COMP_RATIO = 3.0
+CORRECT_DB = 0.3  # speakers further apart than this after the master's limiter get a second pass
 TURN_RANGE_DB = 6.0  # a turn may differ from its speaker's level by this much at most
 TURN_FULL_S = 4.0  # a turn with this much speech is levelled fully; shorter ones in proportion
 MIN_SPEECH_S = 3.0  # less speech than this in the recording: nothing to level
@@ -74,6 +77,8 @@ class Plan:
     noise_floor_db: float
     snr_db: float
     notes: tuple[str, ...] = ()
+    level_db: float | None = None  # the levelled speech's K-weighted level (the compressor's reference)
+    turns: tuple[tuple[str, int, int], ...] = ()  # (speaker, first frame, end frame) the gains follow
 
 
 @dataclass(frozen=True)
@@ -275,14 +280,15 @@ def analyse(samples: np.ndarray, transcript, settings: Settings) -> Plan:
     if denoise == "auto":
         denoise = "off" if not all_speech.any() or snr >= LIGHT_SNR_DB else ("strong" if snr < STRONG_SNR_DB else "light")
     hum = detect_hum(samples) if settings.dehum == "auto" else ()
-    return Plan(gain, denoise, hum, speakers, floor, snr, tuple(notes))
+    level = round(gated_db(weighted + gain, all_speech), 1) if settings.leveler and speakers and all_speech.any() else None
+    return Plan(gain, denoise, hum, speakers, floor, snr, tuple(notes), level, tuple((t[0], t[1], t[2]) for t in turns))
 
 
 def plan_key(plan: Plan) -> list:
     """What the sound stage's output depends on, for its stage key: a new transcript whose turns
     give the same gains (to 0.5 dB, in 100 ms steps) doesn't clean the sound again."""
     coarse = np.round(plan.gain_db[::10] * 2).astype(np.int8).tobytes().hex() if len(plan.gain_db) else ""
-    return [coarse, plan.denoise, list(plan.hum_hz)]
+    return [coarse, plan.denoise, list(plan.hum_hz), plan.level_db]
 
 
 # --- applying it -----------------------------------------------------------------------------------
@@ -297,15 +303,46 @@ def filter_chain(plan: Plan, channels: int) -> str:
     return ",".join(steps)
 
 
-def apply(master: Path, plan: Plan, channels: int, out: Path, proxy: Path) -> tuple[loudness.Loudness, int]:
+def apply(master: Path, plan: Plan, channels: int, out: Path, proxy: Path, target_lufs: float | None = None) -> tuple[loudness.Loudness, int]:
     """``master`` through the plan into ``out`` (FLAC, 48 kHz) and ``proxy`` (16 kHz mono s16);
-    returns the loudness of ``out`` and the count of clipped samples in ``master``."""
+    returns the loudness of ``out`` and the count of clipped samples in ``master``. The speakers
+    are measured as the master's gain (to ``target_lufs``; none without) and limiter will leave them
+    (the limiter takes more from a voice with more low-frequency energy, which K-weighting hears
+    less of: 1.8 dB between two levelled readers); when they are more than CORRECT_DB apart, a
+    second, cheap pass over ``out`` evens them."""
+    measured, clipped = _pass(master, plan, channels, out, proxy, filter_chain(plan, channels))
+    if plan.turns and plan.level_db is not None:
+        fix = correction(proxy, plan, 0.0 if target_lufs is None else target_lufs - measured.integrated_lufs)
+        if fix is not None:
+            measured, _ = _pass(out, fix, min(2, channels), out, proxy, f"aresample={48000}:resampler=soxr")
+    return measured, clipped
+
+
+def correction(proxy: Path, plan: Plan, gain_db: float) -> Plan | None:
+    """A gain plan evening the speakers as they will sound after the master's gain and limiter
+    (simulated on the 16 kHz proxy), or None when they are within CORRECT_DB."""
+    limited = np.frombuffer(loudness.limited_pcm(proxy, RATE_HZ, gain_db), dtype="<i2")
+    weighted, _ = frame_levels(limited)
+    n = min(len(weighted), len(plan.gain_db))
+    frames: dict[str, np.ndarray] = {}
+    for speaker, a, b in plan.turns:
+        frames.setdefault(speaker, np.zeros(n, bool))[a:min(b, n)] = True
+    levels = {s: gated_db(weighted[:n], m) for s, m in frames.items() if m.sum() * FRAME_S >= 1.0}
+    if len(levels) < 2 or max(levels.values()) - min(levels.values()) <= CORRECT_DB:
+        return None
+    main = max(levels, key=lambda s: frames[s].sum())
+    curve = _curve([(a, b, float(np.clip(levels[main] - levels[s], -TURN_RANGE_DB, TURN_RANGE_DB)) if s in levels else 0.0)
+                    for s, a, b in plan.turns], len(plan.gain_db))
+    return Plan(curve, "off", (), plan.speakers_db, plan.noise_floor_db, plan.snr_db)
+
+
+def _pass(master: Path, plan: Plan, channels: int, out: Path, proxy: Path, chain: str) -> tuple[loudness.Loudness, int]:
     from .render import _Pipe
 
     ch = min(2, channels)
-    decode = ["-i", ffmpeg.as_input(master), "-map", "0:a:0", "-af", filter_chain(plan, channels), "-f", "f32le", "-c:a", "pcm_f32le", "-"]
+    decode = ["-i", ffmpeg.as_input(master), "-map", "0:a:0", "-af", chain, "-f", "f32le", "-c:a", "pcm_f32le", "-"]
     with fsutil.atomic_path(out) as tmp, fsutil.atomic_path(proxy) as tmp_proxy:
-        graph = (f"[0:a]asplit=2[a][b];[a]{loudness.level_filter(ch)}[m];"
+        graph = (f"[0:a]{compressor(plan)}asplit=2[a][b];[a]{loudness.level_filter(ch)}[m];"
                  f"[b]aresample={RATE_HZ}:resampler=soxr,aformat=sample_fmts=s16:channel_layouts=mono[s]")
         encode = ["-f", "f32le", "-ar", "48000", "-ac", str(ch), "-i", "-", "-filter_complex", graph,
                   "-map", "[m]", "-c:a", "flac", "-sample_fmt", "s16", "-f", "flac", str(tmp),
@@ -316,6 +353,16 @@ def apply(master: Path, plan: Plan, channels: int, out: Path, proxy: Path) -> tu
         stderr_dec, stderr_enc = pipe.stderr
     measured = loudness.parse_summary(stderr_enc)
     return measured, _clipped(stderr_dec)
+
+
+def compressor(plan: Plan) -> str:
+    """After the leveler, a gentle RMS compressor over the levelled speech: the loud syllables
+    come down, so the master's peak limiter (which takes more from a peaky voice than a smooth
+    one) has little left to do and the speakers stay level after it."""
+    if plan.level_db is None or not np.isfinite(plan.level_db):
+        return ""
+    threshold = 10 ** ((plan.level_db + COMP_OVER_DB) / 20)
+    return f"acompressor=threshold={threshold:.6f}:ratio={COMP_RATIO:g}:attack=5:release=120:knee=4:detection=rms,"
 
 
 def _clipped(stderr: str) -> int:
