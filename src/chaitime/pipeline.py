@@ -215,7 +215,7 @@ def _running(episode: Episode, what: str) -> Iterator[None]:
     episode.mark_complete()
 
 
-OUTPUT_NAMES = (EPISODE_TOML, TRANSCRIPT, *(f.name for f in EPISODE_FILES), "edit.md", POST, "post.draft.md", "youtube.txt", "youtube.draft.txt")
+OUTPUT_NAMES = (EPISODE_TOML, TRANSCRIPT, *(f.name for f in EPISODE_FILES), "edit.md", POST, "post.draft.md", "youtube.txt", "youtube.draft.txt", "sound.svg")
 
 
 # --- episode folder and metadata -------------------------------------------------------------
