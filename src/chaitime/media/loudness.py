@@ -237,6 +237,11 @@ def _input(path: Path) -> list[str]:
     return ["-i", ffmpeg.as_input(path)]
 
 
+def limiter(ceiling_db: float = LIMITER_CEILING_DB) -> str:
+    """The master's look-ahead limiter, for a stage that delivers sound ready to master."""
+    return _limiter(0.0, ceiling_db)
+
+
 def _limiter(gain: float, ceiling_db: float) -> str:
     """Gain, then a look-ahead limiter (auto-level off, delay compensated)."""
     return f"volume={gain:.2f}dB,alimiter=limit={10 ** (ceiling_db / 20):.4f}:level=false:latency=true:attack=5:release=100"

@@ -312,39 +312,55 @@ def apply(master: Path, plan: Plan, channels: int, out: Path, proxy: Path, targe
     (the limiter takes more from a voice with more low-frequency energy, which K-weighting hears
     less of: 1.8 dB between two levelled readers); when they are more than CORRECT_DB apart, a
     second, cheap pass over ``out`` evens them."""
-    measured, clipped = _pass(master, plan, channels, out, proxy, filter_chain(plan, channels))
-    if plan.turns and plan.level_db is not None:
-        fix = correction(proxy, plan, 0.0 if target_lufs is None else target_lufs - measured.integrated_lufs)
-        if fix is not None:
-            measured, _ = _pass(out, fix, min(2, channels), out, proxy, f"aresample={48000}:resampler=soxr")
+    measured, clipped = _pass(master, plan, channels, out, proxy, filter_chain(plan, channels), compressor(plan))
+    if not plan.turns or plan.level_db is None:
+        return measured, clipped
+    gain = 0.0 if target_lufs is None else target_lufs - measured.integrated_lufs
+    fix, loss = correction(proxy, plan, gain)
+    if fix is None and target_lufs is None:
+        return measured, clipped
+    if target_lufs is not None:
+        gain += loss  # what the limiter will take off, given back before it
+    # The second pass: the speakers' correction, and with a target the master's gain and limiter
+    # too, so mastering finds the sound on target under its ceiling (one encode, no limiter search).
+    curve = (fix.gain_db if fix is not None else np.zeros(len(plan.gain_db))) + gain
+    second = Plan(curve, "off", (), plan.speakers_db, plan.noise_floor_db, plan.snr_db)
+    limiter = f"{loudness.limiter()}," if target_lufs is not None else ""
+    measured, _ = _pass(out, second, min(2, channels), out, proxy, f"aresample={48000}:resampler=soxr", limiter)
     return measured, clipped
 
 
-def correction(proxy: Path, plan: Plan, gain_db: float) -> Plan | None:
+def correction(proxy: Path, plan: Plan, gain_db: float) -> tuple[Plan | None, float]:
     """A gain plan evening the speakers as they will sound after the master's gain and limiter
-    (simulated on the 16 kHz proxy), or None when they are within CORRECT_DB."""
+    (simulated on the 16 kHz proxy), or None when they are within CORRECT_DB; and the loudness
+    (LU) the limiter takes off the speech."""
     limited = np.frombuffer(loudness.limited_pcm(proxy, RATE_HZ, gain_db), dtype="<i2")
     weighted, _ = frame_levels(limited)
     n = min(len(weighted), len(plan.gain_db))
     frames: dict[str, np.ndarray] = {}
     for speaker, a, b in plan.turns:
         frames.setdefault(speaker, np.zeros(n, bool))[a:min(b, n)] = True
+    speech = np.any(list(frames.values()), axis=0) if frames else np.zeros(n, bool)
+    unlimited = frame_levels(np.fromfile(proxy, dtype="<i2"))[0][:n] + gain_db
+    loss = max(0.0, gated_db(unlimited, speech) - gated_db(weighted[:n], speech)) if speech.sum() >= BLOCK_FRAMES else 0.0
     levels = {s: gated_db(weighted[:n], m) for s, m in frames.items() if m.sum() * FRAME_S >= 1.0}
     if len(levels) < 2 or max(levels.values()) - min(levels.values()) <= CORRECT_DB:
-        return None
+        return None, loss
     main = max(levels, key=lambda s: frames[s].sum())
     curve = _curve([(a, b, float(np.clip(levels[main] - levels[s], -TURN_RANGE_DB, TURN_RANGE_DB)) if s in levels else 0.0)
                     for s, a, b in plan.turns], len(plan.gain_db))
-    return Plan(curve, "off", (), plan.speakers_db, plan.noise_floor_db, plan.snr_db)
+    return Plan(curve, "off", (), plan.speakers_db, plan.noise_floor_db, plan.snr_db), loss
 
 
-def _pass(master: Path, plan: Plan, channels: int, out: Path, proxy: Path, chain: str) -> tuple[loudness.Loudness, int]:
+def _pass(master: Path, plan: Plan, channels: int, out: Path, proxy: Path, chain: str, after: str) -> tuple[loudness.Loudness, int]:
+    """One streamed pass: ``chain`` (ffmpeg) before, RNNoise and the gain curve (numpy), ``after``
+    (ffmpeg, a filter and a comma, or nothing) on the way to ``out`` and ``proxy``."""
     from .render import _Pipe
 
     ch = min(2, channels)
     decode = ["-i", ffmpeg.as_input(master), "-map", "0:a:0", "-af", chain, "-f", "f32le", "-c:a", "pcm_f32le", "-"]
     with fsutil.atomic_path(out) as tmp, fsutil.atomic_path(proxy) as tmp_proxy:
-        graph = (f"[0:a]{compressor(plan)}asplit=2[a][b];[a]{loudness.level_filter(ch)}[m];"
+        graph = (f"[0:a]{after}asplit=2[a][b];[a]{loudness.level_filter(ch)}[m];"
                  f"[b]aresample={RATE_HZ}:resampler=soxr,aformat=sample_fmts=s16:channel_layouts=mono[s]")
         encode = ["-f", "f32le", "-ar", "48000", "-ac", str(ch), "-i", "-", "-filter_complex", graph,
                   "-map", "[m]", "-c:a", "flac", "-sample_fmt", "s16", "-f", "flac", str(tmp),
