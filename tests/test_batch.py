@@ -138,3 +138,15 @@ def test_unreachable_ray_address_is_one_line(recordings, tmp_path):
     assert out.returncode == 2
     assert "can't reach the Ray cluster at '127.0.0.1:9'" in out.stderr and "Traceback" not in out.stderr
     assert not (ws / "episodes").exists() or not any((ws / "episodes").iterdir())
+
+
+def test_nothing_to_ingest_is_said_once(tmp_path):
+    """An empty folder alone: its one line, once. With a missing file too: each named, then why nothing ran."""
+    run_chaitime("init", cwd=tmp_path, check=True)
+    (tmp_path / "empty").mkdir()
+    alone = run_chaitime("ingest", "empty", cwd=tmp_path)
+    assert alone.returncode == 2 and alone.stdout.count("is a folder with no recordings") + alone.stderr.count("is a folder with no recordings") == 1
+    both = run_chaitime("ingest", "empty", "missing.mp4", cwd=tmp_path)
+    assert both.returncode == 2 and "skipped: missing.mp4" in both.stdout + both.stderr
+    assert both.stderr.strip().splitlines()[-1].endswith("all 2 recordings were skipped (each named above).")
+    assert not (tmp_path / "episodes").exists() or not any((tmp_path / "episodes").iterdir())

@@ -346,9 +346,10 @@ def _sound(episode: Episode, ws: Workspace, info: MediaInfo, transcript: Transcr
     if rec.fresh("sound", key, [out, proxy, record]):
         return json.loads(record.read_text())
     measured, clipped = sound.apply(episode.machine_dir / "master.flac", plan, info.channels, out, proxy, target_lufs=target)
-    report = sound.report(plan, measured, clipped, asr.PcmAudio(proxy).samples(), transcript, settings.leveler and not plan.notes)
+    cleaned = asr.PcmAudio(proxy).samples()
+    report = sound.report(plan, measured, clipped, cleaned, transcript, settings.leveler and not plan.notes)
     data = report.__dict__
-    fsutil.write_text(episode.path("sound.svg"), sound.picture(speech, asr.PcmAudio(proxy).samples(), transcript))
+    fsutil.write_text(episode.path("sound.svg"), sound.picture(speech, cleaned, transcript))
     fsutil.write_text(record, json.dumps(data, indent=1, sort_keys=True) + "\n")
     rec.done("sound", key)
     return data

@@ -103,10 +103,12 @@ def _ingest_batch(rep, ws, recordings, opts, manifest, jobs, backend, address) -
         problems += bad_rows
     scale = ws.settings.data.get("scale", {})
     backend = backend or scale.get("backend", "local")
+    if not todo and len(problems) <= 1:  # one line, said once
+        raise InputError("nothing to ingest: " + (problems[0] if problems else "no recordings given."))
     for line in problems:
         rep.echo(f"skipped: {line}") if not rep.quiet else click.echo(f"chaitime: skipped: {line}", err=True)
     if not todo:
-        raise InputError("nothing to ingest: " + (problems[0] if problems else "no recordings given."))
+        raise InputError(f"nothing to ingest: all {len(problems)} recordings were skipped (each named above).")
     view = BatchView(rep, len(todo))
     result = batch.run(todo, ws, backend=backend, workers=jobs or scale.get("jobs"), address=address or scale.get("address"),
                        events=view, problems=problems)

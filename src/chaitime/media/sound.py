@@ -188,9 +188,10 @@ def speech_frames(turns, weighted_db: np.ndarray, floor_db: float) -> dict[str, 
 
 
 def word_frames(turns, n: int) -> dict[str, np.ndarray]:
-    """Per speaker, the frames inside their turns (padded word spans and the pauses between them)."""
+    """Per speaker, the frames inside their turns (padded word spans and the pauses between them);
+    ``turns`` as turns_of gives them or as Plan.turns keeps them (speaker, first, end)."""
     out: dict[str, np.ndarray] = {}
-    for speaker, a, b, _ in turns:
+    for speaker, a, b, *_ in turns:
         out.setdefault(speaker, np.zeros(n, bool))[a:b] = True
     return out
 
@@ -337,9 +338,7 @@ def correction(proxy: Path, plan: Plan, gain_db: float) -> tuple[Plan | None, fl
     limited = np.frombuffer(loudness.limited_pcm(proxy, RATE_HZ, gain_db), dtype="<i2")
     weighted, _ = frame_levels(limited)
     n = min(len(weighted), len(plan.gain_db))
-    frames: dict[str, np.ndarray] = {}
-    for speaker, a, b in plan.turns:
-        frames.setdefault(speaker, np.zeros(n, bool))[a:min(b, n)] = True
+    frames = word_frames(plan.turns, n)
     speech = np.any(list(frames.values()), axis=0) if frames else np.zeros(n, bool)
     unlimited = frame_levels(np.fromfile(proxy, dtype="<i2"))[0][:n] + gain_db
     loss = max(0.0, gated_db(unlimited, speech) - gated_db(weighted[:n], speech)) if speech.sum() >= BLOCK_FRAMES else 0.0
@@ -437,8 +436,9 @@ def after_levels(proxy_samples: np.ndarray, transcript) -> tuple[dict[str, float
     """Speakers' levels and the noise floor of the processed sound, measured as ``analyse`` does."""
     weighted, plain = frame_levels(proxy_samples)
     floor = noise_floor_db(plain)
-    masks = speech_frames(turns_of(transcript.words, len(weighted)), weighted, floor)
-    words = word_frames(turns_of(transcript.words, len(weighted)), len(weighted))
+    turns = turns_of(transcript.words, len(weighted))
+    masks = speech_frames(turns, weighted, floor)
+    words = word_frames(turns, len(weighted))
     return {s: round(gated_db(weighted, words[s]), 2) for s, m in masks.items() if m.any()}, floor
 
 
