@@ -214,7 +214,7 @@ def limited_pcm(pcm: Path, rate_hz: int, gain_db: float, ceiling_db: float = LIM
     """Mono s16 ``pcm`` raised by ``gain_db`` through the master's limiter, as s16 bytes."""
     with tempfile.TemporaryDirectory(prefix=".limited.", dir=pcm.parent) as tmp:
         out = Path(tmp) / "limited.s16"
-        ffmpeg.run(["-f", "s16le", "-ar", str(rate_hz), "-ac", "1", "-i", str(pcm), "-af", f"volume={gain_db:.2f}dB,{_limiter(0.0, ceiling_db)}",
+        ffmpeg.run(["-f", "s16le", "-ar", str(rate_hz), "-ac", "1", "-i", str(pcm), "-af", _limiter(gain_db, ceiling_db),
                     "-f", "s16le", "-c:a", "pcm_s16le", str(out)], what="simulating the master's limiter")
         return out.read_bytes()
 
