@@ -5,7 +5,9 @@ Cases, from real readers (tests/realvoices.py, exact turn truth): (a) the guest 
 mixed mono; (b) speech + pink noise at 15 dB SNR + 50 Hz hum (with harmonics); (c) clean speech.
 Figures: per-speaker loudness difference (pyloudnorm over the true turns), loudness, LRA and
 true peak by ffmpeg's ebur128 (independent of chaitime's parser), DNSMOS P.835 (speechmos'
-ONNX models), PESQ wb and STOI against the clean reference; cost of the sound stage vs mastering.
+ONNX models), PESQ wb and STOI against the clean reference, WER of Whisper tiny.en against its own
+transcript of the clean reference (LibriSpeech's texts don't ship with the readers: the question is
+whether the sound costs words, not Whisper's own errors); cost of the sound stage vs mastering.
 
     PYTHONPATH=src python scripts/bench_sound.py [--turns 12]
 """
@@ -22,7 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "tests"), str(Path(__file__).resolve().parent)]
+from trust_asr import wer  # noqa: E402
+
 import realvoices as rv  # noqa: E402
 from chaitime.media import ffmpeg, loudness, sound  # noqa: E402
 from chaitime.transcript.model import Segment, Transcript, Word  # noqa: E402
@@ -99,7 +103,13 @@ def master(source: Path, out: Path) -> None:
     loudness.master_mp3(source, before, loudness.MONO_TARGET_LUFS, 1, out)
 
 
-def measures(mp3: Path, conv: rv.Conversation, clean: np.ndarray) -> dict:
+def words(path: Path) -> str:
+    from chaitime.asr import AsrOptions, transcribe
+
+    return " ".join(w.text for w in transcribe(path, AsrOptions(model="tiny.en", device="cpu")).words)
+
+
+def measures(mp3: Path, conv: rv.Conversation, clean: np.ndarray, reference: str) -> dict:
     import pyloudnorm as pyln
     from pesq import pesq
     from pystoi import stoi
@@ -116,11 +126,13 @@ def measures(mp3: Path, conv: rv.Conversation, clean: np.ndarray) -> dict:
     # PESQ/STOI against the clean reference at the same loudness (a level shift is no degradation).
     scaled = ref * np.sqrt(np.mean(x**2) / max(1e-12, np.mean(ref**2)))
     return {"diff_db": max(levels) - min(levels), "I": i, "LRA": lra, "TP": tp, "SIG": mos["sig_mos"], "BAK": mos["bak_mos"],
-            "OVRL": mos["ovrl_mos"], "PESQ": pesq(16000, scaled, x, "wb"), "STOI": stoi(scaled, x, 16000)}
+            "OVRL": mos["ovrl_mos"], "PESQ": pesq(16000, scaled, x, "wb"), "STOI": stoi(scaled, x, 16000),
+            "WER%": 100 * wer(reference, words(mp3))}
 
 
 def run_case(name: str, conv: rv.Conversation, clean: np.ndarray, folder: Path) -> tuple[list[tuple[str, dict]], dict]:
     wav = conv.write_wav(folder / "in.wav")
+    reference = words(rv.Conversation("clean", clean, conv.turns).write_wav(folder / "clean.wav"))
     rows, cost = [], {}
     for chain, spec in CHAINS.items():
         src = wav
@@ -132,14 +144,14 @@ def run_case(name: str, conv: rv.Conversation, clean: np.ndarray, folder: Path) 
         master(src, out)
         if chain == "raw":
             cost["master_s"] = time.perf_counter() - started
-        rows.append((chain, measures(out, conv, clean)))
+        rows.append((chain, measures(out, conv, clean, reference)))
     started = time.perf_counter()
     pcm = np.clip(np.round(conv.samples * 32767), -32768, 32767).astype(np.int16)
     plan = sound.analyse(pcm, truth(conv), sound.Settings())
     sound.apply(wav, plan, 1, folder / "sound.flac", folder / "sound.s16", target_lufs=loudness.MONO_TARGET_LUFS)
     cost["sound_s"] = time.perf_counter() - started
     master(folder / "sound.flac", folder / "chaitime.mp3")
-    row = measures(folder / "chaitime.mp3", conv, clean)
+    row = measures(folder / "chaitime.mp3", conv, clean, reference)
     row["plan"] = f"denoise={plan.denoise} hum={','.join(f'{f:g}' for f in plan.hum_hz) or '-'} snr={plan.snr_db:.0f}dB"
     rows.append(("chaitime", row))
     return rows, cost
@@ -152,7 +164,7 @@ def main() -> None:
     args = parser.parse_args()
     if not MEDIA.is_dir():
         sys.exit(f"{MEDIA} is absent: the benchmark needs the shared real voices")
-    keys = ("diff_db", "I", "LRA", "TP", "SIG", "BAK", "OVRL", "PESQ", "STOI")
+    keys = ("diff_db", "I", "LRA", "TP", "SIG", "BAK", "OVRL", "PESQ", "STOI", "WER%")
     for name, (conv, clean) in cases(args.turns).items():
         if name[0] not in args.cases:
             continue

@@ -63,14 +63,15 @@ class Denoiser:
             self.lib.rnnoise_destroy(state)
         self.states = []
 
-    def _channel(self, state, data: np.ndarray) -> np.ndarray:
+    def _channel(self, state, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         buf = np.ascontiguousarray(data, dtype=np.float32) * np.float32(32768.0)  # RNNoise works on int16 scale
         step, base, run = FRAME * 4, buf.ctypes.data, self.lib.rnnoise_process_frame
-        for offset in range(0, buf.nbytes, step):
-            run(state, base + offset, base + offset)
-        return buf / np.float32(32768.0)
+        voice = np.array([run(state, base + offset, base + offset) for offset in range(0, buf.nbytes, step)], np.float32)
+        return buf / np.float32(32768.0), voice
 
-    def process(self, block: np.ndarray, pool=None) -> np.ndarray:
-        if pool is None or block.shape[1] == 1:
-            return np.stack([self._channel(s, block[:, c]) for c, s in enumerate(self.states)], axis=1)
-        return np.stack(list(pool.map(self._channel, self.states, [block[:, c] for c in range(block.shape[1])])), axis=1)
+    def process(self, block: np.ndarray, pool=None) -> tuple[np.ndarray, np.ndarray]:
+        """(denoised samples, DELAY late; RNNoise's voice probability per FRAME of the input, the
+        loudest channel's)."""
+        parts = ([self._channel(s, block[:, c]) for c, s in enumerate(self.states)] if pool is None or block.shape[1] == 1
+                 else list(pool.map(self._channel, self.states, [block[:, c] for c in range(block.shape[1])])))
+        return np.stack([w for w, _ in parts], axis=1), np.max([v for _, v in parts], axis=0)
