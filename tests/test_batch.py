@@ -103,6 +103,7 @@ def test_ray_backend_matches_local_and_retries_a_failed_task(recordings, tmp_pat
 
     jobs = [batch.Job(recordings / f"{n}.wav", pipeline.IngestOptions(), n) for n in (*SCRIPTS, "broken")]
     local = _workspace(tmp_path / "local")
+    # One lane: each decode with both cores; Ray's two actors decode with one each (the same bytes).
     done = batch.run(jobs, local, backend="local", workers=1)
     assert [o.ok for o in done.outcomes] == [True, True, True, False]
     assert [o.result.ran for o in batch.run(jobs[:3], local, workers=2).outcomes] == [(), (), ()]  # a re-run redoes nothing

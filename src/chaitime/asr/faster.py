@@ -35,15 +35,18 @@ def version() -> str:
 
 
 @functools.lru_cache(maxsize=2)
-def _load(ref: str, device: str, compute_type: str):
-    """Load once per process (model loading is a large part of a short file's time)."""
+def _load(ref: str, device: str, compute_type: str, lanes: int = 1, threads: int | None = None):
+    """Load once per process (model loading is a large part of a short file's time). ``lanes``
+    decodes may run at once, each with ``threads`` (default: its share of the cores)."""
     try:
         from faster_whisper import BatchedInferencePipeline, WhisperModel
     except ImportError as exc:
         raise ModelError("faster-whisper is not installed: `pip install faster-whisper`.") from exc
     try:
-        # One worker: a podcast is one stream; all cores go to the matrix products.
-        model = WhisperModel(ref, device=device, compute_type=compute_type, cpu_threads=os.cpu_count() or 2, num_workers=1)
+        # One lane: a podcast is one stream and all cores go to its matrix products; a batch's lanes
+        # share them (asr.set_lanes).
+        threads = threads or max(1, (os.cpu_count() or 2) // lanes)
+        model = WhisperModel(ref, device=device, compute_type=compute_type, cpu_threads=threads, num_workers=lanes)
     except Exception as exc:  # noqa: BLE001 - ctranslate2/hub raise many kinds
         raise ModelError(f"can't load Whisper model {ref!r} with faster-whisper on {device}: {str(exc).splitlines()[0][:200]}. "
                          "Check the name, or pass --model PATH to a downloaded model folder.") from exc
@@ -55,12 +58,12 @@ class FasterWhisperEngine:
 
     name = "faster-whisper"
 
-    def __init__(self, model: ResolvedModel, device: str, batch_size: int | None = None) -> None:
-        self.device = device
+    def __init__(self, model: ResolvedModel, device: str, batch_size: int | None = None, lanes: int = 1, threads: int | None = None) -> None:
+        self.device, self.lanes = device, lanes
         self.compute_type = "int8" if device == "cpu" else "float16"
         self.batch_size = batch_size or (CPU_BATCH if device == "cpu" else GPU_BATCH)
         self.model_name = model.name
-        self.model, self.pipeline = _load(model.ref, device, self.compute_type)
+        self.model, self.pipeline = _load(model.ref, device, self.compute_type, lanes, threads)
 
     def transcribe(self, audio: np.ndarray, *, language: str | None) -> tuple[list[Segment], str]:
         language = self.check(language)

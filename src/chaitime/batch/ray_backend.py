@@ -31,8 +31,12 @@ RETRIES = 2
 class _Worker:
     """One long-lived process: the workspace opened once, the model cached by the engine."""
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, threads: int | None = None) -> None:
+        from .. import asr
+
         self.ws = Workspace.open(Path(root))
+        if threads:
+            asr.set_lanes(1, threads)  # its share of the node's cores (on a GPU, the whole GPU)
 
     def ingest(self, ingest, job):
         from . import attempt
@@ -80,17 +84,19 @@ def run(jobs, ws: Workspace, *, workers: int | None, address: str | None, ingest
     connect(address)
     resources = ray.available_resources()
     gpus = int(ray.cluster_resources().get("GPU", 0))
-    # One actor per GPU; on CPU-only clusters one per two CPUs, as locally (a decode uses every
-    # core of its node; on 2 cores one per CPU measured 1.82x faster-whisper alone).
-    count = workers or max(1, gpus or int(resources.get("CPU", 1)) // 2)
+    # One actor per GPU; on CPU-only clusters one per CPU, each decoding with one thread (as the
+    # local batch's lanes: on 2 cores, two one-thread decodes side by side beat one two-thread
+    # decode after another by 1.3x). CTranslate2's int8 results don't depend on the thread count,
+    # so the transcripts are a local run's.
+    cpus = int(resources.get("CPU", 1))
+    count = workers or max(1, gpus or cpus)
     count = max(1, min(count, len(jobs)))
-    # Ray pins its workers to one thread (OMP_NUM_THREADS=1); decoding with another thread count
-    # sums in another order, and the words' probabilities and times come out slightly different
-    # from a local run. Workers get the threads a local run uses, so the transcripts match.
-    threads = {name: str(os.cpu_count() or 1) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    threads = None if gpus >= count else max(1, cpus // count)
+    # Ray pins its workers to one BLAS thread (OMP_NUM_THREADS=1); the other stages get what a local run has.
+    env = {name: str(os.cpu_count() or 1) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
     actor = ray.remote(num_cpus=1, num_gpus=1 if gpus >= count else 0, max_restarts=RETRIES,
-                       runtime_env={"env_vars": threads})(_Worker)
-    free = deque(actor.remote(str(ws.root)) for _ in range(count))
+                       runtime_env={"env_vars": env})(_Worker)
+    free = deque(actor.remote(str(ws.root), threads) for _ in range(count))
     queue = deque((i, 1) for i in range(len(jobs)))
     running: dict = {}
     outcomes: dict[int, Outcome] = {}
@@ -107,7 +113,7 @@ def run(jobs, ws: Workspace, *, workers: int | None, address: str | None, ingest
             outcome = ray.get(done[0])
         except (ray_errors.RayActorError, ray_errors.RayTaskError, ray_errors.WorkerCrashedError) as exc:
             if isinstance(exc, ray_errors.RayActorError):
-                handle = actor.remote(str(ws.root))  # a fresh one beside the restarting one
+                handle = actor.remote(str(ws.root), threads)  # a fresh one beside the restarting one
             if tries <= RETRIES:
                 queue.appendleft((index, tries + 1))
                 free.append(handle)
