@@ -149,7 +149,9 @@ def test_correct_reassign_move_chapter_conflict_and_render_in_the_page(studio, f
             with page.expect_response(lambda r: r.url.endswith("/cut")) as refused:
                 page.keyboard.press("x")
             assert refused.value.status == 409
-            assert "changed on disk" in page.text_content("#message") and page.is_visible("#conflict-reload")
+            # the page shows it once its script has read the refusal (after the response arrives)
+            page.wait_for_function("document.getElementById('message').textContent.includes('changed on disk')", timeout=10_000)
+            assert page.is_visible("#conflict-reload")
             assert ep.path("edit.md").read_text() == hand
             # the host chooses to make the cut on the file as it is now: their note stays, the line is struck
             with page.expect_response(lambda r: r.url.endswith("/cut") and r.status == 200):
