@@ -97,20 +97,21 @@ def test_dry_signal_is_kept_only_around_a_voice():
     lag, hold, n = rnnoise.DELAY // rnnoise.FRAME, sound.VOICE_HOLD_FRAMES, 100
     before = np.zeros(lag + hold, np.float32)
     centre = lambda share: share.reshape(n, rnnoise.FRAME)[:, rnnoise.FRAME // 2]  # noqa: E731
-    quiet, last = sound._dry_share(np.zeros(n, np.float32), before, 0.0, 0.25)
+    quiet, last, _ = sound._dry_share(np.zeros(n, np.float32), before, 0.0, 0.25)
     assert quiet.shape == (n * rnnoise.FRAME,) and not quiet.any() and last == 0.0
     voice = np.zeros(n, np.float32)
     voice[20:25] = 0.9  # input frames 20-24 are output frames 20 + lag ...: opened from 20 (ahead) through the hold
-    share, last = sound._dry_share(voice, before, 0.0, 0.25)
+    share, last, _ = sound._dry_share(voice, before, 0.0, 0.25)
     frames, end = centre(share), 24 + lag + hold
     assert np.allclose(frames[20:end + 1], 0.25) and not frames[:20].any() and not frames[end + 1:].any()
     assert np.abs(np.diff(share)).max() <= 0.25 / rnnoise.FRAME + 1e-6  # ramps, no clicks
-    floored, _ = sound._dry_share(voice, before, 0.0, 0.5, floor=0.3)
+    floored, _, _ = sound._dry_share(voice, before, 0.0, 0.5, floor=0.3)
     assert np.allclose(centre(floored)[[0, 22, end + 1]], [0.3, 0.5, 0.3])
     # A voice at the end of one block holds into the next.
     voice[n - 5:] = 0.9
-    share, last = sound._dry_share(voice, before, 0.0, 0.25)
-    held, _ = sound._dry_share(np.zeros(n, np.float32), np.concatenate([before, voice])[-len(before):], last, 0.25)
+    share, last, tail = sound._dry_share(voice, before, 0.0, 0.25)
+    assert np.array_equal(tail, np.concatenate([before, voice])[-len(before):])
+    held, _, _ = sound._dry_share(np.zeros(n, np.float32), tail, last, 0.25)
     assert np.isclose(last, 0.25) and np.allclose(centre(held)[: lag + hold], 0.25) and not centre(held)[lag + hold:].any()
 
 

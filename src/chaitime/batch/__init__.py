@@ -5,7 +5,8 @@ what failed or changed, because every stage keeps its own record (pipeline.Recor
 
 Backends: ``local`` (threads in this process, one episode per core: the Whisper model loads once
 and is shared; on the CPU each running episode decodes on its own share of the cores while the
-others extract, master, find speakers and write, asr.set_lanes; a GPU decodes one at a time) and ``ray`` (ray_backend.py: the same ingest in long-lived Ray actors).
+others extract, master, find speakers and write, asr.set_lanes; a GPU decodes one at a time) and
+``ray`` (ray_backend.py: the same ingest in long-lived Ray actors).
 """
 
 from __future__ import annotations

@@ -129,11 +129,11 @@ def master_mp3(source: Path, before: Loudness, target_lufs: float, channels: int
     limiter's loss measured on it matched the master's within 0.1 LU on speech, at a quarter of
     the time). The MP3 itself is measured after the encode (what listeners get: the encoder's
     low-pass and quantization took 0.5-0.6 LU off bright, noisy sound, which a measurement
-    before the encoder never sees; ffmpeg 5.1 and 9.0 alike): the first encode aims ENCODER_LOSS_LU
-    over the target. When it is off the target by more
-    than ENCODE_TOLERANCE_LU, the encoder's loss is added to the target, and when its true peak
-    is over -1 dBTP the limiter's ceiling drops by the excess; it is mastered again (at most
-    ENCODES in all; speech takes one), measuring on ``source`` itself."""
+    before the encoder never sees; ffmpeg 5.1 and 9.0 alike), so the first encode aims
+    ENCODER_LOSS_LU over the target. When the MP3 is off the target by more than
+    ENCODE_TOLERANCE_LU, the encoder's loss is added to the target, and when its true peak is over
+    -1 dBTP the limiter's ceiling drops by the excess; it is mastered again (at most ENCODES in
+    all; speech takes one), measuring on ``source`` itself."""
     ceiling, aim = LIMITER_CEILING_DB, target_lufs + ENCODER_LOSS_LU
     gain = mastering_gain(proxy.args if proxy else _input(source), before, aim, ceiling,
                           estimate_on=(proxy.samples, proxy.rate_hz) if proxy else None)

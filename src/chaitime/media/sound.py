@@ -36,7 +36,7 @@ log = logging.getLogger("chaitime")
 # OVRL 3.25, SIG 3.53 (the input 3.48), PESQ 2.17 (the input 2.01).
 DRY_MIX = {"light": (0.5, 0.3), "strong": (0.25, 0.0)}
 VOICE_HOLD_FRAMES = 30
-VOICE_AHEAD_FRAMES = 2
+VOICE_AHEAD_FRAMES = 2  # at most RNNoise's own delay (rnnoise.DELAY, two frames): the output is not delayed further
 # auto: RNNoise when the noise floor is this close under the speech (dB); strong under STRONG_SNR_DB.
 # Measured: clean read speech 45-60 dB, real audiobook readers (LibriSpeech) 26-47 dB, speech with
 # pink noise at 15 dB SNR 17-20 dB. RNNoise runs at ~13x realtime here (an hour: ~4.5 minutes),
@@ -405,11 +405,8 @@ def _stream(reader, writer, plan: Plan, channels: int) -> None:
 
     denoiser = rnnoise.Denoiser(channels) if plan.denoise != "off" else None
     dry, floor = DRY_MIX.get(plan.denoise, (1.0, 1.0))
-    # RNNoise's output is DELAY late; looking further ahead for a voice delays it (and the dry) more.
-    extra = max(0, VOICE_AHEAD_FRAMES * rnnoise.FRAME - rnnoise.DELAY) if denoiser else 0
-    delay = rnnoise.DELAY + extra if denoiser else 0
-    history = np.zeros((delay, channels), np.float32)  # the dry signal, delayed like the output
-    wet_history = np.zeros((extra, channels), np.float32)
+    delay = rnnoise.DELAY if denoiser else 0
+    history = np.zeros((delay, channels), np.float32)  # the dry signal, delayed like RNNoise's output
     frames_t = np.arange(len(plan.gain_db)) * FRAME_S + FRAME_S / 2
     written, pending_skip = 0, delay
     # RNNoise's voice probability of the frames before this block (hold and delay), and the dry share last used
@@ -421,19 +418,16 @@ def _stream(reader, writer, plan: Plan, channels: int) -> None:
             data = reader.read(BLOCK * channels * 4)
             block = np.frombuffer(data, dtype="<f4")[: len(data) // (4 * channels) * channels].reshape(-1, channels)
             done = len(block) < BLOCK
-            if done and denoiser:  # flush the delay and pad to whole frames
+            if done and denoiser:  # flush RNNoise's delay and pad to whole frames
                 pad = delay + (-(len(block) + delay)) % rnnoise.FRAME
                 block = np.concatenate([block, np.zeros((pad, channels), np.float32)])
             if not len(block):
                 break
             if denoiser:
                 wet, voice = denoiser.process(block, pool)
-                if extra:
-                    wet, wet_history = np.concatenate([wet_history, wet])[: len(block)], np.concatenate([wet_history, wet])[len(block):]
                 delayed = np.concatenate([history, block])
                 history = delayed[len(block):]
-                share, opened = _dry_share(voice, voiced, opened, dry, floor)
-                voiced = np.concatenate([voiced, voice])[-len(voiced):]
+                share, opened, voiced = _dry_share(voice, voiced, opened, dry, floor)
                 mixed = wet + (delayed[: len(block)] - wet) * share[:, None]
                 skip = min(pending_skip, len(mixed))
                 mixed, pending_skip = mixed[skip:], pending_skip - skip
@@ -450,11 +444,14 @@ def _stream(reader, writer, plan: Plan, channels: int) -> None:
             denoiser.close()
 
 
-def _dry_share(voice: np.ndarray, before: np.ndarray, last: float, dry: float, floor: float = 0.0) -> tuple[np.ndarray, float]:
+def _dry_share(voice: np.ndarray, before: np.ndarray, last: float, dry: float,
+               floor: float = 0.0) -> tuple[np.ndarray, float, np.ndarray]:
     """Per output sample of one block: the dry signal's share, ``dry`` while RNNoise hears a voice
-    (``voice``: its probability per input frame; ``before``: the frames before the block), ``floor``
-    in the pauses; output frame j is input frame j - len(before) + VOICE_HOLD_FRAMES (the delay), opened from VOICE_AHEAD_FRAMES
-    before a voice to VOICE_HOLD_FRAMES after it, and ramped linearly from frame to frame."""
+    (``voice``: its probability per input frame; ``before``: the frames before the block, the
+    delay's and the hold's), ``floor`` in the pauses; output frame j is input frame j minus the
+    delay, opened from VOICE_AHEAD_FRAMES before a voice to VOICE_HOLD_FRAMES after it and ramped
+    linearly from frame to frame (``last``: the previous block's last share). Also returns the
+    last share and the frames before the next block."""
     from . import rnnoise
 
     ext = np.concatenate([before, voice])
@@ -465,7 +462,7 @@ def _dry_share(voice: np.ndarray, before: np.ndarray, last: float, dry: float, f
     n = len(voice) * rnnoise.FRAME
     centres = (np.arange(len(voice)) + 0.5) * rnnoise.FRAME
     share = np.interp(np.arange(n), np.concatenate([[-0.5 * rnnoise.FRAME], centres]), np.concatenate([[last], level]))
-    return share.astype(np.float32), float(level[-1]) if len(level) else last
+    return share.astype(np.float32), float(level[-1]) if len(level) else last, ext[len(ext) - len(before):]
 
 
 def after_levels(proxy_samples: np.ndarray, transcript) -> tuple[dict[str, float], float]:
