@@ -90,29 +90,62 @@ def test_noisy_speech_is_denoised_and_left_level(tmp_path, shared_media):
 
 def test_dry_signal_is_kept_only_around_a_voice():
     """RNNoise's voice probability opens the dry share: the floor in a pause, ``dry`` from a frame
-    or two before a voice (as delayed like RNNoise's output) through the hold after it, across
-    blocks, with no step between frames."""
+    or two before a voice through the hold after it (also when the voice was in the frames before
+    the stretch), with no step between frames."""
     from chaitime.media import rnnoise
 
-    lag, hold, n = rnnoise.DELAY // rnnoise.FRAME, sound.VOICE_HOLD_FRAMES, 100
-    before = np.zeros(lag + hold, np.float32)
-    centre = lambda share: share.reshape(n, rnnoise.FRAME)[:, rnnoise.FRAME // 2]  # noqa: E731
-    quiet, last, _ = sound._dry_share(np.zeros(n, np.float32), before, 0.0, 0.25)
-    assert quiet.shape == (n * rnnoise.FRAME,) and not quiet.any() and last == 0.0
+    hold, ahead, n, f = sound.VOICE_HOLD_FRAMES, sound.VOICE_AHEAD_FRAMES, 100, rnnoise.FRAME
+    centre = lambda share: share.reshape(-1, f)[:, f // 2]  # noqa: E731
+    quiet = sound._dry_share(np.zeros(n, np.float32), 0, n * f, 0.25)
+    assert quiet.shape == (n * f,) and not quiet.any()
     voice = np.zeros(n, np.float32)
-    voice[20:25] = 0.9  # input frames 20-24 are output frames 20 + lag ...: opened from 20 (ahead) through the hold
-    share, last, _ = sound._dry_share(voice, before, 0.0, 0.25)
-    frames, end = centre(share), 24 + lag + hold
-    assert np.allclose(frames[20:end + 1], 0.25) and not frames[:20].any() and not frames[end + 1:].any()
-    assert np.abs(np.diff(share)).max() <= 0.25 / rnnoise.FRAME + 1e-6  # ramps, no clicks
-    floored, _, _ = sound._dry_share(voice, before, 0.0, 0.5, floor=0.3)
+    voice[20:25] = 0.9
+    share = sound._dry_share(voice, 0, n * f, 0.25)
+    frames, end = centre(share), 24 + hold
+    assert np.allclose(frames[20 - ahead:end + 1], 0.25) and not frames[:20 - ahead].any() and not frames[end + 1:].any()
+    assert np.abs(np.diff(share)).max() <= 0.25 / f + 1e-6  # ramps, no clicks
+    floored = sound._dry_share(voice, 0, n * f, 0.5, floor=0.3)
     assert np.allclose(centre(floored)[[0, 22, end + 1]], [0.3, 0.5, 0.3])
-    # A voice at the end of one block holds into the next.
-    voice[n - 5:] = 0.9
-    share, last, tail = sound._dry_share(voice, before, 0.0, 0.25)
-    assert np.array_equal(tail, np.concatenate([before, voice])[-len(before):])
-    held, _, _ = sound._dry_share(np.zeros(n, np.float32), tail, last, 0.25)
-    assert np.isclose(last, 0.25) and np.allclose(centre(held)[: lag + hold], 0.25) and not centre(held)[lag + hold:].any()
+    # A stretch starting at frame 40 (after its warm-up frames) still holds a voice heard before it.
+    voice[35:40] = 0.9
+    later = sound._dry_share(voice, 40, 30 * f + 100, 0.25)
+    assert later.shape == (30 * f + 100,)
+    assert np.allclose(centre(later[: 30 * f])[: 39 - 40 + hold + 1], 0.25) and not centre(later[: 30 * f])[hold:].any()
+
+
+def test_denoised_stretches_match_one_run_and_any_core_count():
+    """RNNoise runs over fixed stretches on threads: the output is the same bytes on 1 or 3
+    threads, aligned with the input (its delay taken off), close to one run over the whole
+    recording; a stereo file with the same sound in both channels is
+    denoised once (both channels come out the same)."""
+    import io
+
+    rng = np.random.default_rng(3)
+    rate, seconds = 48000, 2 * sound.STRETCH_S + 7
+    t = np.arange(rate * seconds) / rate
+    voice = (np.sin(2 * np.pi * 220 * t) * (np.sin(2 * np.pi * 0.5 * t) > 0)).astype(np.float32) * 0.3
+    noisy = (voice + rng.standard_normal(len(t)).astype(np.float32) * 0.02).astype(np.float32)
+    plan = sound.Plan(np.zeros(seconds * 100), "strong", (), {}, -40.0, 20.0)
+
+    def stream(x: np.ndarray, workers: int) -> np.ndarray:
+        out = io.BytesIO()
+        sound._stream(io.BytesIO(x.astype("<f4").tobytes()), out, plan, x.shape[1], workers=workers)
+        return np.frombuffer(out.getvalue(), "<f4").reshape(-1, x.shape[1])
+
+    mono = stream(noisy[:, None], 1)
+    assert mono.shape == (len(t), 1) and np.array_equal(mono, stream(noisy[:, None], 3))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sound, "STRETCH_S", seconds + 1)  # one stretch: one RNNoise run over everything
+        whole = stream(noisy[:, None], 1)[:, 0]
+    seam = sound.STRETCH_S * rate
+    assert np.array_equal(mono[:seam, 0], whole[:seam])  # the first stretch is one run's start
+    # After a cut, a fresh state (warmed up on the seconds before) settles towards the one run's:
+    # RNNoise remembers for tens of seconds, so the two differ a little, less and less.
+    for part, bound in ((slice(seam, 2 * seam), -12), (slice(seam + seam // 2, 2 * seam), -20)):
+        error = mono[part, 0] - whole[part]
+        assert 10 * np.log10(np.dot(error, error) / np.dot(whole[part], whole[part])) < bound
+    stereo = stream(np.stack([noisy, noisy], axis=1), 2)
+    assert np.array_equal(stereo[:, 0], stereo[:, 1]) and np.allclose(stereo[:, 0], mono[:, 0], atol=1e-6)
 
 
 def test_hum_detected_only_when_present():

@@ -94,7 +94,7 @@ class IngestResult:
 
 
 # One version per stage: bump a stage's number when its output for the same inputs changes.
-VERSIONS = {"extract": 3, "sound": 1, "master": 7, "transcribe": 3, "speakers": 3, "draft": 2, "render": 4, "clip": 1}
+VERSIONS = {"extract": 3, "sound": 2, "master": 7, "transcribe": 3, "speakers": 3, "draft": 2, "render": 4, "clip": 1}
 
 
 def stage_key(stage: str, *parts: object) -> str:
@@ -341,7 +341,9 @@ def _sound(episode: Episode, ws: Workspace, info: MediaInfo, transcript: Transcr
     out, proxy, record = episode.machine_dir / "sound.flac", episode.machine_dir / "sound.s16", episode.machine_dir / "sound.json"
     speech = asr.PcmAudio(episode.machine_dir / "speech.s16").samples()
     plan = sound.analyse(speech, transcript, settings)  # seconds for an hour: the key is what it decided
-    target = loudness.target_for(info.channels, ws.settings.get("audio", "target_lufs"))  # the speakers are evened as mastered
+    # The speakers are evened as mastered, and the sound is delivered where mastering's first encode
+    # aims (the MP3 encoder's loss over the target): mastering then finds the gain without a limiter pass.
+    target = loudness.target_for(info.channels, ws.settings.get("audio", "target_lufs")) + loudness.ENCODER_LOSS_LU
     key = stage_key("sound", rec.data.get("extract"), settings.__dict__, sound.plan_key(plan), target, ffmpeg.ffmpeg_version())
     if rec.fresh("sound", key, [out, proxy, record]):
         return json.loads(record.read_text())

@@ -20,7 +20,10 @@ from ..workspace import Workspace
 @click.version_option(package_name="chaitime")
 def cli(traceback: bool, verbose: bool) -> None:
     """chaitime: from a raw interview recording to a published podcast episode, locally."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    if verbose:  # chaitime's own steps and the speech engine's; not every library's debug chatter
+        logging.getLogger("chaitime").setLevel(logging.DEBUG)
+        logging.getLogger("faster_whisper").setLevel(logging.INFO)
 
 
 INTERNAL_ERROR_EXIT = 70  # EX_SOFTWARE: a bug in chaitime, not the user's input

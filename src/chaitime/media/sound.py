@@ -14,7 +14,9 @@ mastering's limiter estimate.
 from __future__ import annotations
 
 import logging
+import os
 import re
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +38,7 @@ log = logging.getLogger("chaitime")
 # OVRL 3.25, SIG 3.53 (the input 3.48), PESQ 2.17 (the input 2.01).
 DRY_MIX = {"light": (0.5, 0.3), "strong": (0.25, 0.0)}
 VOICE_HOLD_FRAMES = 30
-VOICE_AHEAD_FRAMES = 2  # at most RNNoise's own delay (rnnoise.DELAY, two frames): the output is not delayed further
+VOICE_AHEAD_FRAMES = 2  # at most RNNoise's delay (two frames): a stretch's feed reaches that far past its end
 # auto: RNNoise when the noise floor is this close under the speech (dB); strong under STRONG_SNR_DB.
 # Measured: clean read speech 45-60 dB, real audiobook readers (LibriSpeech) 26-47 dB, speech with
 # pink noise at 15 dB SNR 17-20 dB. RNNoise runs at ~13x realtime here (an hour: ~4.5 minutes),
@@ -60,7 +62,12 @@ GATE_DB = 20.0  # speech frames: within this of the speaker's loud frames (not b
 HUM_RATIO_DB = 10.0  # a mains harmonic this far over its neighbourhood is hum
 HUM_HARMONICS = 8
 CLIP_LEVEL = 0.999
-BLOCK = 48000  # samples per streamed block, a multiple of RNNoise's frame
+BLOCK = 48000  # samples per streamed block when nothing is denoised
+# RNNoise runs over stretches of STRETCH_S side by side on the cores, each from a fresh state
+# started WARM_S before its stretch (that output dropped).
+STRETCH_S = 30
+WARM_S = 2
+SAME_SIDE_DB = 30.0  # a stereo stretch whose side (L-R) is this far under its mid is one sound: denoised once
 # BS.1770 K-weighting biquads (48 kHz): the high shelf, then the high-pass.
 K_SHELF = ((1.53512485958697, -2.69169618940638, 1.19839281085285), (1.0, -1.69065929318241, 0.73248077421585))
 K_HIGHPASS = ((1.0, -2.0, 1.0), (1.0, -1.99004745483398, 0.99007225036621))
@@ -400,69 +407,94 @@ def _clipped(stderr: str) -> int:
     return int(count[-1])
 
 
-def _stream(reader, writer, plan: Plan, channels: int) -> None:
-    from . import rnnoise
-
-    denoiser = rnnoise.Denoiser(channels) if plan.denoise != "off" else None
-    dry, floor = DRY_MIX.get(plan.denoise, (1.0, 1.0))
-    delay = rnnoise.DELAY if denoiser else 0
-    history = np.zeros((delay, channels), np.float32)  # the dry signal, delayed like RNNoise's output
+def _stream(reader, writer, plan: Plan, channels: int, workers: int | None = None) -> None:
+    """The master's float samples from ``reader`` denoised (when the plan says so) and gained by
+    the plan's curve to ``writer``. RNNoise runs over STRETCH_S stretches on ``workers`` threads
+    side by side (ctypes lets go of the GIL), written back in order."""
     frames_t = np.arange(len(plan.gain_db)) * FRAME_S + FRAME_S / 2
-    written, pending_skip = 0, delay
-    # RNNoise's voice probability of the frames before this block (hold and delay), and the dry share last used
-    voiced, opened = np.zeros(delay // rnnoise.FRAME + VOICE_HOLD_FRAMES, np.float32), 0.0
-    pool = ThreadPoolExecutor(max_workers=channels) if channels > 1 and denoiser else None
-    try:
-        done = False
-        while not done:
-            data = reader.read(BLOCK * channels * 4)
-            block = np.frombuffer(data, dtype="<f4")[: len(data) // (4 * channels) * channels].reshape(-1, channels)
-            done = len(block) < BLOCK
-            if done and denoiser:  # flush RNNoise's delay and pad to whole frames
-                pad = delay + (-(len(block) + delay)) % rnnoise.FRAME
-                block = np.concatenate([block, np.zeros((pad, channels), np.float32)])
-            if not len(block):
-                break
-            if denoiser:
-                wet, voice = denoiser.process(block, pool)
-                delayed = np.concatenate([history, block])
-                history = delayed[len(block):]
-                share, opened, voiced = _dry_share(voice, voiced, opened, dry, floor)
-                mixed = wet + (delayed[: len(block)] - wet) * share[:, None]
-                skip = min(pending_skip, len(mixed))
-                mixed, pending_skip = mixed[skip:], pending_skip - skip
-            else:
-                mixed = block
-            t = (written + np.arange(len(mixed))) / 48000.0
-            gain = 10 ** (np.interp(t, frames_t, plan.gain_db) / 20) if len(frames_t) else np.ones(len(mixed))
-            writer.write((mixed * gain[:, None].astype(np.float32)).astype("<f4").tobytes())
-            written += len(mixed)
-    finally:
-        if pool:
-            pool.shutdown()
-        if denoiser:
-            denoiser.close()
+    written = 0
+
+    def put(mixed: np.ndarray) -> None:
+        nonlocal written
+        t = (written + np.arange(len(mixed))) / 48000.0
+        gain = 10 ** (np.interp(t, frames_t, plan.gain_db) / 20) if len(frames_t) else np.ones(len(mixed))
+        writer.write((mixed * gain[:, None].astype(np.float32)).astype("<f4").tobytes())
+        written += len(mixed)
+
+    if plan.denoise == "off":
+        while len(block := _read(reader, BLOCK, channels)):
+            put(block)
+        return
+    dry, floor = DRY_MIX[plan.denoise]
+    workers = workers or max(1, min(4, os.cpu_count() or 1))
+    pending: deque = deque()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for feed, lead, size in _stretches(reader, channels):
+            pending.append(pool.submit(_clean, feed, lead, size, dry, floor))
+            if len(pending) > workers:
+                put(pending.popleft().result())
+        while pending:
+            put(pending.popleft().result())
 
 
-def _dry_share(voice: np.ndarray, before: np.ndarray, last: float, dry: float,
-               floor: float = 0.0) -> tuple[np.ndarray, float, np.ndarray]:
-    """Per output sample of one block: the dry signal's share, ``dry`` while RNNoise hears a voice
-    (``voice``: its probability per input frame; ``before``: the frames before the block, the
-    delay's and the hold's), ``floor`` in the pauses; output frame j is input frame j minus the
-    delay, opened from VOICE_AHEAD_FRAMES before a voice to VOICE_HOLD_FRAMES after it and ramped
-    linearly from frame to frame (``last``: the previous block's last share). Also returns the
-    last share and the frames before the next block."""
+def _read(reader, samples: int, channels: int) -> np.ndarray:
+    data = reader.read(samples * channels * 4)
+    return np.frombuffer(data, dtype="<f4")[: len(data) // (4 * channels) * channels].reshape(-1, channels)
+
+
+def _stretches(reader, channels: int):
+    """(feed, lead, size) for each STRETCH_S of the stream: the stretch (``size`` samples) after
+    ``lead`` samples of the one before (WARM_S, none for the first), then RNNoise's delay of the
+    next (zeros past the end), padded to whole frames. The cuts fall at fixed times, so the
+    output is the same on any number of cores."""
     from . import rnnoise
 
-    ext = np.concatenate([before, voice])
-    lag = len(before) - VOICE_HOLD_FRAMES  # the output's delay in frames
-    window = VOICE_HOLD_FRAMES + min(VOICE_AHEAD_FRAMES, lag) + 1  # ext[j : j + window] for output frame j
-    frames = np.lib.stride_tricks.sliding_window_view(ext, window)[: len(voice)].max(axis=1)
-    level = floor + np.clip(frames / 0.5, 0.0, 1.0) * (dry - floor)  # a probability of 0.5 or more: a voice
-    n = len(voice) * rnnoise.FRAME
-    centres = (np.arange(len(voice)) + 0.5) * rnnoise.FRAME
-    share = np.interp(np.arange(n), np.concatenate([[-0.5 * rnnoise.FRAME], centres]), np.concatenate([[last], level]))
-    return share.astype(np.float32), float(level[-1]) if len(level) else last, ext[len(ext) - len(before):]
+    stretch, warm = STRETCH_S * 48000, WARM_S * 48000
+    before = np.zeros((0, channels), np.float32)
+    current = _read(reader, stretch, channels)
+    while len(current):
+        following = _read(reader, stretch, channels) if len(current) == stretch else before[:0]
+        lead = min(warm, len(before))
+        feed = np.concatenate([before[len(before) - lead:], current, following[: rnnoise.DELAY]])
+        short = lead + len(current) + rnnoise.DELAY - len(feed)
+        short += (-(len(feed) + short)) % rnnoise.FRAME
+        if short:
+            feed = np.concatenate([feed, np.zeros((short, channels), np.float32)])
+        yield feed, lead, len(current)
+        before, current = current, following
+
+
+def _clean(feed: np.ndarray, lead: int, size: int, dry: float, floor: float) -> np.ndarray:
+    """One stretch (``_stretches``) denoised, aligned with its input, the dry signal mixed back by
+    ``_dry_share``. Two channels carrying the same sound (the side SAME_SIDE_DB under the mid:
+    a mono voice in a stereo file) are denoised once, on the mid."""
+    from . import rnnoise
+
+    mid = feed.mean(axis=1) if feed.shape[1] == 2 else None
+    if mid is not None:
+        side = feed[:, 0] - feed[:, 1]
+        mid = mid if float(np.dot(side, side)) <= float(np.dot(mid, mid)) * 10 ** (-SAME_SIDE_DB / 10) else None
+    parts = [rnnoise.denoise(mid)] if mid is not None else [rnnoise.denoise(feed[:, c]) for c in range(feed.shape[1])]
+    wet = np.stack([w for w, _ in parts], axis=1)[lead + rnnoise.DELAY : lead + rnnoise.DELAY + size]
+    share = _dry_share(np.max([v for _, v in parts], axis=0), lead // rnnoise.FRAME, size, dry, floor)
+    return wet + (feed[lead : lead + size] - wet) * share[:, None]
+
+
+def _dry_share(voice: np.ndarray, first: int, size: int, dry: float, floor: float = 0.0) -> np.ndarray:
+    """The dry signal's share for ``size`` samples from frame ``first`` of ``voice`` (RNNoise's
+    voice probability per frame): ``dry`` from VOICE_AHEAD_FRAMES before a voice (probability 0.5
+    or more) to VOICE_HOLD_FRAMES after it, ``floor`` in the pauses, ramped linearly between the
+    frames' centres (from the frame before ``first``)."""
+    from . import rnnoise
+
+    hold, ahead = VOICE_HOLD_FRAMES, VOICE_AHEAD_FRAMES
+    padded = np.concatenate([np.zeros(hold + 1, np.float32), voice, np.zeros(ahead + 1, np.float32)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, hold + ahead + 1)  # windows[j + 1]: frames j - hold .. j + ahead
+    count = -(-size // rnnoise.FRAME)
+    heard = windows[first : first + count + 1].max(axis=1)  # frames first - 1 .. first + count - 1
+    level = floor + np.clip(heard / 0.5, 0.0, 1.0) * (dry - floor)
+    centres = (np.arange(-1, count) + 0.5) * rnnoise.FRAME
+    return np.interp(np.arange(size), centres, level).astype(np.float32)
 
 
 def after_levels(proxy_samples: np.ndarray, transcript) -> tuple[dict[str, float], float]:
