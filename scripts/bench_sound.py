@@ -2,7 +2,9 @@
 sound stage, each mastered the same way (chaitime's loudness master, -19 LUFS mono MP3).
 
 Cases, from real readers (tests/realvoices.py, exact turn truth): (a) the guest 12 dB quieter,
-mixed mono; (b) speech + pink noise at 15 dB SNR + 50 Hz hum (with harmonics); (c) clean speech.
+mixed mono; (b) speech + pink noise at 15 dB SNR + 50 Hz hum (with harmonics); (c) clean speech;
+(d) separate tracks, one per reader (the other's voice bleeding in at -25 dB, a -50 dB noise floor
+each), the guest's 12 dB quieter: the sum as the recording, and chaitime from the tracks.
 Figures: per-speaker loudness difference (pyloudnorm over the true turns), loudness, LRA and
 true peak by ffmpeg's ebur128 (independent of chaitime's parser), DNSMOS P.835 (speechmos'
 ONNX models), PESQ wb and STOI against the clean reference, WER of Whisper tiny.en against its own
@@ -48,8 +50,8 @@ def pink(n: int, rng) -> np.ndarray:
     return x / np.sqrt(np.mean(x**2))
 
 
-def cases(turns: int) -> dict[str, tuple[rv.Conversation, np.ndarray]]:
-    """name -> (conversation as heard, clean reference samples)."""
+def cases(turns: int) -> dict[str, tuple[rv.Conversation, np.ndarray, dict | None]]:
+    """name -> (conversation as heard, clean reference samples, separate tracks or None)."""
     plain = rv.assemble(MEDIA, "male-female", "plain", turns=turns)
     imbalanced = quieter_guest(plain, 12.0)
     rng = np.random.default_rng(7)
@@ -60,18 +62,19 @@ def cases(turns: int) -> dict[str, tuple[rv.Conversation, np.ndarray]]:
     noisy = speech + pink(len(speech), rng) * rms * 10 ** (-15 / 20) + hum
     noisy *= min(1.0, 0.9 / np.abs(noisy).max())
     noisy_conv = rv.Conversation("noisy+hum", noisy.astype(np.float32), plain.turns)
-    return {"a guest -12 dB": (imbalanced, imbalanced.samples), "b noise+hum": (noisy_conv, plain.samples),
-            "c clean": (plain, plain.samples)}
+    tracks = rv.separate_tracks(plain, gap_db=12.0, noise_db=-50.0)
+    mixed = sum(tracks.values())
+    mixed *= min(1.0, 0.9 / np.abs(mixed).max())
+    return {"a guest -12 dB": (imbalanced, imbalanced.samples, None), "b noise+hum": (noisy_conv, plain.samples, None),
+            "c clean": (plain, plain.samples, None),
+            "d tracks, guest -12 dB": (rv.Conversation("tracks", mixed.astype(np.float32), plain.turns), plain.samples, tracks)}
 
 
 def quieter_guest(conv: rv.Conversation, db: float) -> rv.Conversation:
     """The second reader ``db`` quieter than the first in loudness (pyloudnorm over their turns):
     the readers' own levels differ by several dB, so a fixed -12 dB scale isn't a 12 dB gap."""
-    import pyloudnorm as pyln
-
-    meter, x = pyln.Meter(16000), conv.samples.astype(np.float64)
-    level = {s: meter.integrated_loudness(np.concatenate([x[int(t.start_s * 16000):int(t.end_s * 16000)] for t in conv.turns if t.speaker == s]))
-             for s in conv.speakers}
+    x = conv.samples.astype(np.float64)
+    level = rv.speaker_lufs(x, conv)
     host, guest = conv.speakers[:2]
     factor = 10 ** ((level[host] - db - level[guest]) / 20)
     for t in conv.turns:
@@ -112,7 +115,6 @@ def words(path: Path) -> str:
 
 
 def measures(mp3: Path, conv: rv.Conversation, clean: np.ndarray, reference: str) -> dict:
-    import pyloudnorm as pyln
     from pesq import pesq
     from pystoi import stoi
     from speechmos import dnsmos
@@ -120,9 +122,7 @@ def measures(mp3: Path, conv: rv.Conversation, clean: np.ndarray, reference: str
     x = decode16(mp3)
     n = min(len(x), len(clean))
     x, ref = x[:n], clean[:n].astype(np.float64)
-    meter = pyln.Meter(16000)
-    levels = [meter.integrated_loudness(np.concatenate([x[int(t.start_s * 16000):int(t.end_s * 16000)] for t in conv.turns if t.speaker == s]))
-              for s in conv.speakers]
+    levels = list(rv.speaker_lufs(x, conv).values())
     i, lra, tp = ebur128(mp3)
     mos = dnsmos.run(np.clip(x, -1, 1).astype(np.float32), 16000)
     # PESQ/STOI against the clean reference at the same loudness (a level shift is no degradation).
@@ -132,7 +132,7 @@ def measures(mp3: Path, conv: rv.Conversation, clean: np.ndarray, reference: str
             "WER%": 100 * wer(reference, words(mp3))}
 
 
-def run_case(name: str, conv: rv.Conversation, clean: np.ndarray, folder: Path) -> tuple[list[tuple[str, dict]], dict]:
+def run_case(name: str, conv: rv.Conversation, clean: np.ndarray, folder: Path, tracks: dict | None = None) -> tuple[list[tuple[str, dict]], dict]:
     wav = conv.write_wav(folder / "in.wav")
     reference = words(rv.Conversation("clean", clean, conv.turns).write_wav(folder / "clean.wav"))
     rows, cost = [], {}
@@ -156,6 +156,18 @@ def run_case(name: str, conv: rv.Conversation, clean: np.ndarray, folder: Path) 
     row = measures(folder / "chaitime.mp3", conv, clean, reference)
     row["plan"] = f"denoise={plan.denoise} hum={','.join(f'{f:g}' for f in plan.hum_hz) or '-'} snr={plan.snr_db:.0f}dB"
     rows.append(("chaitime", row))
+    if tracks:  # the sound stage from the separate tracks (levelled, ducked, mixed), as ingest --track does
+        paths = {}
+        for speaker, x in tracks.items():
+            paths[speaker] = rv.Conversation(speaker, x, conv.turns).write_wav(folder / f"track-{speaker}.wav")
+        pcm_tracks = {s: np.clip(np.round(x * 32767), -32768, 32767).astype(np.int16) for s, x in tracks.items()}
+        sound.mix_tracks(paths, sound.track_gains(pcm_tracks, truth(conv)), 1, conv.duration_s, folder / "mix.flac", folder / "mix.s16")
+        plan = sound.analyse(np.fromfile(folder / "mix.s16", np.int16), truth(conv), sound.Settings())
+        sound.apply(folder / "mix.flac", plan, 1, folder / "tsound.flac", folder / "tsound.s16", target_lufs=loudness.MONO_TARGET_LUFS)
+        master(folder / "tsound.flac", folder / "tracks.mp3")
+        row = measures(folder / "tracks.mp3", conv, clean, reference)
+        row["plan"] = f"from the tracks: denoise={plan.denoise}"
+        rows.append(("chaitime+trk", row))
     cost["words"] = len(reference.split())
     return rows, cost
 
@@ -163,16 +175,16 @@ def run_case(name: str, conv: rv.Conversation, clean: np.ndarray, folder: Path) 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--turns", type=int, default=24, help="turns per case (24: ~3 minutes, ~330 words)")
-    parser.add_argument("--cases", default="abc", help="which cases to run, by letter")
+    parser.add_argument("--cases", default="abcd", help="which cases to run, by letter")
     args = parser.parse_args()
     if not MEDIA.is_dir():
         sys.exit(f"{MEDIA} is absent: the benchmark needs the shared real voices")
     keys = ("diff_db", "I", "LRA", "TP", "SIG", "BAK", "OVRL", "PESQ", "STOI", "WER%")
-    for name, (conv, clean) in cases(args.turns).items():
+    for name, (conv, clean, tracks) in cases(args.turns).items():
         if name[0] not in args.cases:
             continue
         with tempfile.TemporaryDirectory() as tmp:
-            rows, cost = run_case(name, conv, clean, Path(tmp))
+            rows, cost = run_case(name, conv, clean, Path(tmp), tracks)
         print(f"\n== {name} ({conv.duration_s:.0f} s); sound stage {cost['sound_s']:.2f} s vs mastering {cost['master_s']:.2f} s "
               f"(x{cost['sound_s'] / cost['master_s']:.2f}), {conv.duration_s / cost['sound_s']:.0f}x realtime; WER over {cost['words']} words")
         print(f"{'chain':12}" + "".join(f"{k:>8}" for k in keys))

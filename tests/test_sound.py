@@ -22,10 +22,9 @@ def _truth_transcript(conv) -> Transcript:
 
 
 def _speaker_lufs(samples: np.ndarray, conv) -> dict[str, float]:
-    meter = pyln.Meter(16000)
-    x = samples.astype(np.float64)
-    return {s: meter.integrated_loudness(np.concatenate([x[int(t.start_s * 16000):int(t.end_s * 16000)] for t in conv.turns if t.speaker == s]))
-            for s in conv.speakers}
+    from realvoices import speaker_lufs
+
+    return speaker_lufs(samples, conv)
 
 
 def _run(tmp_path: Path, conv, settings: sound.Settings):
@@ -208,3 +207,77 @@ def test_check_warns_about_clipping(tmp_path):
     ws = Workspace.open(tmp_path)
     problems = list(clipping(type("Ctx", (), {"ws": ws})()))
     assert len(problems) == 1 and "42 samples" in problems[0].what and problems[0].level == "warning"
+
+
+def test_separate_tracks_levelled_and_ducked_then_mixed(tmp_path, shared_media):
+    """Separate tracks: each reader's track levelled to the one heard most (measured on their own
+    track) and ducked while the other speaks; the mix, through the sound stage and the master's
+    gain and limiter, has the readers within 1 dB (pyloudnorm over the true turns of the MP3)."""
+    import subprocess
+
+    from chaitime import sample
+    from chaitime.media import ffmpeg, loudness
+    from realvoices import assemble, separate_tracks
+
+    conv = assemble(shared_media, "male-female", "plain", turns=8)
+    host, guest = conv.speakers[:2]
+    tracks = separate_tracks(conv, gap_db=12.0)
+    pcm = {s: np.clip(np.round(x * 32767), -32768, 32767).astype(np.int16) for s, x in tracks.items()}
+    paths = {s: tmp_path / f"{s}.wav" for s in pcm}
+    for s, path in paths.items():
+        sample.write_wav(path, pcm[s], 16000)
+    transcript = _truth_transcript(conv)
+    gains = sound.track_gains(pcm, transcript)
+    first = {s: next(t for t in conv.turns if t.speaker == s) for s in (host, guest)}
+    at = lambda s, t: gains[s][int((t.start_s + t.end_s) / 2 / sound.FRAME_S)]  # noqa: E731
+    raised = at(guest, first[guest]) - at(host, first[host])
+    assert 11.0 <= raised <= 13.0, raised  # the guest's track brought up by the 12 dB it lacks
+    assert np.isclose(at(guest, first[host]), at(guest, first[guest]) - sound.DUCK_DB)  # ducked under the host
+    assert np.isclose(at(host, first[guest]), at(host, first[host]) - sound.DUCK_DB)
+    clipped = sound.mix_tracks(paths, gains, 1, conv.duration_s, tmp_path / "mix.flac", tmp_path / "mix.s16")
+    assert clipped == 0
+    mix = np.fromfile(tmp_path / "mix.s16", np.int16)
+    assert abs(len(mix) - len(conv.samples)) <= 160
+    plan = sound.analyse(mix, transcript, sound.Settings(denoise="off", dehum="off"))
+    measured, _ = sound.apply(tmp_path / "mix.flac", plan, 1, tmp_path / "out.flac", tmp_path / "out.s16",
+                              target_lufs=loudness.MONO_TARGET_LUFS + loudness.ENCODER_LOSS_LU)
+    loudness.master_mp3(tmp_path / "out.flac", measured, loudness.MONO_TARGET_LUFS, 1, tmp_path / "audio.mp3")
+    decoded = subprocess.run([ffmpeg.ffmpeg_exe(), "-v", "error", "-i", str(tmp_path / "audio.mp3"), "-ac", "1", "-ar", "16000", "-f", "f32le", "-"],
+                             capture_output=True, check=True).stdout
+    levels = _speaker_lufs(np.frombuffer(decoded, np.float32), conv)
+    assert abs(levels[host] - levels[guest]) <= 1.0, levels
+
+
+@pytest.mark.slow
+def test_ingest_with_tracks_levels_each_track(tmp_path, shared_media):
+    """`chaitime ingest mix.wav --track NAME=... --track NAME=...`: the guest 12 dB quieter on
+    their own track, the recording the plain sum; the episode's audio.mp3 has the two readers
+    within 1 dB (pyloudnorm over the true turns), sound.json names the tracks and says how far
+    apart they were in the recording."""
+    import json
+    import subprocess
+
+    from chaitime import sample
+    from chaitime.media import ffmpeg
+    from conftest import run_chaitime
+    from realvoices import assemble, separate_tracks
+
+    conv = assemble(shared_media, "male-female", "plain", turns=8)
+    host, guest = conv.speakers[:2]
+    tracks = separate_tracks(conv, gap_db=12.0)
+    pcm = {s: np.clip(np.round(x * 32767), -32768, 32767).astype(np.int16) for s, x in tracks.items()}
+    for s, x in pcm.items():
+        sample.write_wav(tmp_path / f"{s}.wav", x, 16000)
+    sample.write_wav(tmp_path / "mix.wav", np.clip(pcm[host].astype(np.int32) + pcm[guest], -32768, 32767).astype(np.int16), 16000)
+    show = tmp_path / "show"
+    run_chaitime("init", str(show), cwd=tmp_path, check=True)
+    run_chaitime("ingest", str(tmp_path / "mix.wav"), "--track", f"Maya={tmp_path / f'{host}.wav'}", "--track",
+                 f"Bo={tmp_path / f'{guest}.wav'}", "--quiet", cwd=show, check=True)
+    episode = next((show / "episodes").iterdir())
+    report = json.loads((episode / ".chaitime" / "sound.json").read_text())
+    assert report["tracks"] == ["Bo", "Maya"]
+    assert abs(report["speakers_before_db"]["Maya"] - report["speakers_before_db"]["Bo"]) > 8
+    decoded = subprocess.run([ffmpeg.ffmpeg_exe(), "-v", "error", "-i", str(episode / "audio.mp3"), "-ac", "1", "-ar", "16000", "-f", "f32le", "-"],
+                             capture_output=True, check=True).stdout
+    levels = _speaker_lufs(np.frombuffer(decoded, np.float32), conv)
+    assert abs(levels[host] - levels[guest]) <= 1.0, levels

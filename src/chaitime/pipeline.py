@@ -94,7 +94,7 @@ class IngestResult:
 
 
 # One version per stage: bump a stage's number when its output for the same inputs changes.
-VERSIONS = {"extract": 3, "sound": 2, "master": 7, "transcribe": 3, "speakers": 3, "draft": 2, "render": 4, "clip": 1}
+VERSIONS = {"extract": 3, "tracks": 1, "sound": 2, "master": 7, "transcribe": 3, "speakers": 3, "draft": 2, "render": 4, "clip": 1}
 
 
 def stage_key(stage: str, *parts: object) -> str:
@@ -172,7 +172,7 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
             after = mastered.result() if mastered is not None else None
             independent = stereo_check.result() if stereo_check is not None else None
         named = _speakers(episode, ws, raw, opts, rec, independent)
-        sound_report = _sound(episode, ws, info, named, rec) if cleanup else _drop_sound(episode)
+        sound_report = _sound(episode, ws, info, named, rec, opts.tracks) if cleanup else _drop_sound(episode)
         if cleanup and not rendered:
             after = _master(episode, ws, meta, info, before, rec)
         if rendered:  # before the draft stage, which writes chapters into the audio it makes
@@ -332,34 +332,65 @@ def _sound_settings(ws: Workspace):
     return Settings(bool(audio.get("audio", "leveler", True)), audio.get("audio", "denoise", "auto"), audio.get("audio", "dehum", "auto"))
 
 
-def _sound(episode: Episode, ws: Workspace, info: MediaInfo, transcript: Transcript, rec: Records) -> dict:
+def _sound(episode: Episode, ws: Workspace, info: MediaInfo, transcript: Transcript, rec: Records, tracks: dict[str, Path] | None = None) -> dict:
     """sound.flac (the cleaned lossless master: high-pass, hum notches, RNNoise, leveler by speaker
-    turn), its 16 kHz copy and sound.json, the record of what was done and measured."""
+    turn), its 16 kHz copy and sound.json, the record of what was done and measured. With
+    separate tracks, the sound starts from the tracks' mix (each levelled and ducked), not the recording's."""
     from .media import sound
 
     settings = _sound_settings(ws)
     out, proxy, record = episode.machine_dir / "sound.flac", episode.machine_dir / "sound.s16", episode.machine_dir / "sound.json"
-    speech = asr.PcmAudio(episode.machine_dir / "speech.s16").samples()
+    recorded = asr.PcmAudio(episode.machine_dir / "speech.s16").samples()
+    source, speech, mix_clipped = episode.machine_dir / "master.flac", recorded, None
+    if tracks:
+        source, mix_proxy, mix_clipped = _tracks_mix(episode, info, transcript, tracks, rec)
+        speech = asr.PcmAudio(mix_proxy).samples()
     plan = sound.analyse(speech, transcript, settings)  # seconds for an hour: the key is what it decided
     # The speakers are evened as mastered, and the sound is delivered where mastering's first encode
     # aims (the MP3 encoder's loss over the target): mastering then finds the gain without a limiter pass.
     target = loudness.target_for(info.channels, ws.settings.get("audio", "target_lufs")) + loudness.ENCODER_LOSS_LU
-    key = stage_key("sound", rec.data.get("extract"), settings.__dict__, sound.plan_key(plan), target, ffmpeg.ffmpeg_version())
+    key = stage_key("sound", rec.data.get("extract"), rec.data.get("tracks") if tracks else None, settings.__dict__,
+                    sound.plan_key(plan), target, ffmpeg.ffmpeg_version())
     if rec.fresh("sound", key, [out, proxy, record]):
         return json.loads(record.read_text())
-    measured, clipped = sound.apply(episode.machine_dir / "master.flac", plan, info.channels, out, proxy, target_lufs=target)
+    measured, clipped = sound.apply(source, plan, info.channels, out, proxy, target_lufs=target)
     cleaned = asr.PcmAudio(proxy).samples()
-    report = sound.report(plan, measured, clipped, cleaned, transcript, settings.leveler and not plan.notes)
+    report = sound.report(plan, measured, clipped if mix_clipped is None else mix_clipped, cleaned, transcript,
+                          settings.leveler and not plan.notes)
     data = report.__dict__
-    fsutil.write_text(episode.path("sound.svg"), sound.picture(speech, cleaned, transcript))
+    if tracks:  # "before" is the recording as the host gave it, not the levelled tracks
+        data["speakers_before_db"], data["noise_floor_before_db"] = sound.after_levels(recorded, transcript)
+        data["tracks"] = sorted(tracks)
+    fsutil.write_text(episode.path("sound.svg"), sound.picture(recorded, cleaned, transcript))
     fsutil.write_text(record, json.dumps(data, indent=1, sort_keys=True) + "\n")
     rec.done("sound", key)
     return data
 
 
+def _tracks_mix(episode: Episode, info: MediaInfo, transcript: Transcript, tracks: dict[str, Path], rec: Records) -> tuple[Path, Path, int]:
+    """tracks.flac: the separate tracks, each levelled and ducked while others speak, mixed on the
+    recording's timeline; its 16 kHz copy; the clipped samples counted in the tracks."""
+    from .media import sound
+    from .speakers.audio import decode
+
+    out, proxy, record = episode.machine_dir / "tracks.flac", episode.machine_dir / "tracks.s16", episode.machine_dir / "tracks.json"
+    names = episode.meta().speakers or {}  # a track is labelled with its name; the host may have renamed the label
+    named = {names.get(label, label): Path(path) for label, path in tracks.items()}
+    gains = sound.track_gains({name: decode(path)[:, 0] for name, path in named.items()}, transcript)
+    coarse = {name: sound.coarse_key(g) for name, g in gains.items()}
+    key = stage_key("tracks", sorted((n, fsutil.file_hash(p)) for n, p in named.items()), coarse, min(2, info.channels),
+                    round(info.duration_s, 3), ffmpeg.ffmpeg_version())
+    if rec.fresh("tracks", key, [out, proxy, record]):
+        return out, proxy, json.loads(record.read_text())["clipped_samples"]
+    clipped = sound.mix_tracks(named, gains, min(2, info.channels), info.duration_s, out, proxy)
+    fsutil.write_text(record, json.dumps({"clipped_samples": clipped, "tracks": sorted(named)}) + "\n")
+    rec.done("tracks", key)
+    return out, proxy, clipped
+
+
 def _drop_sound(episode: Episode) -> None:
     """Studio sound turned off: its files go, so nothing (render, studio) plays a stale cleanup."""
-    for name in ("sound.flac", "sound.s16", "sound.json"):
+    for name in ("sound.flac", "sound.s16", "sound.json", "tracks.flac", "tracks.s16", "tracks.json"):
         (episode.machine_dir / name).unlink(missing_ok=True)
     episode.path("sound.svg").unlink(missing_ok=True)
 

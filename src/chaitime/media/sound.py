@@ -56,6 +56,8 @@ COMP_RATIO = 3.0
 CORRECT_DB = 0.3  # speakers further apart than this after the master's limiter get a second pass
 TURN_RANGE_DB = 6.0  # a turn may differ from its speaker's level by this much at most
 TURN_FULL_S = 4.0  # a turn with this much speech is levelled fully; shorter ones in proportion
+DUCK_DB = 10.0  # separate tracks: a track lowered this much while another person has the turn
+MIX_HEADROOM_DB = 6.0  # the tracks' mix this far under their sum (24-bit: no resolution lost)
 MIN_SPEECH_S = 3.0  # less speech than this in the recording: nothing to level
 BLOCK_FRAMES = 40  # 400 ms, BS.1770's gating block
 GATE_DB = 20.0  # speech frames: within this of the speaker's loud frames (not breaths, not noise)
@@ -306,8 +308,70 @@ def analyse(samples: np.ndarray, transcript, settings: Settings) -> Plan:
 def plan_key(plan: Plan) -> list:
     """What the sound stage's output depends on, for its stage key: a new transcript whose turns
     give the same gains (to 0.5 dB, in 100 ms steps) doesn't clean the sound again."""
-    coarse = np.round(plan.gain_db[::10] * 2).astype(np.int8).tobytes().hex() if len(plan.gain_db) else ""
-    return [coarse, plan.denoise, list(plan.hum_hz), plan.level_db]
+    return [coarse_key(plan.gain_db), plan.denoise, list(plan.hum_hz), plan.level_db]
+
+
+def coarse_key(curve_db: np.ndarray) -> str:
+    """A gain curve for a stage key: to 0.5 dB, in 100 ms steps."""
+    return np.round(curve_db[::10] * 2).astype(np.int8).tobytes().hex() if len(curve_db) else ""
+
+
+# --- separate tracks -------------------------------------------------------------------------------
+def track_gains(track_samples: dict[str, np.ndarray], transcript) -> dict[str, np.ndarray]:
+    """Per track (named as its person, 16 kHz int16 samples), the gain curve (dB per 10 ms frame)
+    its 48 kHz sound takes into the mix: the person brought to the level of the person heard most
+    (each measured on their own track, over their own turns), and the track ducked DUCK_DB while
+    someone else has the turn (their room and the other voices' bleed), ramped in the pauses as
+    the leveler's curve is. A track with no turns of its own stays ducked."""
+    n = min(len(x) for x in track_samples.values()) // round(RATE_HZ * FRAME_S)
+    turns = turns_of(transcript.words, n)
+    levels, heard = {}, {}
+    for name, samples in track_samples.items():
+        weighted, plain = frame_levels(samples)
+        weighted = weighted[:n]
+        own = [t for t in turns if t[0] == name]
+        mask = speech_frames(own, weighted, noise_floor_db(plain[:n])).get(name)
+        if mask is not None and mask.sum() * FRAME_S >= 1.0:
+            levels[name], heard[name] = gated_db(weighted, word_frames(own, n)[name]), int(mask.sum())
+    main = max(heard, key=heard.get) if heard else None
+    gains = {}
+    for name in track_samples:
+        base = float(np.clip(levels[main] - levels[name], -MAX_GAIN_DB, MAX_GAIN_DB)) if name in levels else 0.0
+        gains[name] = _curve([(a, b, base if s == name else base - DUCK_DB) for s, a, b, _ in turns], n) if turns else np.full(n, base)
+    return gains
+
+
+def mix_tracks(tracks: dict[str, Path], gains: dict[str, np.ndarray], channels: int, duration_s: float, out: Path, proxy: Path) -> int:
+    """The tracks, each through its gain curve, summed into ``out`` (24-bit FLAC, 48 kHz,
+    ``channels``, MIX_HEADROOM_DB under the sum so nothing clips before the limiter; the sound
+    stage sets the level) and ``proxy`` (16 kHz mono s16, for the analysis). Returns the
+    clipped samples counted in the tracks."""
+    from .render import _Pipe
+
+    names = list(tracks)
+    decode: list[str] = []
+    for name in names:
+        decode += ["-i", ffmpeg.as_input(Path(tracks[name]))]
+    parts = [f"[{i}:a:0]astats=measure_perchannel=none:measure_overall=Peak_level+Peak_count,"
+             f"aresample=48000:resampler=soxr,aformat=sample_fmts=flt:channel_layouts=mono,apad[t{i}]" for i in range(len(names))]
+    merge = "".join(f"[t{i}]" for i in range(len(names))) + (f"amerge=inputs={len(names)}[m]" if len(names) > 1 else "anull[m]")
+    decode += ["-filter_complex", ";".join(parts + [merge]), "-map", "[m]", "-t", f"{duration_s:.3f}", "-f", "f32le", "-c:a", "pcm_f32le", "-"]
+    frames_t = np.arange(min(len(g) for g in gains.values())) * FRAME_S + FRAME_S / 2
+    curves = np.stack([gains[name][: len(frames_t)] for name in names], axis=1) - MIX_HEADROOM_DB
+    with fsutil.atomic_path(out) as tmp, fsutil.atomic_path(proxy) as tmp_proxy:
+        graph = f"[0:a]asplit=2[a][b];[b]aresample={RATE_HZ}:resampler=soxr,aformat=sample_fmts=s16:channel_layouts=mono[s]"
+        encode = ["-f", "f32le", "-ar", "48000", "-ac", "1", "-i", "-", "-filter_complex", graph,
+                  "-map", "[a]", "-ac", str(channels), "-c:a", "flac", "-sample_fmt", "s32", "-bits_per_raw_sample", "24", "-f", "flac", str(tmp),
+                  "-map", "[s]", "-c:a", "pcm_s16le", "-f", "s16le", str(tmp_proxy)]
+        pipe = _Pipe(decode, encode, what=f"mixing {len(names)} tracks")
+        with pipe as (reader, writer):
+            written = 0
+            while len(block := _read(reader, BLOCK, len(names))):
+                t = (written + np.arange(len(block))) / 48000.0
+                gain = np.stack([np.interp(t, frames_t, curves[:, i]) for i in range(len(names))], axis=1) if len(frames_t) else np.zeros(block.shape)
+                writer.write((block * (10 ** (gain / 20)).astype(np.float32)).sum(axis=1).astype("<f4").tobytes())
+                written += len(block)
+    return _clipped(pipe.stderr[0])
 
 
 # --- applying it -----------------------------------------------------------------------------------
@@ -399,12 +463,11 @@ def compressor(plan: Plan) -> str:
 
 
 def _clipped(stderr: str) -> int:
-    """Samples at full scale, from astats: Peak count when the peak level is at 0 dBFS."""
-    level = re.findall(r"Peak level dB:\s*(-?[\d.]+|-inf)", stderr)
-    count = re.findall(r"Peak count:\s*(\d+)", stderr)
-    if not level or not count or level[-1] == "-inf" or float(level[-1]) < 20 * np.log10(CLIP_LEVEL):
-        return 0
-    return int(count[-1])
+    """Samples at full scale, from astats (each instance's overall figures): its Peak count when
+    its peak level is at 0 dBFS."""
+    levels = re.findall(r"Peak level dB:\s*(-?[\d.]+|-inf)", stderr)
+    counts = re.findall(r"Peak count:\s*(\d+)", stderr)
+    return sum(int(c) for level, c in zip(levels, counts) if level != "-inf" and float(level) >= 20 * np.log10(CLIP_LEVEL))
 
 
 def _stream(reader, writer, plan: Plan, channels: int, workers: int | None = None) -> None:
