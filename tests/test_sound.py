@@ -185,6 +185,16 @@ def test_bad_settings_name_file_key_and_choices(tmp_path, key, value):
     assert "chaitime.toml" in message and f"[audio] {key}" in message and "off" in message and "\n" not in message
 
 
+@pytest.mark.parametrize("key", ["leveler", "deess"])
+def test_switches_must_be_true_or_false(tmp_path, key):
+    """`leveler = "false"` (a string) would read as on: it is refused, naming file and key."""
+    (tmp_path / "chaitime.toml").write_text(f'[audio]\n{key} = "false"\n')
+    with pytest.raises(ConfigError) as err:
+        config.load(tmp_path)
+    message = str(err.value)
+    assert "chaitime.toml" in message and f"[audio] {key}" in message and "true or false" in message and "\n" not in message
+
+
 def test_picture_is_svg_and_deterministic():
     rng = np.random.default_rng(2)
     pcm = (rng.standard_normal(16000 * 3) * 1000).astype(np.int16)
@@ -281,3 +291,32 @@ def test_ingest_with_tracks_levels_each_track(tmp_path, shared_media):
                              capture_output=True, check=True).stdout
     levels = _speaker_lufs(np.frombuffer(decoded, np.float32), conv)
     assert abs(levels[host] - levels[guest]) <= 1.0, levels
+
+
+def test_deesser_softens_sibilants_only(tmp_path, shared_media):
+    """[audio] deess: on two real female readers, the frames where 4.5-8 kHz carries half the
+    energy of 0.1-4 kHz or more (sibilants) lose at least 3 dB up there, the voice under 4 kHz
+    stays within 0.3 dB."""
+    from realvoices import assemble
+
+    conv = assemble(shared_media, "female-female", "plain", turns=6)
+
+    def bands(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        size = 512
+        n = len(x) // size
+        power = np.abs(np.fft.rfft(x[: n * size].reshape(n, size) * np.hanning(size), axis=1)) ** 2
+        freqs = np.fft.rfftfreq(size, 1 / 16000)
+        return power[:, (freqs > 4500) & (freqs < 8000)].sum(1), power[:, (freqs > 100) & (freqs < 4000)].sum(1)
+
+    out = {}
+    for deess in (False, True):
+        folder = tmp_path / str(deess)
+        folder.mkdir()
+        _, _, _, after = _run(folder, conv, sound.Settings(leveler=False, denoise="off", dehum="off", deess=deess))
+        out[deess] = bands(after.astype(np.float64))
+    (high, low), (high_d, low_d) = out[False], out[True]
+    loud = high + low > np.percentile(high + low, 50)
+    sibilant = loud & (high > 0.5 * low)
+    assert sibilant.sum() > 20
+    assert 10 * np.log10(high_d[sibilant].sum() / high[sibilant].sum()) <= -3.0
+    assert abs(10 * np.log10(low_d[loud].sum() / low[loud].sum())) <= 0.3

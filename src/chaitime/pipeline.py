@@ -329,7 +329,8 @@ def _sound_settings(ws: Workspace):
     from .media.sound import Settings
 
     audio = ws.settings
-    return Settings(bool(audio.get("audio", "leveler", True)), audio.get("audio", "denoise", "auto"), audio.get("audio", "dehum", "auto"))
+    return Settings(bool(audio.get("audio", "leveler", True)), audio.get("audio", "denoise", "auto"), audio.get("audio", "dehum", "auto"),
+                    bool(audio.get("audio", "deess", False)))
 
 
 def _sound(episode: Episode, ws: Workspace, info: MediaInfo, transcript: Transcript, rec: Records, tracks: dict[str, Path] | None = None) -> dict:

@@ -45,6 +45,9 @@ VOICE_AHEAD_FRAMES = 2  # at most RNNoise's delay (two frames): a stretch's feed
 # so auto leaves the audiobook-clean floors alone and cleans what a listener hears as noisy.
 LIGHT_SNR_DB = 25.0
 STRONG_SNR_DB = 22.0
+# ffmpeg's de-esser, when [audio] deess is on. Measured on two real female readers: sibilant frames
+# lose 5.7 dB over 4.5-8 kHz, other voiced frames 2.0 dB there, nothing under 4 kHz (i=0.6: 1.6 dB).
+DEESSER = "deesser=i=0.8:m=0.5:f=0.5"
 HIGHPASS_HZ = 70  # rumble; 12 dB/octave leaves a voice's fundamental alone
 FRAME_S = 0.01
 RATE_HZ = 16000
@@ -80,10 +83,11 @@ class Settings:
     leveler: bool = True
     denoise: str = "auto"
     dehum: str = "auto"
+    deess: bool = False
 
     @property
     def active(self) -> bool:
-        return self.leveler or self.denoise != "off" or self.dehum != "off"
+        return self.leveler or self.denoise != "off" or self.dehum != "off" or self.deess
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,7 @@ class Plan:
     notes: tuple[str, ...] = ()
     level_db: float | None = None  # the levelled speech's K-weighted level (the compressor's reference)
     turns: tuple[tuple[str, int, int], ...] = ()  # (speaker, first frame, end frame) the gains follow
+    deess: bool = False
 
 
 @dataclass(frozen=True)
@@ -302,13 +307,13 @@ def analyse(samples: np.ndarray, transcript, settings: Settings) -> Plan:
         denoise = "off" if not all_speech.any() or snr >= LIGHT_SNR_DB else ("strong" if snr < STRONG_SNR_DB else "light")
     hum = detect_hum(samples) if settings.dehum == "auto" else ()
     level = round(gated_db(weighted + gain, all_speech), 1) if settings.leveler and speakers and all_speech.any() else None
-    return Plan(gain, denoise, hum, speakers, floor, snr, tuple(notes), level, tuple((t[0], t[1], t[2]) for t in turns))
+    return Plan(gain, denoise, hum, speakers, floor, snr, tuple(notes), level, tuple((t[0], t[1], t[2]) for t in turns), settings.deess)
 
 
 def plan_key(plan: Plan) -> list:
     """What the sound stage's output depends on, for its stage key: a new transcript whose turns
     give the same gains (to 0.5 dB, in 100 ms steps) doesn't clean the sound again."""
-    return [coarse_key(plan.gain_db), plan.denoise, list(plan.hum_hz), plan.level_db]
+    return [coarse_key(plan.gain_db), plan.denoise, list(plan.hum_hz), plan.level_db, plan.deess]
 
 
 def coarse_key(curve_db: np.ndarray) -> str:
@@ -393,7 +398,7 @@ def apply(master: Path, plan: Plan, channels: int, out: Path, proxy: Path, targe
     (the limiter takes more from a voice with more low-frequency energy, which K-weighting hears
     less of: 1.8 dB between two levelled readers); when they are more than CORRECT_DB apart, a
     second, cheap pass over ``out`` evens them."""
-    measured, clipped = _pass(master, plan, channels, out, proxy, filter_chain(plan, channels), compressor(plan))
+    measured, clipped = _pass(master, plan, channels, out, proxy, filter_chain(plan, channels), (DEESSER + "," if plan.deess else "") + compressor(plan))
     if not plan.turns or plan.level_db is None:
         return measured, clipped
     gain = 0.0 if target_lufs is None else target_lufs - measured.integrated_lufs
