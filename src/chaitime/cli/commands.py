@@ -60,7 +60,7 @@ def _ensure_workspace(rep, demo_host: str | None = None) -> None:
 @click.option("--force", is_flag=True, help="Redo every stage even if it is up to date.")
 @click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path),
               help="A CSV or TOML listing recordings with their title, guests, number, date (a batch).")
-@click.option("--jobs", type=click.IntRange(min=1), help="Batch: episodes at once (default: one per two cores, as memory allows).")
+@click.option("--jobs", type=click.IntRange(min=1), help="Batch: episodes at once (default: one per core, as memory allows).")
 @click.option("--backend", type=click.Choice(["local", "ray"]), help="Batch: run here (local) or on a Ray cluster (default from [scale]).")
 @click.option("--address", help='Batch on Ray: the cluster ("auto", "ray://HOST:10001"; default from [scale], else a local Ray).')
 @click.option("--quiet", is_flag=True, help="Print only errors.")
