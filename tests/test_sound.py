@@ -320,3 +320,22 @@ def test_deesser_softens_sibilants_only(tmp_path, shared_media):
     assert sibilant.sum() > 20
     assert 10 * np.log10(high_d[sibilant].sum() / high[sibilant].sum()) <= -3.0
     assert abs(10 * np.log10(low_d[loud].sum() / low[loud].sum())) <= 0.3
+
+
+def test_auto_denoise_hears_the_noise_under_the_quietest_speaker():
+    """The leveler raises a quiet speaker with the noise under them: auto judges the noise by the
+    quietest speaker's level (here 20 dB over the floor: strong), not by everyone's together
+    (~28 dB: it would have left the noise)."""
+    rng = np.random.default_rng(4)
+    rate, turn = 16000, 4
+    x = rng.standard_normal(rate * turn * 4) * 10 ** (-52 / 20)  # the room
+    words = []
+    for i, (speaker, db) in enumerate((("A", -22), ("B", -32), ("A", -22), ("B", -32))):
+        a, b = i * turn * rate, (i + 1) * turn * rate - rate // 2
+        x[a:b] += rng.standard_normal(b - a) * 10 ** (db / 20)
+        words.append(Word(a / rate, b / rate, "w", 1.0, speaker))
+    pcm = np.clip(x * 32768, -32768, 32767).astype(np.int16)
+    transcript = Transcript((Segment(0.0, len(x) / rate, "w", tuple(words)),), "en", len(x) / rate)
+    plan = sound.analyse(pcm, transcript, sound.Settings())
+    assert 18 <= plan.snr_db <= 22 and plan.denoise == "strong", plan.snr_db
+    assert sound.analyse(pcm, transcript, sound.Settings(leveler=False)).snr_db >= 25  # nobody raised: everyone's speech counts

@@ -294,8 +294,11 @@ def analyse(samples: np.ndarray, transcript, settings: Settings) -> Plan:
     for m in masks.values():
         all_speech |= m
     notes = []
-    speech_db = power_mean_db(plain[all_speech]) if all_speech.any() else float("-inf")
-    snr = round(speech_db - floor, 1) if all_speech.any() else 0.0
+    # The noise as the listener will hear it: under the quietest speaker, whom the leveler raises
+    # (with the noise under their turns) to the others' level.
+    voiced = [power_mean_db(plain[m]) for m in masks.values() if m.sum() * FRAME_S >= 1.0] or (
+        [power_mean_db(plain[all_speech])] if all_speech.any() else [])
+    snr = round((min(voiced) if settings.leveler else power_mean_db(plain[all_speech])) - floor, 1) if voiced else 0.0
     if settings.leveler and all_speech.sum() * FRAME_S >= MIN_SPEECH_S:
         gain, speakers = level_gains(turns, weighted, masks)
     else:
