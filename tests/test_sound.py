@@ -339,3 +339,23 @@ def test_auto_denoise_hears_the_noise_under_the_quietest_speaker():
     plan = sound.analyse(pcm, transcript, sound.Settings())
     assert 18 <= plan.snr_db <= 22 and plan.denoise == "strong", plan.snr_db
     assert sound.analyse(pcm, transcript, sound.Settings(leveler=False)).snr_db >= 25  # nobody raised: everyone's speech counts
+
+
+def test_tracks_that_dont_cover_the_recording_are_refused_before_any_work(tmp_path):
+    """A track that isn't audio, or is much shorter than the recording (its mix would leave
+    silence where the recording has speech): one line naming the track, exit 2, no episode."""
+    from chaitime import sample
+    from conftest import run_chaitime
+
+    rng = np.random.default_rng(6)
+    sample.write_wav(tmp_path / "mix.wav", (rng.standard_normal(16000 * 20) * 1000).astype(np.int16), 16000)
+    sample.write_wav(tmp_path / "short.wav", (rng.standard_normal(16000 * 5) * 1000).astype(np.int16), 16000)
+    (tmp_path / "notes.wav").write_text("not audio")
+    show = tmp_path / "show"
+    run_chaitime("init", str(show), cwd=tmp_path, check=True)
+    for bad, words in (("notes.wav", "not a readable media file"), ("short.wav", "5.0 s long, the recording 20.0 s")):
+        proc = run_chaitime("ingest", str(tmp_path / "mix.wav"), "--track", f"Ada={tmp_path / bad}", "--track",
+                            f"Bo={tmp_path / 'mix.wav'}", cwd=show)
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 2 and len(lines) == 1 and words in lines[0] and "Ada" in lines[0], proc.stderr
+        assert not any((show / "episodes").iterdir())

@@ -139,6 +139,10 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
     recording = Path(os.path.expanduser(str(recording)))
     info = probe_mod.probe(recording)
     _check_asr(_asr_options(ws, None, opts))  # a bad model or device fails before any work
+    if opts.tracks:
+        from .speakers.tracks import check_tracks_cover
+
+        check_tracks_cover(opts.tracks, info.duration_s)
     source_hash = _source_hash(ws, recording)
     if ws.find_by_source(source_hash) is None:  # a new episode: no folder is made unless everything fits
         _require_space(ws.root, info, {})

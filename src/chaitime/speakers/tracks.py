@@ -32,6 +32,28 @@ def check_tracks(tracks: dict[str, Path]) -> None:
             raise InputError(f"{path}: track for {name!r} not found. Check the path in --track \"{name}=...\".")
 
 
+TRACK_SLACK_S = 2.0  # a track may end this much (or TRACK_SLACK_SHARE of the recording) before or after it
+TRACK_SLACK_SHARE = 0.01
+
+
+def check_tracks_cover(tracks: dict[str, Path], duration_s: float) -> None:
+    """Each track readable and as long as the recording (the sound is mixed from the tracks on the
+    recording's timeline: a short track would leave silence where the recording has speech)."""
+    from ..media.probe import probe
+
+    check_tracks(tracks)
+    slack = max(TRACK_SLACK_S, TRACK_SLACK_SHARE * duration_s)
+    for name, path in tracks.items():
+        try:
+            length = probe(Path(path)).duration_s
+        except InputError as exc:
+            raise InputError(f"track for {name!r}: {exc}") from exc
+        if abs(length - duration_s) > slack:
+            raise InputError(f"{path}: the track for {name!r} is {length:.1f} s long, the recording {duration_s:.1f} s. Separate "
+                             "tracks must cover the whole recording from its start (as Zoom's per-participant files do); "
+                             f"check --track \"{name}=...\".")
+
+
 def mix_tracks(tracks: dict[str, Path], out: Path) -> Path:
     """Sum the tracks into one recording at ``out`` (ffmpeg amix, normalize=0: levels kept as
     recorded; the loudness stage evens them out later). The codec follows out's suffix."""
