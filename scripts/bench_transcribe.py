@@ -23,7 +23,6 @@ import argparse
 import json
 import math
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -35,6 +34,9 @@ import numpy as np
 
 from chaitime.asr.audio import SAMPLE_RATE_HZ, decode_speech
 from chaitime.sample import write_wav
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from textscore import wer  # noqa: E402  (one word error rate for tests and scripts)
 
 ENGINES = ("chaitime", "openai", "fw-seq", "fw-batched")  # also: chaitime-openai (chaitime's openai-whisper engine)
 
@@ -164,27 +166,6 @@ def hypothesis(name: str, out: Path) -> tuple[str, int | None]:
     if "segments" in data:  # chaitime's transcript.json
         return " ".join(s["text"] for s in data["segments"]), None
     return data["text"], data.get("gpu_peak_bytes")
-
-
-def normalize(text: str) -> list[str]:
-    return re.sub(r"[^a-z0-9' ]+", " ", text.lower().replace("-", " ")).split()
-
-
-def wer(ref: str, hyp: str) -> float:
-    """Word error rate by edit distance, one numpy row at a time (hours of words stay fast):
-    substitutions and deletions come from the previous row; insertions are a running minimum."""
-    r, h = normalize(ref), normalize(hyp)
-    if not r:
-        return float(bool(h))
-    vocab = {w: i for i, w in enumerate(dict.fromkeys(r + h))}
-    hyp_ids = np.array([vocab[w] for w in h], dtype=np.int64)
-    cols = np.arange(len(h) + 1)
-    row = cols.copy()
-    for i, word in enumerate(r, start=1):
-        sub = row[:-1] + (hyp_ids != vocab[word])
-        cur = np.concatenate(([i], np.minimum(row[1:] + 1, sub)))
-        row = np.minimum.accumulate(cur - cols) + cols
-    return float(row[-1]) / len(r)
 
 
 def print_table(rows: list[dict]) -> None:

@@ -14,7 +14,6 @@ them (``--quick`` skips the timing rounds; ``--parts timing,language`` runs some
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
 import subprocess
 import sys
@@ -23,6 +22,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from textscore import wer  # noqa: E402  (one word error rate for tests and scripts)
 
 MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
 SR = 16_000
@@ -38,17 +40,6 @@ VOCABULARY = ("Diane", "Sheila", "Kaggle", "Adebayo Okafor", "Raghunathan", "Ame
 
 def stm_text(path: Path) -> str:
     return " ".join(line.split(maxsplit=5)[5] for line in path.read_text().splitlines() if line.strip())
-
-
-def wer(reference: str, hypothesis: str) -> float:
-    norm = lambda t: re.sub(r"[^a-z0-9' ]", " ", t.lower().replace("-", " ")).split()  # noqa: E731
-    ref, hyp = norm(reference), norm(hypothesis)
-    d = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, d[0] = d[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (r != h))
-    return d[len(hyp)] / max(1, len(ref))
 
 
 def _load(path: Path) -> np.ndarray:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from textscore import wer  # noqa: F401  (tests import it from here)
+
 SHARED_MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
 
 
@@ -51,18 +53,6 @@ def run_chaitime(*args: str, cwd: Path, check: bool = False, timeout: float = 60
     if check and proc.returncode != 0:
         raise AssertionError(f"chaitime {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc
-
-
-def wer(reference: str, hypothesis: str) -> float:
-    """Word error rate on normalized text (lower case, no punctuation)."""
-    norm = lambda t: re.sub(r"[^a-z0-9' ]", " ", t.lower().replace("-", " ")).split()  # noqa: E731
-    ref, hyp = norm(reference), norm(hypothesis)
-    d = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, d[0] = d[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (r != h))
-    return d[len(hyp)] / max(1, len(ref))
 
 
 @pytest.fixture(scope="session")
