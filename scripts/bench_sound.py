@@ -169,7 +169,7 @@ def run_case(name: str, conv: rv.Conversation, clean: np.ndarray, folder: Path, 
         for speaker, x in tracks.items():
             paths[speaker] = rv.Conversation(speaker, x, conv.turns).write_wav(folder / f"track-{speaker}.wav")
         pcm_tracks = {s: np.clip(np.round(x * 32767), -32768, 32767).astype(np.int16) for s, x in tracks.items()}
-        sound.mix_tracks(paths, sound.track_gains(pcm_tracks, truth(conv)), 1, conv.duration_s, folder / "mix.flac", folder / "mix.s16")
+        sound.mix_levelled_tracks(paths, sound.track_gains(pcm_tracks, truth(conv)), 1, conv.duration_s, folder / "mix.flac", folder / "mix.s16")
         plan = sound.analyse(np.fromfile(folder / "mix.s16", np.int16), truth(conv), sound.Settings())
         sound.apply(folder / "mix.flac", plan, 1, folder / "tsound.flac", folder / "tsound.s16", target_lufs=loudness.MONO_TARGET_LUFS)
         master(folder / "tsound.flac", folder / "tracks.mp3")

@@ -244,7 +244,7 @@ def test_separate_tracks_levelled_and_ducked_then_mixed(tmp_path, shared_media):
     assert 11.0 <= raised <= 13.0, raised  # the guest's track brought up by the 12 dB it lacks
     assert np.isclose(at(guest, first[host]), at(guest, first[guest]) - sound.DUCK_DB)  # ducked under the host
     assert np.isclose(at(host, first[guest]), at(host, first[host]) - sound.DUCK_DB)
-    clipped = sound.mix_tracks(paths, gains, 1, conv.duration_s, tmp_path / "mix.flac", tmp_path / "mix.s16")
+    clipped = sound.mix_levelled_tracks(paths, gains, 1, conv.duration_s, tmp_path / "mix.flac", tmp_path / "mix.s16")
     assert clipped == 0
     mix = np.fromfile(tmp_path / "mix.s16", np.int16)
     assert abs(len(mix) - len(conv.samples)) <= 160

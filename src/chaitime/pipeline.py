@@ -381,13 +381,14 @@ def _tracks_mix(episode: Episode, info: MediaInfo, transcript: Transcript, track
     out, proxy, record = episode.machine_dir / "tracks.flac", episode.machine_dir / "tracks.s16", episode.machine_dir / "tracks.json"
     names = episode.meta().speakers or {}  # a track is labelled with its name; the host may have renamed the label
     named = {names.get(label, label): Path(path) for label, path in tracks.items()}
-    gains = sound.track_gains({name: decode(path)[:, 0] for name, path in named.items()}, transcript)
-    coarse = {name: sound.coarse_key(g) for name, g in gains.items()}
-    key = stage_key("tracks", sorted((n, fsutil.file_hash(p)) for n, p in named.items()), coarse, min(2, info.channels),
-                    round(info.duration_s, 3), ffmpeg.ffmpeg_version())
+    # The speaker stage's key holds the tracks' content and the words' turns; the names complete it,
+    # so a re-run decodes nothing here.
+    key = stage_key("tracks", rec.data.get("speakers"), sorted((label, names.get(label, label)) for label in tracks),
+                    min(2, info.channels), round(info.duration_s, 3), ffmpeg.ffmpeg_version())
     if rec.fresh("tracks", key, [out, proxy, record]):
         return out, proxy, json.loads(record.read_text())["clipped_samples"]
-    clipped = sound.mix_tracks(named, gains, min(2, info.channels), info.duration_s, out, proxy)
+    gains = sound.track_gains({name: decode(path)[:, 0] for name, path in named.items()}, transcript)
+    clipped = sound.mix_levelled_tracks(named, gains, min(2, info.channels), info.duration_s, out, proxy)
     fsutil.write_text(record, json.dumps({"clipped_samples": clipped, "tracks": sorted(named)}) + "\n")
     rec.done("tracks", key)
     return out, proxy, clipped

@@ -301,9 +301,9 @@ def analyse(samples: np.ndarray, transcript, settings: Settings) -> Plan:
     notes = []
     # The noise as the listener will hear it: under the quietest speaker, whom the leveler raises
     # (with the noise under their turns) to the others' level.
-    voiced = [power_mean_db(plain[m]) for m in masks.values() if m.sum() * FRAME_S >= 1.0] or (
-        [power_mean_db(plain[all_speech])] if all_speech.any() else [])
-    snr = round((min(voiced) if settings.leveler else power_mean_db(plain[all_speech])) - floor, 1) if voiced else 0.0
+    speakers_db = [power_mean_db(plain[m]) for m in masks.values() if m.sum() * FRAME_S >= 1.0] if settings.leveler else []
+    speech_db = min(speakers_db) if speakers_db else power_mean_db(plain[all_speech]) if all_speech.any() else None
+    snr = round(speech_db - floor, 1) if speech_db is not None else 0.0
     if settings.leveler and all_speech.sum() * FRAME_S >= MIN_SPEECH_S:
         gain, speakers = level_gains(turns, weighted, masks)
     else:
@@ -321,12 +321,8 @@ def analyse(samples: np.ndarray, transcript, settings: Settings) -> Plan:
 def plan_key(plan: Plan) -> list:
     """What the sound stage's output depends on, for its stage key: a new transcript whose turns
     give the same gains (to 0.5 dB, in 100 ms steps) doesn't clean the sound again."""
-    return [coarse_key(plan.gain_db), plan.denoise, list(plan.hum_hz), plan.level_db, plan.deess]
-
-
-def coarse_key(curve_db: np.ndarray) -> str:
-    """A gain curve for a stage key: to 0.5 dB, in 100 ms steps."""
-    return np.round(curve_db[::10] * 2).astype(np.int8).tobytes().hex() if len(curve_db) else ""
+    coarse = np.round(plan.gain_db[::10] * 2).astype(np.int8).tobytes().hex() if len(plan.gain_db) else ""
+    return [coarse, plan.denoise, list(plan.hum_hz), plan.level_db, plan.deess]
 
 
 # --- separate tracks -------------------------------------------------------------------------------
@@ -354,7 +350,7 @@ def track_gains(track_samples: dict[str, np.ndarray], transcript) -> dict[str, n
     return gains
 
 
-def mix_tracks(tracks: dict[str, Path], gains: dict[str, np.ndarray], channels: int, duration_s: float, out: Path, proxy: Path) -> int:
+def mix_levelled_tracks(tracks: dict[str, Path], gains: dict[str, np.ndarray], channels: int, duration_s: float, out: Path, proxy: Path) -> int:
     """The tracks, each through its gain curve, summed into ``out`` (24-bit FLAC, 48 kHz,
     ``channels``, MIX_HEADROOM_DB under the sum so nothing clips before the limiter; the sound
     stage sets the level) and ``proxy`` (16 kHz mono s16, for the analysis). Returns the
@@ -369,8 +365,7 @@ def mix_tracks(tracks: dict[str, Path], gains: dict[str, np.ndarray], channels: 
              f"aresample=48000:resampler=soxr,aformat=sample_fmts=flt:channel_layouts=mono,apad[t{i}]" for i in range(len(names))]
     merge = "".join(f"[t{i}]" for i in range(len(names))) + (f"amerge=inputs={len(names)}[m]" if len(names) > 1 else "anull[m]")
     decode += ["-filter_complex", ";".join(parts + [merge]), "-map", "[m]", "-t", f"{duration_s:.3f}", "-f", "f32le", "-c:a", "pcm_f32le", "-"]
-    frames_t = np.arange(min(len(g) for g in gains.values())) * FRAME_S + FRAME_S / 2
-    curves = np.stack([gains[name][: len(frames_t)] for name in names], axis=1) - MIX_HEADROOM_DB
+    curves = {name: gains[name] - MIX_HEADROOM_DB for name in names}
     with fsutil.atomic_path(out) as tmp, fsutil.atomic_path(proxy) as tmp_proxy:
         graph = f"[0:a]asplit=2[a][b];[b]aresample={RATE_HZ}:resampler=soxr,aformat=sample_fmts=s16:channel_layouts=mono[s]"
         encode = ["-f", "f32le", "-ar", "48000", "-ac", "1", "-i", "-", "-filter_complex", graph,
@@ -380,9 +375,8 @@ def mix_tracks(tracks: dict[str, Path], gains: dict[str, np.ndarray], channels: 
         with pipe as (reader, writer):
             written = 0
             while len(block := _read(reader, BLOCK, len(names))):
-                t = (written + np.arange(len(block))) / 48000.0
-                gain = np.stack([np.interp(t, frames_t, curves[:, i]) for i in range(len(names))], axis=1) if len(frames_t) else np.zeros(block.shape)
-                writer.write((block * (10 ** (gain / 20)).astype(np.float32)).sum(axis=1).astype("<f4").tobytes())
+                gain = np.stack([_linear_gain(curves[name], written, len(block)) for name in names], axis=1)
+                writer.write((block * gain).sum(axis=1).astype("<f4").tobytes())
                 written += len(block)
     return _clipped(pipe.stderr[0])
 
@@ -487,14 +481,11 @@ def _stream(reader, writer, plan: Plan, channels: int, workers: int | None = Non
     """The master's float samples from ``reader`` denoised (when the plan says so) and gained by
     the plan's curve to ``writer``. RNNoise runs over STRETCH_S stretches on ``workers`` threads
     side by side (ctypes lets go of the GIL), written back in order."""
-    frames_t = np.arange(len(plan.gain_db)) * FRAME_S + FRAME_S / 2
     written = 0
 
     def put(mixed: np.ndarray) -> None:
         nonlocal written
-        t = (written + np.arange(len(mixed))) / 48000.0
-        gain = 10 ** (np.interp(t, frames_t, plan.gain_db) / 20) if len(frames_t) else np.ones(len(mixed))
-        writer.write((mixed * gain[:, None].astype(np.float32)).astype("<f4").tobytes())
+        writer.write((mixed * _linear_gain(plan.gain_db, written, len(mixed))[:, None]).astype("<f4").tobytes())
         written += len(mixed)
 
     if plan.denoise == "off":
@@ -511,6 +502,16 @@ def _stream(reader, writer, plan: Plan, channels: int, workers: int | None = Non
                 put(pending.popleft().result())
         while pending:
             put(pending.popleft().result())
+
+
+def _linear_gain(curve_db: np.ndarray, first: int, count: int) -> np.ndarray:
+    """A gain curve of FRAME_S steps (dB, at the frames' centres) as linear float32 gains for
+    ``count`` 48 kHz samples from sample ``first``, interpolated between the centres."""
+    if not len(curve_db):
+        return np.ones(count, np.float32)
+    t = (first + np.arange(count)) / 48000.0
+    centres = np.arange(len(curve_db)) * FRAME_S + FRAME_S / 2
+    return (10 ** (np.interp(t, centres, curve_db) / 20)).astype(np.float32)
 
 
 def _read(reader, samples: int, channels: int) -> np.ndarray:
