@@ -43,13 +43,6 @@ CHAINS = {
 }
 
 
-def pink(n: int, rng) -> np.ndarray:
-    spectrum = np.fft.rfft(rng.standard_normal(n))
-    spectrum /= np.sqrt(np.maximum(1, np.arange(len(spectrum))))
-    x = np.fft.irfft(spectrum, n)
-    return x / np.sqrt(np.mean(x**2))
-
-
 def cases(turns: int) -> dict[str, tuple[rv.Conversation, np.ndarray, dict | None]]:
     """name -> (conversation as heard, clean reference samples, separate tracks or None)."""
     plain = rv.assemble(MEDIA, "male-female", "plain", turns=turns)
@@ -59,7 +52,7 @@ def cases(turns: int) -> dict[str, tuple[rv.Conversation, np.ndarray, dict | Non
     rms = np.sqrt(np.mean(speech[np.abs(speech) > 1e-4] ** 2))
     t = np.arange(len(speech)) / rv.RATE_HZ
     hum = sum(np.sin(2 * np.pi * 50 * h * t) / h for h in (1, 2, 3, 4)) * rms * 10 ** (-20 / 20)
-    noisy = speech + pink(len(speech), rng) * rms * 10 ** (-15 / 20) + hum
+    noisy = speech + rv.pink(len(speech), rng) * rms * 10 ** (-15 / 20) + hum
     noisy *= min(1.0, 0.9 / np.abs(noisy).max())
     noisy_conv = rv.Conversation("noisy+hum", noisy.astype(np.float32), plain.turns)
     tracks = rv.separate_tracks(plain, gap_db=12.0, noise_db=-50.0)

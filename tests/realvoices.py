@@ -234,6 +234,26 @@ def speaker_lufs(samples: np.ndarray, conversation: Conversation) -> dict[str, f
             for s in conversation.speakers}
 
 
+def pink(n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` samples of pink noise (power falling 3 dB an octave), unit RMS."""
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    spectrum /= np.sqrt(np.maximum(1, np.arange(len(spectrum))))
+    x = np.fft.irfft(spectrum, n)
+    return x / np.sqrt(np.mean(x**2))
+
+
+def with_noise_under_quietest(conversation: Conversation, snr_db: float, seed: int = 7) -> Conversation:
+    """The conversation with pink noise ``snr_db`` under its quietest reader's speech (RMS over
+    their turns): the noise as the listener hears it once the leveler raises that reader."""
+    x = conversation.samples.astype(np.float64)
+    levels = speaker_lufs(x, conversation)
+    quiet = min(levels, key=levels.get)
+    turns = np.concatenate([x[int(t.start_s * RATE_HZ):int(t.end_s * RATE_HZ)] for t in conversation.turns if t.speaker == quiet])
+    rms = np.sqrt(np.mean(turns[np.abs(turns) > 1e-4] ** 2))
+    noisy = x + pink(len(x), np.random.default_rng(seed)) * rms * 10 ** (-snr_db / 20)
+    return Conversation(f"{conversation.name}+pink{snr_db:g}", noisy.astype(np.float32), conversation.turns)
+
+
 def separate_tracks(conversation: Conversation, gap_db: float, bleed_db: float = -25.0, noise_db: float = -60.0,
                     seed: int = 5) -> dict[str, np.ndarray]:
     """One track per reader of a mono conversation (float, 16 kHz), as two microphones in one

@@ -87,6 +87,22 @@ def test_noisy_speech_is_denoised_and_left_level(tmp_path, shared_media):
     assert floor_after < plan.noise_floor_db - 10
 
 
+def test_light_noise_is_reduced_by_the_spectral_denoiser(tmp_path, shared_media):
+    """Pink noise 30 dB under the quieter reader: auto chooses light denoising (afftdn in ffmpeg,
+    no RNNoise); the floor in the pauses comes down by 12 dB or more (the leveler alone: 4 dB) while
+    the readers stay level."""
+    from realvoices import assemble, with_noise_under_quietest
+
+    conv = with_noise_under_quietest(assemble(shared_media, "male-female", "plain", turns=6), 30.0)
+    plan, _, _, after = _run(tmp_path, conv, sound.Settings(dehum="off"))
+    assert plan.denoise == "light" and sound.STRONG_SNR_DB <= plan.snr_db < sound.LIGHT_SNR_DB, plan.snr_db
+    assert "afftdn" in sound.filter_chain(plan, 1)
+    _, floor_after = sound.after_levels(after, _truth_transcript(conv))
+    assert floor_after < plan.noise_floor_db - 12, (plan.noise_floor_db, floor_after)
+    levels = _speaker_lufs(after / 32768.0, conv)
+    assert abs(levels[conv.speakers[0]] - levels[conv.speakers[1]]) <= 1.0, levels
+
+
 def test_dry_signal_is_kept_only_around_a_voice():
     """RNNoise's voice probability opens the dry share: the floor in a pause, ``dry`` from a frame
     or two before a voice through the hold after it (also when the voice was in the frames before

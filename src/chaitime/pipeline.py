@@ -94,7 +94,7 @@ class IngestResult:
 
 
 # One version per stage: bump a stage's number when its output for the same inputs changes.
-VERSIONS = {"extract": 3, "tracks": 1, "sound": 2, "master": 7, "transcribe": 3, "speakers": 3, "draft": 2, "render": 4, "clip": 1}
+VERSIONS = {"extract": 3, "tracks": 1, "sound": 3, "master": 7, "transcribe": 3, "speakers": 3, "draft": 2, "render": 4, "clip": 1}
 
 
 def stage_key(stage: str, *parts: object) -> str:
