@@ -8,7 +8,9 @@ process, in a fresh workspace:
      once, transcribing the N files one after another (tiny.en int8, word timestamps, VAD);
   2. N single `chaitime ingest FILE` processes one after another (what a host does by hand);
   3. `chaitime ingest FOLDER` (the local batch);
-  4. `chaitime ingest --backend ray FOLDER` (a local Ray on this machine), when Ray is installed;
+  4. `chaitime ingest --backend ray FOLDER` (a local Ray on this machine), when Ray is installed:
+     whole episodes in actors, and with `[scale] split = true` (transcription in an actor, the
+     other stages in CPU tasks, as on a cluster with GPUs);
 and prints wall seconds, peak RSS and the ratio to the baseline. Targets: the local batch <= 1.15x
 the baseline, Ray <= 1.3x. --memory K also runs the local batch over K and 4K ten-second files
 and prints both peak RSS figures (bounded memory: the second must not be ~4x the first).
@@ -27,6 +29,8 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
 
 from bench_ingest import timed  # noqa: E402 - the same whole-process timer
+
+from chaitime import config  # noqa: E402
 
 MEDIA = HERE.parents[1] / "shared" / "media"
 SECONDS_PER_TURN = 7.7  # a LibriSpeech utterance and its gap, on average
@@ -99,6 +103,11 @@ def main() -> int:
             else:
                 rows.append(("chaitime ingest --backend ray FOLDER", timed([*chaitime, "--backend", "ray", str(tmp / "recordings")],
                                                                             _fresh(tmp / "ws-ray"))))
+                split = _fresh(tmp / "ws-ray-split")
+                config.init(split)
+                with open(split / config.CONFIG_NAME, "a") as fh:
+                    fh.write("\n[scale]\nsplit = true\n")
+                rows.append(("the same, [scale] split = true", timed([*chaitime, "--backend", "ray", str(tmp / "recordings")], split)))
         memory = []
         for k in (args.memory, 4 * args.memory) if args.memory else ():
             short_files(tmp / f"short-{k}", k)
@@ -109,6 +118,8 @@ def main() -> int:
     for name, r in rows:
         print(f"{name:<44}{r['wall_s']:>9.1f}{audio_min * 60 / r['wall_s']:>12.1f}{r['peak_rss_mb']:>13.0f}{r['wall_s'] / base:>12.2f}x")
     print("targets: local batch <= 1.15x, Ray <= 1.30x")
+    if any("ray" in name or "split" in name for name, _ in rows):
+        print("(the Ray rows' peak RSS is the driver's: Ray's workers are not its children)")
     for k, r in memory:
         print(f"local batch of {k} ten-second files: peak RSS {r['peak_rss_mb']:.0f} MB, {r['wall_s']:.1f} s")
     return 0

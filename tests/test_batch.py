@@ -3,6 +3,7 @@ backend on a local Ray (same bytes as a local run, a failing task retried, a cor
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -116,12 +117,31 @@ def test_ray_backend_matches_local_and_retries_a_failed_task(recordings, tmp_pat
             raise RuntimeError("worker lost")
         return pipeline.ingest(recording, ws, options, progress=progress)
 
+    split_marker = tmp_path / "transcriber-failed-once"
+
+    def flaky_transcriber(recording, ws, options, progress=None):  # a transcription actor that dies once
+        if recording.stem == "gamma" and options.stop_after == "transcribe" and not split_marker.exists():
+            split_marker.write_text("x")
+            raise RuntimeError("transcriber lost")
+        return pipeline.ingest(recording, ws, options, progress=progress)
+
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
         remote = _workspace(tmp_path / "ray")
         result = batch.run(jobs, remote, backend="ray", workers=2, ingest=flaky)
+        # Stages split across workers (as on a cluster with GPUs): a CPU task extracts, an actor
+        # holding the model transcribes, another CPU task runs the rest.
+        split = _workspace(tmp_path / "split")
+        split_result = batch.run(jobs, split, backend="ray", ingest=flaky_transcriber, split=True)
     finally:
         ray.shutdown()
+    parts = {o.job.where: o for o in split_result.outcomes}
+    assert parts["gamma"].ok and parts["gamma"].attempts == 2 and parts["alpha"].attempts == 1
+    assert not parts["broken"].ok and "broken.wav" in parts["broken"].error
+    for name in SCRIPTS:
+        assert split.episode(name).incomplete_reason() is None and parts[name].result.words > 0
+        for file in SAME_BYTES:
+            assert (split.root / "episodes" / name / file).read_bytes() == (local.root / "episodes" / name / file).read_bytes(), (name, file)
     by_name = {o.job.where: o for o in result.outcomes}
     assert by_name["beta"].ok and by_name["beta"].attempts == 2
     assert not by_name["broken"].ok and "broken.wav" in by_name["broken"].error and by_name["broken"].attempts == 1
@@ -129,6 +149,23 @@ def test_ray_backend_matches_local_and_retries_a_failed_task(recordings, tmp_pat
         for file in SAME_BYTES:
             assert (remote.root / "episodes" / name / file).read_bytes() == (local.root / "episodes" / name / file).read_bytes(), (name, file)
     assert ray_backend.RETRIES >= 1
+
+
+def test_an_ingest_stopped_early_leaves_the_episode_unfinished_for_the_rest(recordings, tmp_path):
+    """stop_after (a Ray batch's parts): extraction alone, then transcription alone, leave the
+    episode unfinished (no feed, no audio); the plain ingest after them runs only the rest."""
+    ws = _workspace(tmp_path / "show")
+    options = pipeline.IngestOptions()
+    first = pipeline.ingest(recordings / "alpha.wav", ws, replace(options, stop_after="extract"))
+    assert first.ran == ("extract",) and first.episode.incomplete_reason() is not None
+    second = pipeline.ingest(recordings / "alpha.wav", ws, replace(options, stop_after="transcribe"))
+    assert second.ran == ("transcribe",) and second.words > 0 and not second.episode.path("audio.mp3").exists()
+    assert second.episode.incomplete_reason() is not None
+    rest = pipeline.ingest(recordings / "alpha.wav", ws, options)
+    assert "extract" not in rest.ran and "transcribe" not in rest.ran and {"speakers", "master"} <= set(rest.ran)
+    assert rest.episode.incomplete_reason() is None and "tomatoes" in rest.episode.path("transcript.txt").read_text().lower()
+    with pytest.raises(ValueError):
+        pipeline.IngestOptions(stop_after="speakers")
 
 
 def test_unreachable_ray_address_is_one_line(recordings, tmp_path):

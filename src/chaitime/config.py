@@ -34,7 +34,7 @@ OPTIONAL_KEYS = {
     "transcribe": {"vocabulary": list},
     "draft": {"llm_url": str, "llm_model": str, "llm_api_key_env": str, "min_chapter_s": (int, float), "chapters": int},
     "publish": {"locked": bool, "guid": str, "new_feed_url": str, "apple_podcasts_url": str, "spotify_url": str},
-    "scale": {"backend": str, "address": str, "jobs": int},
+    "scale": {"backend": str, "address": str, "jobs": int, "split": bool},
 }
 
 # --- user text: checked before anything is written -------------------------------------------

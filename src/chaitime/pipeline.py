@@ -57,6 +57,9 @@ log = logging.getLogger("chaitime")
 Progress = Callable[..., None]  # (stage, done, total, unit="s")
 
 
+STOP_AFTER = (None, "extract", "transcribe")
+
+
 @dataclass(frozen=True)
 class IngestOptions:
     title: str | None = None
@@ -72,9 +75,15 @@ class IngestOptions:
     tracks: dict[str, Path] = field(default_factory=dict)
     num_speakers: int | None = None
     refresh_feed: bool = True  # a batch refreshes the feed once, after its last episode
+    # "extract" or "transcribe": run the stages up to that one and leave the episode marked
+    # unfinished; the same ingest without it later (elsewhere: a Ray batch splits an episode's
+    # stages across node types) finds them done and runs the rest.
+    stop_after: str | None = None
 
     def __post_init__(self) -> None:  # the host's text is checked before anything is written
         config.check_options(title=self.title, guests=self.guests, language=self.language, date=self.date)
+        if self.stop_after not in STOP_AFTER:
+            raise ValueError(f"stop_after {self.stop_after!r}: one of {STOP_AFTER}")
 
 
 @dataclass(frozen=True)
@@ -138,7 +147,8 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
     progress = progress or (lambda *a, **k: None)
     recording = Path(os.path.expanduser(str(recording)))
     info = probe_mod.probe(recording)
-    _check_asr(_asr_options(ws, None, opts))  # a bad model or device fails before any work
+    if opts.stop_after != "extract":  # (a node that only extracts needs no model)
+        _check_asr(_asr_options(ws, None, opts))  # a bad model or device fails before any work
     if opts.tracks:
         from .speakers.tracks import check_tracks_cover
 
@@ -147,7 +157,7 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
     if ws.find_by_source(source_hash) is None:  # a new episode: no folder is made unless everything fits
         _require_space(ws.root, info, {})
     episode, created = _episode_for(ws, recording, source_hash, opts)
-    with episode.lock(), _running(episode, "ingest"):
+    with episode.lock(), _running(episode, "ingest", finish=opts.stop_after is None):
         meta = _write_meta(episode, recording, source_hash, opts)
         rec = Records(episode, opts.force)
         _link_source(episode, recording, info)
@@ -157,22 +167,27 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
         rendered = "render" in rec.data
         with ThreadPoolExecutor(max_workers=1) as pool:
             # The model loads (imports and weights, ~1 s) while ffmpeg decodes, unless it won't be needed.
-            warm = None if rec.fresh("transcribe", _transcribe_key(asr_opts, _extract_key(source_hash)), [_asr_json(episode)]) \
-                else pool.submit(asr.load_engine, asr_opts)
+            warm = None if opts.stop_after == "extract" or rec.fresh("transcribe", _transcribe_key(asr_opts, _extract_key(source_hash)),
+                                                                      [_asr_json(episode)]) else pool.submit(asr.load_engine, asr_opts)
             before = _extract(episode, recording, info, source_hash, rec, progress)
             media_notes = tuple(n for n in (probe_mod.ends_early_note(info, asr.PcmAudio(episode.machine_dir / "speech.s16").duration_s),
                                              loudness.silence_note(before)) if n)
+            if opts.stop_after == "extract":
+                return _partial(episode, info, before, rec, started, created, media_notes)
             # Mastering (ffmpeg, a subprocess) overlaps with transcription. Measured on 60 minutes:
             # 150 s in all; mastering beside the speaker stage instead took 179 s.
             # With studio sound on, mastering waits for the speaker labels (the leveler's turns).
             cleanup = _sound_settings(ws).active
-            mastered = None if rendered or cleanup else pool.submit(_master, episode, ws, meta, info, before, rec)
+            # Stopping after transcription (a transcription worker), the CPU stages wait for the rest.
+            mastered = None if rendered or cleanup or opts.stop_after else pool.submit(_master, episode, ws, meta, info, before, rec)
             # The stereo check (10 minutes decoded, ~2 s) runs after mastering, beside
             # transcription, when the speaker stage is sure to run (a re-run never waits for it).
-            stereo_check = None if warm is None else pool.submit(_channels_independent, episode, info, opts)
+            stereo_check = None if warm is None or opts.stop_after else pool.submit(_channels_independent, episode, info, opts)
             if warm is not None:
                 warm.result()
             raw = _transcribe(episode, asr_opts, rec, progress)
+            if opts.stop_after == "transcribe":
+                return _partial(episode, info, before, rec, started, created, media_notes, len(raw.words))
             after = mastered.result() if mastered is not None else None
             independent = stereo_check.result() if stereo_check is not None else None
         named = _speakers(episode, ws, raw, opts, rec, independent)
@@ -195,12 +210,19 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
                         sound_report)
 
 
+def _partial(episode: Episode, info: MediaInfo, before: loudness.Loudness, rec: Records, started: float, created: bool,
+             notes: tuple[str, ...], words: int = 0) -> IngestResult:
+    """What an ingest stopped early (IngestOptions.stop_after) did: the episode stays unfinished."""
+    return IngestResult(episode, episode.meta(), info.duration_s, before, None, words, (), tuple(rec.ran),
+                        time.monotonic() - started, created, notes)
+
+
 @contextmanager
-def _running(episode: Episode, what: str) -> Iterator[None]:
+def _running(episode: Episode, what: str, finish: bool = True) -> Iterator[None]:
     """While a command works on an episode: temporaries of a killed run swept first, the episode
     marked incomplete (so it is never published half made), the mark lifted when the command
-    finishes, and kept with the reason when it fails. Only ingest (or the same command, run
-    again) lifts a mark another command left."""
+    finishes (unless it ran only some stages: ``finish`` false), and kept with the reason when it
+    fails. Only ingest (or the same command, run again) lifts a mark another command left."""
     fsutil.sweep_temps(episode.folder, episode.machine_dir, episode.path("clips"))
     found = episode.incomplete_reason()
     if found is not None and what != "ingest" and not found.startswith(f"`chaitime {what}`"):
@@ -216,7 +238,8 @@ def _running(episode: Episode, what: str) -> Iterator[None]:
         except OSError:
             pass  # a full disk: the mark written at the start stays
         raise
-    episode.mark_complete()
+    if finish:
+        episode.mark_complete()
 
 
 OUTPUT_NAMES = (EPISODE_TOML, TRANSCRIPT, *(f.name for f in EPISODE_FILES), "edit.md", POST, "post.draft.md", "youtube.txt", "youtube.draft.txt", "sound.svg")

@@ -6,7 +6,8 @@ what failed or changed, because every stage keeps its own record (pipeline.Recor
 Backends: ``local`` (threads in this process, one episode per core: the Whisper model loads once
 and is shared; on the CPU each running episode decodes on its own share of the cores while the
 others extract, master, find speakers and write, asr.set_lanes; a GPU decodes one at a time) and
-``ray`` (ray_backend.py: the same ingest in long-lived Ray actors).
+``ray`` (ray_backend.py: the same ingest in long-lived Ray actors; with GPUs, transcription in
+actors and the CPU stages in Ray tasks).
 """
 
 from __future__ import annotations
@@ -234,8 +235,9 @@ def default_workers() -> int:
 
 
 def run(jobs: Sequence[Job], ws: Workspace, *, backend: str = "local", workers: int | None = None, address: str | None = None,
-        ingest: Ingest | None = None, events: Events | None = None, problems: Sequence[str] = ()) -> BatchResult:
-    """Ingest every job; outcomes in job order. The feed is refreshed once, after the last."""
+        ingest: Ingest | None = None, events: Events | None = None, problems: Sequence[str] = (), split: bool | None = None) -> BatchResult:
+    """Ingest every job; outcomes in job order. The feed is refreshed once, after the last.
+    ``split`` (Ray): an episode's stages across node types; None: where the cluster has GPUs."""
     if backend not in BACKENDS:
         raise InputError(f"--backend {backend!r}: use one of {', '.join(BACKENDS)}.")
     ingest = ingest or pipeline.ingest
@@ -244,7 +246,7 @@ def run(jobs: Sequence[Job], ws: Workspace, *, backend: str = "local", workers: 
     if backend == "ray":
         from . import ray_backend
 
-        outcomes = ray_backend.run(jobs, ws, workers=workers, address=address, ingest=ingest, events=events)
+        outcomes = ray_backend.run(jobs, ws, workers=workers, address=address, ingest=ingest, events=events, split=split)
     else:
         outcomes = _run_local(jobs, ws, workers or default_workers(), ingest, events)
     notes: tuple[str, ...] = ()

@@ -3,6 +3,12 @@ imports ray). Each actor holds its Whisper model for every episode it is given (
 per-process cache), asks for a GPU where the cluster has them, and works on the workspace by its
 path, so every node must see the workspace at the same path (a shared filesystem: docs/scale.md).
 
+Where the cluster has GPUs (or ``split`` asks for it), an episode's stages are split across node
+types: a Ray task on a CPU worker extracts, an actor holding the model transcribes (on a GPU), and
+another CPU task runs the rest (speakers, studio sound, mastering, writing). Each part is the same
+``pipeline.ingest`` told where to stop (IngestOptions.stop_after); the stage records hand the work
+on. Transcription of one episode then overlaps with the CPU stages of others, on other nodes.
+
 A failed episode (a ChaitimeError: bad input, a full disk) is an outcome, not retried. An actor
 that dies, or an exception chaitime did not expect, is retried on a fresh actor up to RETRIES
 times; the stage records make the retry resume where the dead one stopped.
@@ -26,6 +32,9 @@ except ImportError as exc:  # pragma: no cover - the message is the test
                      "or use --backend local.") from exc
 
 RETRIES = 2
+# Ray pins its workers to one BLAS thread (OMP_NUM_THREADS=1); the other stages get what a local run has.
+_RUNTIME = {"env_vars": {name: str(os.cpu_count() or 1) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}}
+_RAY_FAILURES = (ray_errors.RayActorError, ray_errors.RayTaskError, ray_errors.WorkerCrashedError)
 
 
 class _Worker:
@@ -78,12 +87,21 @@ def _reachable(address: str) -> None:
                          "or fix [scale] address / --address; --backend local runs here.") from exc
 
 
-def run(jobs, ws: Workspace, *, workers: int | None, address: str | None, ingest, events) -> list:
+def _cpu_part(root: str, ingest, job):
+    """One CPU part of a split episode, in a Ray task: the workspace opened by its path."""
+    from . import attempt
+
+    return attempt(ingest, job, Workspace.open(Path(root)))
+
+
+def run(jobs, ws: Workspace, *, workers: int | None, address: str | None, ingest, events, split: bool | None = None) -> list:
     from . import Outcome
 
     connect(address)
     resources = ray.available_resources()
     gpus = int(ray.cluster_resources().get("GPU", 0))
+    if split if split is not None else gpus > 0:
+        return _run_split(jobs, ws, workers=workers, ingest=ingest, events=events, gpus=gpus, cpus=int(resources.get("CPU", 1)))
     # One actor per GPU; on CPU-only clusters one per CPU, each decoding with one thread (as the
     # local batch's lanes: on 2 cores, two one-thread decodes side by side beat one two-thread
     # decode after another by 1.3x). CTranslate2's int8 results don't depend on the thread count,
@@ -92,10 +110,7 @@ def run(jobs, ws: Workspace, *, workers: int | None, address: str | None, ingest
     count = workers or max(1, gpus or cpus)
     count = max(1, min(count, len(jobs)))
     threads = None if gpus >= count else max(1, cpus // count)
-    # Ray pins its workers to one BLAS thread (OMP_NUM_THREADS=1); the other stages get what a local run has.
-    env = {name: str(os.cpu_count() or 1) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
-    actor = ray.remote(num_cpus=1, num_gpus=1 if gpus >= count else 0, max_restarts=RETRIES,
-                       runtime_env={"env_vars": env})(_Worker)
+    actor = ray.remote(num_cpus=1, num_gpus=1 if gpus >= count else 0, max_restarts=RETRIES, runtime_env=_RUNTIME)(_Worker)
     free = deque(actor.remote(str(ws.root), threads) for _ in range(count))
     queue = deque((i, 1) for i in range(len(jobs)))
     running: dict = {}
@@ -111,19 +126,100 @@ def run(jobs, ws: Workspace, *, workers: int | None, address: str | None, ingest
         index, tries, handle = running.pop(done[0])
         try:
             outcome = ray.get(done[0])
-        except (ray_errors.RayActorError, ray_errors.RayTaskError, ray_errors.WorkerCrashedError) as exc:
+        except _RAY_FAILURES as exc:
             if isinstance(exc, ray_errors.RayActorError):
                 handle = actor.remote(str(ws.root), threads)  # a fresh one beside the restarting one
             if tries <= RETRIES:
                 queue.appendleft((index, tries + 1))
                 free.append(handle)
                 continue
-            cause = getattr(exc, "cause", None) or exc
-            outcome = Outcome(jobs[index], error=f"failed {tries} times on Ray: {type(cause).__name__}: {str(cause).splitlines()[0][:200] if str(cause) else ''}",
-                              exit_code=ChaitimeError.exit_code)
+            outcome = _given_up(jobs[index], tries, exc)
         else:
             outcome = Outcome(outcome.job, outcome.result, outcome.error, outcome.exit_code, tries)
         free.append(handle)
         outcomes[index] = outcome
         events("done", outcome.job, outcome)
+    return [outcomes[i] for i in range(len(jobs))]
+
+
+def _given_up(job, tries: int, exc: Exception):
+    from . import Outcome
+
+    cause = getattr(exc, "cause", None) or exc
+    return Outcome(job, error=f"failed {tries} times on Ray: {type(cause).__name__}: {str(cause).splitlines()[0][:200] if str(cause) else ''}",
+                   exit_code=ChaitimeError.exit_code)
+
+
+# The parts of a split episode, in order: stop_after for each (None: to the end). Part 1 runs in
+# a transcription actor, parts 0 and 2 in CPU tasks.
+PARTS = ("extract", "transcribe", None)
+
+
+def _run_split(jobs, ws: Workspace, *, workers: int | None, ingest, events, gpus: int, cpus: int) -> list:
+    """Each episode in three parts (PARTS): CPU task, transcription actor, CPU task. Transcribers:
+    one per GPU (``workers`` caps them); on a CPU-only cluster half the CPUs (one CPU at least left
+    to the CPU tasks), each decoding with one thread. Episodes are extracted at most one per
+    transcriber ahead of transcription (bounded disk and memory). A part that fails in a way
+    chaitime didn't expect (a dead worker) is run again, RETRIES times at most per episode."""
+    from dataclasses import replace
+
+    from . import Outcome
+
+    on_gpu = gpus > 0 and gpus >= min(workers or gpus, len(jobs))
+    count = max(1, min(workers or gpus, len(jobs))) if on_gpu else max(1, min(workers or cpus // 2, cpus - 1, len(jobs)))
+    # A transcriber holds a CPU of Ray's count, unless that would leave the CPU tasks none.
+    transcriber = ray.remote(num_cpus=1 if on_gpu or cpus > count else 0, num_gpus=1 if on_gpu else 0,
+                             max_restarts=RETRIES, runtime_env=_RUNTIME)(_Worker)
+    cpu_task = ray.remote(num_cpus=1, max_retries=0, runtime_env=_RUNTIME)(_cpu_part)
+    threads = None if on_gpu else 1
+    free = deque(transcriber.remote(str(ws.root), threads) for _ in range(count))
+    waiting = deque(range(len(jobs)))  # not started
+    extracted: deque = deque()  # (index, retries so far), waiting for a transcriber
+    running: dict = {}  # ref -> (index, part, retries so far, transcriber or None)
+    outcomes: dict[int, Outcome] = {}
+
+    def submit(index: int, part: int, retries: int) -> None:
+        job = replace(jobs[index], options=replace(jobs[index].options, stop_after=PARTS[part]))
+        if part == 1:
+            handle = free.popleft()
+            running[handle.ingest.remote(ingest, job)] = (index, part, retries, handle)
+        else:
+            running[cpu_task.remote(str(ws.root), ingest, job)] = (index, part, retries, None)
+
+    def finish(index: int, outcome) -> None:
+        outcomes[index] = outcome
+        events("done", jobs[index], outcome)
+
+    while waiting or extracted or running:
+        while extracted and free:
+            index, retries = extracted.popleft()
+            submit(index, 1, retries)
+        extracting = sum(1 for _, part, _, _ in running.values() if part == 0)
+        while waiting and len(extracted) + extracting < count:
+            index = waiting.popleft()
+            events("start", jobs[index], None)
+            submit(index, 0, 0)
+            extracting += 1
+        done, _ = ray.wait(list(running), num_returns=1)
+        index, part, retries, handle = running.pop(done[0])
+        try:
+            outcome = ray.get(done[0])
+        except _RAY_FAILURES as exc:
+            if handle is not None:  # a dead transcriber is replaced by a fresh one
+                free.append(transcriber.remote(str(ws.root), threads) if isinstance(exc, ray_errors.RayActorError) else handle)
+            if retries >= RETRIES:
+                finish(index, _given_up(jobs[index], retries + 1, exc))
+            elif part == 1:
+                extracted.appendleft((index, retries + 1))
+            else:
+                submit(index, part, retries + 1)
+            continue
+        if handle is not None:
+            free.append(handle)
+        if not outcome.ok or part == 2:
+            finish(index, Outcome(jobs[index], outcome.result, outcome.error, outcome.exit_code, 1 + retries))
+        elif part == 0:
+            extracted.append((index, retries))
+        else:
+            submit(index, 2, retries)
     return [outcomes[i] for i in range(len(jobs))]

@@ -111,7 +111,7 @@ def _ingest_batch(rep, ws, recordings, opts, manifest, jobs, backend, address) -
         raise InputError(f"nothing to ingest: all {len(problems)} recordings were skipped (each named above).")
     view = BatchView(rep, len(todo))
     result = batch.run(todo, ws, backend=backend, workers=jobs or scale.get("jobs"), address=address or scale.get("address"),
-                       events=view, problems=problems)
+                       events=view, problems=problems, split=scale.get("split"))
     view.close()
     for note in result.notes:
         rep.echo(f"note: {note}")
