@@ -103,6 +103,50 @@ def test_light_noise_is_reduced_by_the_spectral_denoiser(tmp_path, shared_media)
     assert abs(levels[conv.speakers[0]] - levels[conv.speakers[1]]) <= 1.0, levels
 
 
+def test_light_denoising_by_channel_is_the_same_sound(tmp_path, monkeypatch):
+    """A stereo master's light denoising runs on a decoder per channel: the same samples as one
+    decoder for both channels, and the clipping counted once."""
+    import wave
+
+    rng = np.random.default_rng(3)
+    rate, n = 48000, 48000 * 6
+    t = np.arange(n) / rate
+    voice = np.sin(2 * np.pi * 220 * t) * (np.sin(2 * np.pi * 0.5 * t) > 0) * 0.3
+    left, right = voice + rng.standard_normal(n) * 0.003, voice * 0.5 + rng.standard_normal(n) * 0.003
+    left[1000:1010] = 1.0  # clipped
+    pcm = np.clip(np.round(np.stack([left, right], axis=1) * 32767), -32768, 32767).astype("<i2")
+    with wave.open(str(tmp_path / "in.wav"), "wb") as w:
+        w.setnchannels(2), w.setsampwidth(2), w.setframerate(rate), w.writeframes(pcm.tobytes())
+    plan = sound.Plan(np.zeros(600), "light", (), {}, -50.0, 30.0)
+    results = {}
+    for split in (True, False):
+        monkeypatch.setattr(sound, "SPLIT_CHANNELS", split)
+        _, clipped = sound.apply(tmp_path / "in.wav", plan, 2, tmp_path / f"out{split}.flac", tmp_path / f"out{split}.s16")
+        results[split] = (clipped, (tmp_path / f"out{split}.s16").read_bytes())
+    assert results[True] == results[False] and results[True][0] > 0 and len(results[True][1]) == 6 * 16000 * 2
+
+
+@pytest.mark.parametrize("rate", [44100, 48000])
+def test_light_denoiser_moves_nothing_in_time(tmp_path, rate):
+    """afftdn's latency is taken back: a burst comes out where it went in, to the sample, at
+    the same length (transcript times, cuts and the speakers' turns stay true)."""
+    import wave
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(rate * 4) * 0.001
+    x[rate:rate + rate // 20] += rng.standard_normal(rate // 20) * 0.3  # 50 ms burst at 1 s
+    with wave.open(str(tmp_path / "in.wav"), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(rate), w.writeframes((x * 32767).astype("<i2").tobytes())
+    plan = sound.Plan(np.zeros(400), "light", (), {}, -60.0, 30.0)
+    sound.apply(tmp_path / "in.wav", plan, 1, tmp_path / "out.flac", tmp_path / "out.s16")
+    y = np.fromfile(tmp_path / "out.s16", np.int16).astype(np.float64)
+    ref = np.interp(np.arange(len(y)) / 16000, np.arange(len(x)) / rate, x)  # the input on the 16 kHz grid
+    assert abs(len(y) - 4 * 16000) <= 1
+    window = slice(14000, 20000)
+    lags = np.correlate(y[window], ref[window], "full").argmax() - (6000 - 1)
+    assert lags == 0, lags
+
+
 def test_dry_signal_is_kept_only_around_a_voice():
     """RNNoise's voice probability opens the dry share: the floor in a pause, ``dry`` from a frame
     or two before a voice through the hold after it (also when the voice was in the frames before

@@ -53,6 +53,7 @@ VOICE_AHEAD_FRAMES = 2  # at most RNNoise's delay (two frames): a stretch's feed
 # mastering took 2.6 s for 90 s of speech against RNNoise's 4.6 s (2.1 s without denoising).
 # nr 12 (nf -50) kept more PESQ (3.44 at 25 dB) but less OVRL (3.00); nr 18 took more PESQ (3.31).
 LIGHT_REDUCTION_DB = 15
+AFFTDN_DELAY_48K = 1200  # samples: afftdn's latency at 48 kHz (it runs after the resampler)
 # auto: light when the noise floor is within LIGHT_SNR_DB of the quietest speaker's speech, strong
 # under STRONG_SNR_DB. Measured as above, OVRL of the master against the raw input's, with RNNoise
 # as light and the leveler raising the quiet speaker (and the noise under their turns):
@@ -90,6 +91,7 @@ BLOCK = 48000  # samples per streamed block when nothing is denoised
 # RNNoise runs over stretches of STRETCH_S side by side on the cores, each from a fresh state
 # started WARM_S before its stretch (that output dropped).
 STRETCH_S = 30
+SPLIT_CHANNELS = True  # a stereo master's light denoising on a decoder per channel (tests compare with one)
 WARM_S = 2
 SAME_SIDE_DB = 30.0  # a stereo stretch whose side (L-R) is this far under its mid is one sound: denoised once
 # BS.1770 K-weighting biquads (48 kHz): the high shelf, then the high-pass.
@@ -397,25 +399,32 @@ def mix_levelled_tracks(tracks: dict[str, Path], gains: dict[str, np.ndarray], c
 
 
 # --- applying it -----------------------------------------------------------------------------------
-def filter_chain(plan: Plan, channels: int) -> str:
+def filter_chain(plan: Plan, channels: int, channel: int | None = None) -> str:
     """ffmpeg's part, before RNNoise: clipping counted (astats), downmix over two channels, high-pass,
-    hum notches, the light denoiser, 48 kHz."""
-    steps = ["astats=measure_perchannel=none:measure_overall=Peak_level+Peak_count"]
+    hum notches, the light denoiser, 48 kHz. With ``channel``, that channel alone (mono), clipping
+    counted by channel 0's over all channels."""
+    steps = ["astats=measure_perchannel=none:measure_overall=Peak_level+Peak_count"] if not channel else []
     if channels > 2:
         steps.append("aformat=channel_layouts=stereo")
+    if channel is not None:
+        steps.append(f"pan=mono|c0=c{channel}")
     steps.append(f"highpass=f={HIGHPASS_HZ}:p=2")
     steps += [f"bandreject=f={f:g}:width_type=q:w={8 + f / 50:g}" for f in plan.hum_hz]
+    steps.append(f"aresample={48000}:resampler=soxr")
     if plan.denoise == "light":
         steps.append(light_denoiser(plan.noise_floor_db))
-    steps.append(f"aresample={48000}:resampler=soxr")
     return ",".join(steps)
 
 
 def light_denoiser(floor_db: float) -> str:
-    """afftdn for light denoising: its starting noise floor 10 dB over the measured one (the 16 kHz
-    frames' power), within what afftdn accepts; it tracks the noise from there."""
+    """afftdn for light denoising (on 48 kHz): its starting noise floor 10 dB over the measured one (the 16 kHz
+    frames' power), within what afftdn accepts; it tracks the noise from there, each channel its
+    own (two microphones have two noises; and so a channel filtered alone comes out the same)."""
     start = float(np.clip(round(floor_db) + 10, -80, -20)) if np.isfinite(floor_db) else -50.0
-    return f"afftdn=nr={LIGHT_REDUCTION_DB}:nf={start:g}:tn=1:gs=10"
+    # afftdn delays its output by half its 50 ms window and keeps the length: the input is padded
+    # by that much and the output's start dropped, so every sample stays where it was (tested).
+    d = AFFTDN_DELAY_48K
+    return f"apad=pad_len={d},afftdn=nr={LIGHT_REDUCTION_DB}:nf={start:g}:tn=1:gs=10:nl=none,atrim=start_sample={d},asetpts=PTS-STARTPTS"
 
 
 def apply(master: Path, plan: Plan, channels: int, out: Path, proxy: Path, target_lufs: float | None = None) -> tuple[loudness.Loudness, int]:
@@ -425,7 +434,11 @@ def apply(master: Path, plan: Plan, channels: int, out: Path, proxy: Path, targe
     (the limiter takes more from a voice with more low-frequency energy, which K-weighting hears
     less of: 1.8 dB between two levelled readers); when they are more than CORRECT_DB apart, a
     second, cheap pass over ``out`` evens them."""
-    measured, clipped = _pass(master, plan, channels, out, proxy, filter_chain(plan, channels), (DEESSER + "," if plan.deess else "") + compressor(plan))
+    # The light denoiser makes the decoding ffmpeg the slow part (one thread): a stereo master's
+    # channels are then filtered by two decoders side by side (the same samples as one).
+    by_channel = [filter_chain(plan, channels, c) for c in range(2)] if SPLIT_CHANNELS and channels >= 2 and plan.denoise == "light" else None
+    measured, clipped = _pass(master, plan, channels, out, proxy, filter_chain(plan, channels), (DEESSER + "," if plan.deess else "") + compressor(plan),
+                              by_channel)
     if not plan.turns or plan.level_db is None:
         return measured, clipped
     gain = 0.0 if target_lufs is None else target_lufs - measured.integrated_lufs
@@ -463,20 +476,23 @@ def correction(proxy: Path, plan: Plan, gain_db: float) -> tuple[Plan | None, fl
     return Plan(curve, "off", (), plan.speakers_db, plan.noise_floor_db, plan.snr_db), loss
 
 
-def _pass(master: Path, plan: Plan, channels: int, out: Path, proxy: Path, chain: str, after: str) -> tuple[loudness.Loudness, int]:
+def _pass(master: Path, plan: Plan, channels: int, out: Path, proxy: Path, chain: str, after: str,
+          by_channel: list[str] | None = None) -> tuple[loudness.Loudness, int]:
     """One streamed pass: ``chain`` (ffmpeg) before, RNNoise and the gain curve (numpy), ``after``
-    (ffmpeg, a filter and a comma, or nothing) on the way to ``out`` and ``proxy``."""
+    (ffmpeg, a filter and a comma, or nothing) on the way to ``out`` and ``proxy``. With
+    ``by_channel`` (a chain per channel, each ending mono), one decoder per channel instead."""
     from .render import _Pipe
 
     ch = min(2, channels)
-    decode = ["-i", ffmpeg.as_input(master), "-map", "0:a:0", "-af", chain, "-f", "f32le", "-c:a", "pcm_f32le", "-"]
+    decoder = lambda c: ["-i", ffmpeg.as_input(master), "-map", "0:a:0", "-af", c, "-f", "f32le", "-c:a", "pcm_f32le", "-"]  # noqa: E731
+    decode = decoder(chain)
     with fsutil.atomic_path(out) as tmp, fsutil.atomic_path(proxy) as tmp_proxy:
         graph = (f"[0:a]{after}asplit=2[a][b];[a]{loudness.level_filter(ch)}[m];"
                  f"[b]aresample={RATE_HZ}:resampler=soxr,aformat=sample_fmts=s16:channel_layouts=mono[s]")
         encode = ["-f", "f32le", "-ar", "48000", "-ac", str(ch), "-i", "-", "-filter_complex", graph,
                   "-map", "[m]", "-c:a", "flac", "-sample_fmt", "s16", "-f", "flac", str(tmp),
                   "-map", "[s]", "-c:a", "pcm_s16le", "-f", "s16le", str(tmp_proxy)]
-        pipe = _Pipe(decode, encode, what=f"cleaning the sound of {master}")
+        pipe = _Pipe(decode, encode, what=f"cleaning the sound of {master}", channels=[decoder(c) for c in by_channel] if by_channel else None)
         with pipe as (reader, writer):
             _stream(reader, writer, plan, ch)
         stderr_dec, stderr_enc = pipe.stderr
