@@ -45,11 +45,11 @@ VOICE_AHEAD_FRAMES = 2  # at most RNNoise's delay (two frames): a stretch's feed
 # Measured on two real readers (male and female, 12 turns) with pink noise added, DNSMOS OVRL (BAK)
 # of the master and PESQ, by the quietest speaker's SNR, raw input / RNNoise with a dry share of
 # (0.5, 0.3) (light before) / afftdn:
-#   25 dB: OVRL 2.93 / 3.00 / 3.05, BAK 3.31 / 3.43 / 3.56, PESQ 3.75 / 3.58 / 3.38
-#   30 dB: OVRL 2.97 / 3.04 / 3.07, BAK 3.43 / 3.57 / 3.68, PESQ 4.05 / 3.82 / 3.70
-#   35 dB: OVRL 3.00 / 3.09 / 3.07, BAK 3.56 / 3.69 / 3.72, PESQ 4.28 / 4.04 / 3.95
+#   25 dB: OVRL 2.93 / 3.00 / 3.06, BAK 3.31 / 3.43 / 3.57, PESQ 3.75 / 3.58 / 3.42
+#   30 dB: OVRL 2.97 / 3.04 / 3.09, BAK 3.43 / 3.57 / 3.72, PESQ 4.05 / 3.82 / 3.77
+#   35 dB: OVRL 3.00 / 3.09 / 3.08, BAK 3.56 / 3.69 / 3.72, PESQ 4.28 / 4.04 / 3.98
 # The listener's figures (OVRL, BAK) are RNNoise's or better; PESQ, which counts spectral
-# subtraction's small distortions, is 0.1-0.2 lower; the cost is a fifth: the sound stage and
+# subtraction's small distortions, is up to 0.15 lower; the cost is a fifth: the sound stage and
 # mastering took 2.6 s for 90 s of speech against RNNoise's 4.6 s (2.1 s without denoising).
 # nr 12 (nf -50) kept more PESQ (3.44 at 25 dB) but less OVRL (3.00); nr 18 took more PESQ (3.31).
 LIGHT_REDUCTION_DB = 15
