@@ -126,6 +126,40 @@ def test_light_denoising_by_channel_is_the_same_sound(tmp_path, monkeypatch):
     assert results[True] == results[False] and results[True][0] > 0 and len(results[True][1]) == 6 * 16000 * 2
 
 
+def test_a_voice_recorded_as_stereo_is_cleaned_once(tmp_path, shared_media):
+    """Two channels carrying one voice (the side 60 dB under, as a video call's AAC) are found to
+    be one sound and cleaned as mono, written to both channels at the same loudness; a stereo pair
+    of two microphones is not."""
+    import subprocess
+    import wave
+
+    from chaitime.media import ffmpeg
+    from realvoices import assemble, with_noise_under_quietest
+
+    conv = with_noise_under_quietest(assemble(shared_media, "male-female", "plain", turns=4), 30.0)
+    x = conv.samples.astype(np.float64)
+    rng = np.random.default_rng(1)
+    pairs = {"dual-mono": np.stack([x, x + rng.standard_normal(len(x)) * 1e-3 * np.std(x)], axis=1),
+             "two-mics": np.stack([x, np.roll(x, 800) * 0.5 + rng.standard_normal(len(x)) * 0.01], axis=1)}
+    for name, pair in pairs.items():
+        with wave.open(str(tmp_path / f"{name}.wav"), "wb") as w:
+            w.setnchannels(2), w.setsampwidth(2), w.setframerate(16000)
+            w.writeframes(np.clip(np.round(pair * 32767), -32768, 32767).astype("<i2").tobytes())
+    assert sound.one_sound(tmp_path / "dual-mono.wav") and not sound.one_sound(tmp_path / "two-mics.wav")
+    assert not sound.one_sound(tmp_path / "missing.wav")
+    pcm = np.clip(np.round(x * 32767), -32768, 32767).astype(np.int16)
+    plan = sound.analyse(pcm, _truth_transcript(conv), sound.Settings(dehum="off"))
+    assert plan.denoise == "light"
+    from dataclasses import replace
+
+    once, _ = sound.apply(tmp_path / "dual-mono.wav", replace(plan, one_sound=True), 2, tmp_path / "once.flac", tmp_path / "once.s16")
+    twice, _ = sound.apply(tmp_path / "dual-mono.wav", plan, 2, tmp_path / "twice.flac", tmp_path / "twice.s16")
+    out = subprocess.run([ffmpeg.ffmpeg_exe(), "-v", "error", "-i", str(tmp_path / "once.flac"), "-f", "s16le", "-"], capture_output=True, check=True).stdout
+    channels = np.frombuffer(out, "<i2").reshape(-1, 2)
+    assert len(channels) == len(x) * 3 and np.array_equal(channels[:, 0], channels[:, 1])
+    assert abs(once.integrated_lufs - twice.integrated_lufs) <= 0.2, (once, twice)
+
+
 @pytest.mark.parametrize("rate", [44100, 48000])
 def test_light_denoiser_moves_nothing_in_time(tmp_path, rate):
     """afftdn's latency is taken back: a burst comes out where it went in, to the sample, at

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import subprocess
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -91,7 +92,11 @@ BLOCK = 48000  # samples per streamed block when nothing is denoised
 # RNNoise runs over stretches of STRETCH_S side by side on the cores, each from a fresh state
 # started WARM_S before its stretch (that output dropped).
 STRETCH_S = 30
-SPLIT_CHANNELS = True  # a stereo master's light denoising on a decoder per channel (tests compare with one)
+# A stereo master's light denoising on a decoder per channel, where there are cores to spare: on 2
+# cores the pass is already CPU-bound (the decoder, numpy and the encoder) and a second decode
+# costs more than it hides. Tests compare it with one decoder.
+SPLIT_CHANNELS = (os.cpu_count() or 1) >= 4
+ONE_SOUND_BLOCK_S = 10
 WARM_S = 2
 SAME_SIDE_DB = 30.0  # a stereo stretch whose side (L-R) is this far under its mid is one sound: denoised once
 # BS.1770 K-weighting biquads (48 kHz): the high shelf, then the high-pass.
@@ -125,6 +130,7 @@ class Plan:
     level_db: float | None = None  # the levelled speech's K-weighted level (the compressor's reference)
     turns: tuple[tuple[str, int, int], ...] = ()  # (speaker, first frame, end frame) the gains follow
     deess: bool = False
+    one_sound: bool = False  # a stereo master whose channels carry one sound (``one_sound``): cleaned as mono
 
 
 @dataclass(frozen=True)
@@ -339,7 +345,7 @@ def plan_key(plan: Plan) -> list:
     give the same gains (to 0.5 dB, in 100 ms steps) doesn't clean the sound again."""
     coarse = np.round(plan.gain_db[::10] * 2).astype(np.int8).tobytes().hex() if len(plan.gain_db) else ""
     return [coarse, plan.denoise, list(plan.hum_hz), plan.level_db, plan.deess,
-            light_denoiser(plan.noise_floor_db) if plan.denoise == "light" else None]
+            light_denoiser(plan.noise_floor_db) if plan.denoise == "light" else None, plan.one_sound]
 
 
 # --- separate tracks -------------------------------------------------------------------------------
@@ -399,6 +405,32 @@ def mix_levelled_tracks(tracks: dict[str, Path], gains: dict[str, np.ndarray], c
 
 
 # --- applying it -----------------------------------------------------------------------------------
+def one_sound(master: Path) -> bool:
+    """Whether a two-channel master carries one sound: in every ONE_SOUND_BLOCK_S block with sound
+    in it, the side (L-R) SAME_SIDE_DB or more under the mid. A voice recorded as stereo (a video
+    call's AAC, a mono microphone on a stereo recorder) is then cleaned once, as mono: half the
+    denoiser's work. Read at 8 kHz, streamed; anything unreadable says no."""
+    rate = 8000
+    block = ONE_SOUND_BLOCK_S * rate * 2 * 4
+    proc = ffmpeg.popen([ffmpeg.ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-i", ffmpeg.as_input(master), "-map", "0:a:0",
+                         "-af", f"aresample={rate}", "-f", "f32le", "-c:a", "pcm_f32le", "-"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    same, read = True, False
+    try:
+        while same and (data := proc.stdout.read(block)):
+            read = True
+            x = np.frombuffer(data[: len(data) // 8 * 8], "<f4").reshape(-1, 2).astype(np.float64)
+            mid, side = float(np.sum((x[:, 0] + x[:, 1]) ** 2)), float(np.sum((x[:, 0] - x[:, 1]) ** 2))
+            if mid > len(x) * 1e-8:  # sound, not digital silence (-80 dBFS or more)
+                same = side <= mid * 10 ** (-SAME_SIDE_DB / 10)
+            elif side > len(x) * 1e-8:  # the channels cancel each other: opposite, not one sound
+                same = False
+        whole = same and proc.wait() == 0
+    finally:
+        ffmpeg.stop(proc)
+        proc.stdout.close()
+    return read and whole
+
+
 def filter_chain(plan: Plan, channels: int, channel: int | None = None) -> str:
     """ffmpeg's part, before RNNoise: clipping counted (astats), downmix over two channels, high-pass,
     hum notches, the light denoiser, 48 kHz. With ``channel``, that channel alone (mono), clipping
@@ -406,6 +438,8 @@ def filter_chain(plan: Plan, channels: int, channel: int | None = None) -> str:
     steps = ["astats=measure_perchannel=none:measure_overall=Peak_level+Peak_count"] if not channel else []
     if channels > 2:
         steps.append("aformat=channel_layouts=stereo")
+    if plan.one_sound and channel is None:
+        steps.append("pan=mono|c0=0.5*c0+0.5*c1")
     if channel is not None:
         steps.append(f"pan=mono|c0=c{channel}")
     steps.append(f"highpass=f={HIGHPASS_HZ}:p=2")
@@ -436,7 +470,8 @@ def apply(master: Path, plan: Plan, channels: int, out: Path, proxy: Path, targe
     second, cheap pass over ``out`` evens them."""
     # The light denoiser makes the decoding ffmpeg the slow part (one thread): a stereo master's
     # channels are then filtered by two decoders side by side (the same samples as one).
-    by_channel = [filter_chain(plan, channels, c) for c in range(2)] if SPLIT_CHANNELS and channels >= 2 and plan.denoise == "light" else None
+    by_channel = [filter_chain(plan, channels, c) for c in range(2)] \
+        if SPLIT_CHANNELS and channels >= 2 and plan.denoise == "light" and not plan.one_sound else None
     measured, clipped = _pass(master, plan, channels, out, proxy, filter_chain(plan, channels), (DEESSER + "," if plan.deess else "") + compressor(plan),
                               by_channel)
     if not plan.turns or plan.level_db is None:
@@ -484,17 +519,19 @@ def _pass(master: Path, plan: Plan, channels: int, out: Path, proxy: Path, chain
     from .render import _Pipe
 
     ch = min(2, channels)
+    # One sound in two channels: cleaned as one (the chain ends mono), both channels written.
+    mono = plan.one_sound and ch == 2
     decoder = lambda c: ["-i", ffmpeg.as_input(master), "-map", "0:a:0", "-af", c, "-f", "f32le", "-c:a", "pcm_f32le", "-"]  # noqa: E731
     decode = decoder(chain)
     with fsutil.atomic_path(out) as tmp, fsutil.atomic_path(proxy) as tmp_proxy:
-        graph = (f"[0:a]{after}asplit=2[a][b];[a]{loudness.level_filter(ch)}[m];"
+        graph = (f"[0:a]{after}{'pan=stereo|c0=c0|c1=c0,' if mono else ''}asplit=2[a][b];[a]{loudness.level_filter(ch)}[m];"
                  f"[b]aresample={RATE_HZ}:resampler=soxr,aformat=sample_fmts=s16:channel_layouts=mono[s]")
-        encode = ["-f", "f32le", "-ar", "48000", "-ac", str(ch), "-i", "-", "-filter_complex", graph,
+        encode = ["-f", "f32le", "-ar", "48000", "-ac", str(1 if mono else ch), "-i", "-", "-filter_complex", graph,
                   "-map", "[m]", "-c:a", "flac", "-sample_fmt", "s16", "-f", "flac", str(tmp),
                   "-map", "[s]", "-c:a", "pcm_s16le", "-f", "s16le", str(tmp_proxy)]
         pipe = _Pipe(decode, encode, what=f"cleaning the sound of {master}", channels=[decoder(c) for c in by_channel] if by_channel else None)
         with pipe as (reader, writer):
-            _stream(reader, writer, plan, ch)
+            _stream(reader, writer, plan, 1 if mono else ch)
         stderr_dec, stderr_enc = pipe.stderr
     measured = loudness.parse_summary(stderr_enc)
     return measured, _clipped(stderr_dec)
