@@ -374,8 +374,6 @@ def _sound(episode: Episode, ws: Workspace, info: MediaInfo, transcript: Transcr
         source, mix_proxy, mix_clipped = _tracks_mix(episode, info, transcript, tracks, rec)
         speech = asr.PcmAudio(mix_proxy).samples()
     plan = sound.analyse(speech, transcript, settings)  # seconds for an hour: the key is what it decided
-    if min(2, info.channels) == 2 and plan.denoise != "off":  # denoising a voice recorded as stereo: once, as mono
-        plan = replace(plan, one_sound=sound.one_sound(source))
     # The speakers are evened as mastered, and the sound is delivered where mastering's first encode
     # aims (the MP3 encoder's loss over the target): mastering then finds the gain without a limiter pass.
     target = loudness.target_for(info.channels, ws.settings.get("audio", "target_lufs")) + loudness.ENCODER_LOSS_LU
@@ -383,6 +381,10 @@ def _sound(episode: Episode, ws: Workspace, info: MediaInfo, transcript: Transcr
                     sound.plan_key(plan), target, ffmpeg.ffmpeg_version())
     if rec.fresh("sound", key, [out, proxy, record]):
         return json.loads(record.read_text())
+    # Denoising a voice recorded as stereo: once, as mono. Decided from the source's content alone,
+    # which the key holds (the extract or tracks record), so it is decided only when the stage runs.
+    if min(2, info.channels) == 2 and plan.denoise != "off":
+        plan = replace(plan, one_sound=sound.one_sound(source))
     measured, clipped = sound.apply(source, plan, info.channels, out, proxy, target_lufs=target)
     cleaned = asr.PcmAudio(proxy).samples()
     report = sound.report(plan, measured, clipped if mix_clipped is None else mix_clipped, cleaned, transcript,

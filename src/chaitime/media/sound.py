@@ -345,7 +345,7 @@ def plan_key(plan: Plan) -> list:
     give the same gains (to 0.5 dB, in 100 ms steps) doesn't clean the sound again."""
     coarse = np.round(plan.gain_db[::10] * 2).astype(np.int8).tobytes().hex() if len(plan.gain_db) else ""
     return [coarse, plan.denoise, list(plan.hum_hz), plan.level_db, plan.deess,
-            light_denoiser(plan.noise_floor_db) if plan.denoise == "light" else None, plan.one_sound]
+            light_denoiser(plan.noise_floor_db) if plan.denoise == "light" else None]  # (one_sound: from the source, in its key)
 
 
 # --- separate tracks -------------------------------------------------------------------------------
