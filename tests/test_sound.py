@@ -103,29 +103,6 @@ def test_light_noise_is_reduced_by_the_spectral_denoiser(tmp_path, shared_media)
     assert abs(levels[conv.speakers[0]] - levels[conv.speakers[1]]) <= 1.0, levels
 
 
-def test_light_denoising_by_channel_is_the_same_sound(tmp_path, monkeypatch):
-    """A stereo master's light denoising runs on a decoder per channel: the same samples as one
-    decoder for both channels, and the clipping counted once."""
-    import wave
-
-    rng = np.random.default_rng(3)
-    rate, n = 48000, 48000 * 6
-    t = np.arange(n) / rate
-    voice = np.sin(2 * np.pi * 220 * t) * (np.sin(2 * np.pi * 0.5 * t) > 0) * 0.3
-    left, right = voice + rng.standard_normal(n) * 0.003, voice * 0.5 + rng.standard_normal(n) * 0.003
-    left[1000:1010] = 1.0  # clipped
-    pcm = np.clip(np.round(np.stack([left, right], axis=1) * 32767), -32768, 32767).astype("<i2")
-    with wave.open(str(tmp_path / "in.wav"), "wb") as w:
-        w.setnchannels(2), w.setsampwidth(2), w.setframerate(rate), w.writeframes(pcm.tobytes())
-    plan = sound.Plan(np.zeros(600), "light", (), {}, -50.0, 30.0)
-    results = {}
-    for split in (True, False):
-        monkeypatch.setattr(sound, "SPLIT_CHANNELS", split)
-        _, clipped = sound.apply(tmp_path / "in.wav", plan, 2, tmp_path / f"out{split}.flac", tmp_path / f"out{split}.s16")
-        results[split] = (clipped, (tmp_path / f"out{split}.s16").read_bytes())
-    assert results[True] == results[False] and results[True][0] > 0 and len(results[True][1]) == 6 * 16000 * 2
-
-
 def test_a_voice_recorded_as_stereo_is_cleaned_once(tmp_path, shared_media):
     """Two channels carrying one voice (the side 60 dB under, as a video call's AAC) are found to
     be one sound and cleaned as mono, written to both channels at the same loudness; a stereo pair

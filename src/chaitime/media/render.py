@@ -100,73 +100,39 @@ def _envelope(lo: int, hi: int, a: int, b: int, fade: int, total: int) -> np.nda
 
 
 class _Pipe:
-    """decoder ffmpeg -> (python) -> encoder ffmpeg, stderr to temp files, ToolError on failure.
-    With ``channels`` (one decoder command per channel, each writing mono f32), the decoders run
-    side by side and the reader interleaves their samples: a decoder whose filters are the slow
-    part gets a core per channel."""
+    """decoder ffmpeg -> (python) -> encoder ffmpeg, stderr to temp files, ToolError on failure."""
 
-    def __init__(self, decode: list[str], encode: list[str], *, what: str, channels: list[list[str]] | None = None) -> None:
-        self.decodes = channels or [decode]
-        self.encode, self.what = encode, what
+    def __init__(self, decode: list[str], encode: list[str], *, what: str) -> None:
+        self.decode, self.encode, self.what = decode, encode, what
         self.output = Path(encode[-1])
 
     def __enter__(self):
         exe = [ffmpeg.ffmpeg_exe(), "-hide_banner", "-nostdin", "-y"]
-        self.errs = [tempfile.TemporaryFile() for _ in range(len(self.decodes) + 1)]
-        self.decs = [ffmpeg.popen(exe + d, stdout=subprocess.PIPE, stderr=err) for d, err in zip(self.decodes, self.errs)]
-        self.enc = ffmpeg.popen([*exe[:3], "-y"] + self.encode, stdin=subprocess.PIPE, stderr=self.errs[-1])
-        reader = self.decs[0].stdout if len(self.decs) == 1 else _Interleaved([d.stdout for d in self.decs])
-        return reader, self.enc.stdin
+        self.errs = [tempfile.TemporaryFile(), tempfile.TemporaryFile()]
+        self.dec = ffmpeg.popen(exe + self.decode, stdout=subprocess.PIPE, stderr=self.errs[0])
+        self.enc = ffmpeg.popen([*exe[:3], "-y"] + self.encode, stdin=subprocess.PIPE, stderr=self.errs[1])
+        return self.dec.stdout, self.enc.stdin
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
             self.enc.stdin.close()
         except BrokenPipeError:
             pass
-        if exc_type is not None and not issubclass(exc_type, OSError):  # Ctrl-C or a bug: stop them all now
-            for proc in (*self.decs, self.enc):
-                ffmpeg.stop(proc)
+        if exc_type is not None and not issubclass(exc_type, OSError):  # Ctrl-C or a bug: stop both now
+            ffmpeg.stop(self.dec)
+            ffmpeg.stop(self.enc)
         elif exc_type is not None:
-            for proc in self.decs:
-                ffmpeg.stop(proc)
-        enc_code = self.enc.wait()
-        dec_codes = [d.wait() for d in self.decs]
-        if (enc_code or any(dec_codes)) and (exc_type is None or issubclass(exc_type, OSError)):
-            failed = next((i for i, c in enumerate(dec_codes) if c), len(self.decs))
-            self.errs[failed].seek(0)
-            code = dec_codes[failed] if failed < len(self.decs) else enc_code
-            raise ffmpeg.failure(self.errs[failed].read().decode("utf-8", "replace"), code, self.what, self.output) from exc
-        texts = []
+            ffmpeg.stop(self.dec)
+        codes = [self.enc.wait(), self.dec.wait()]
+        if any(codes) and (exc_type is None or issubclass(exc_type, OSError)):
+            failed = self.errs[0] if codes[1] else self.errs[1]
+            failed.seek(0)
+            raise ffmpeg.failure(failed.read().decode("utf-8", "replace"), codes[1] or codes[0], self.what, self.output) from exc
+        self.stderr = []  # (decoder's, encoder's): filters that report at the end (ebur128, astats)
         for f in self.errs:
             f.seek(0)
-            texts.append(f.read().decode("utf-8", "replace"))
+            self.stderr.append(f.read().decode("utf-8", "replace"))
             f.close()
-        # (decoders', encoder's): filters that report at the end (ebur128, astats)
-        self.stderr = ["".join(texts[:-1]), texts[-1]]
-
-
-class _Interleaved:
-    """Mono f32 streams read side by side as one interleaved stream (``read`` as a pipe's)."""
-
-    def __init__(self, streams) -> None:
-        self.streams = streams
-
-    def read(self, size: int) -> bytes:
-        import numpy as np
-
-        each = size // (4 * len(self.streams)) * 4
-        parts = [np.frombuffer(_read_full(s, each), dtype="<f4") for s in self.streams]
-        n = min(len(p) for p in parts)
-        return np.stack([p[:n] for p in parts], axis=1).tobytes()
-
-
-def _read_full(stream, size: int) -> bytes:
-    """``size`` bytes from a pipe, fewer only at its end."""
-    chunks, got = [], 0
-    while got < size and (chunk := stream.read(size - got)):
-        chunks.append(chunk)
-        got += len(chunk)
-    return b"".join(chunks)
 
 
 CROSSFADE_MARGIN_S = 0.05  # a crossfade ends this long before the first word (starts after the last)

@@ -92,10 +92,6 @@ BLOCK = 48000  # samples per streamed block when nothing is denoised
 # RNNoise runs over stretches of STRETCH_S side by side on the cores, each from a fresh state
 # started WARM_S before its stretch (that output dropped).
 STRETCH_S = 30
-# A stereo master's light denoising on a decoder per channel, where there are cores to spare: on 2
-# cores the pass is already CPU-bound (the decoder, numpy and the encoder) and a second decode
-# costs more than it hides. Tests compare it with one decoder.
-SPLIT_CHANNELS = (os.cpu_count() or 1) >= 4
 ONE_SOUND_BLOCK_S = 10
 WARM_S = 2
 SAME_SIDE_DB = 30.0  # a stereo stretch whose side (L-R) is this far under its mid is one sound: denoised once
@@ -406,8 +402,8 @@ def mix_levelled_tracks(tracks: dict[str, Path], gains: dict[str, np.ndarray], c
 
 # --- applying it -----------------------------------------------------------------------------------
 def one_sound(master: Path) -> bool:
-    """Whether a two-channel master carries one sound: in every ONE_SOUND_BLOCK_S block with sound
-    in it, the side (L-R) SAME_SIDE_DB or more under the mid. A voice recorded as stereo (a video
+    """Whether a two-channel master carries one sound (``_carries_one_sound``) in every
+    ONE_SOUND_BLOCK_S block. A voice recorded as stereo (a video
     call's AAC, a mono microphone on a stereo recorder) is then cleaned once, as mono: half the
     denoiser's work. Read at 8 kHz, streamed; anything unreadable says no."""
     rate = 8000
@@ -418,12 +414,7 @@ def one_sound(master: Path) -> bool:
     try:
         while same and (data := proc.stdout.read(block)):
             read = True
-            x = np.frombuffer(data[: len(data) // 8 * 8], "<f4").reshape(-1, 2).astype(np.float64)
-            mid, side = float(np.sum((x[:, 0] + x[:, 1]) ** 2)), float(np.sum((x[:, 0] - x[:, 1]) ** 2))
-            if mid > len(x) * 1e-8:  # sound, not digital silence (-80 dBFS or more)
-                same = side <= mid * 10 ** (-SAME_SIDE_DB / 10)
-            elif side > len(x) * 1e-8:  # the channels cancel each other: opposite, not one sound
-                same = False
+            same = _carries_one_sound(np.frombuffer(data[: len(data) // 8 * 8], "<f4").reshape(-1, 2))
         whole = same and proc.wait() == 0
     finally:
         ffmpeg.stop(proc)
@@ -431,17 +422,21 @@ def one_sound(master: Path) -> bool:
     return read and whole
 
 
-def filter_chain(plan: Plan, channels: int, channel: int | None = None) -> str:
-    """ffmpeg's part, before RNNoise: clipping counted (astats), downmix over two channels, high-pass,
-    hum notches, the light denoiser, 48 kHz. With ``channel``, that channel alone (mono), clipping
-    counted by channel 0's over all channels."""
-    steps = ["astats=measure_perchannel=none:measure_overall=Peak_level+Peak_count"] if not channel else []
+def _carries_one_sound(stereo: np.ndarray) -> bool:
+    """Two channels (n, 2) carry one sound: their side (L-R) SAME_SIDE_DB or more under their mid
+    ((L+R)/2). Digital silence counts as one sound; channels that cancel each other don't."""
+    side, mid = stereo[:, 0] - stereo[:, 1], stereo.mean(axis=1)
+    return float(np.dot(side, side)) <= float(np.dot(mid, mid)) * 10 ** (-SAME_SIDE_DB / 10)
+
+
+def filter_chain(plan: Plan, channels: int) -> str:
+    """ffmpeg's part, before RNNoise: clipping counted (astats), downmix over two channels (to mono
+    for one sound), high-pass, hum notches, 48 kHz, the light denoiser."""
+    steps = ["astats=measure_perchannel=none:measure_overall=Peak_level+Peak_count"]
     if channels > 2:
         steps.append("aformat=channel_layouts=stereo")
-    if plan.one_sound and channel is None:
+    if plan.one_sound:
         steps.append("pan=mono|c0=0.5*c0+0.5*c1")
-    if channel is not None:
-        steps.append(f"pan=mono|c0=c{channel}")
     steps.append(f"highpass=f={HIGHPASS_HZ}:p=2")
     steps += [f"bandreject=f={f:g}:width_type=q:w={8 + f / 50:g}" for f in plan.hum_hz]
     steps.append(f"aresample={48000}:resampler=soxr")
@@ -453,7 +448,7 @@ def filter_chain(plan: Plan, channels: int, channel: int | None = None) -> str:
 def light_denoiser(floor_db: float) -> str:
     """afftdn for light denoising (on 48 kHz): its starting noise floor 10 dB over the measured one (the 16 kHz
     frames' power), within what afftdn accepts; it tracks the noise from there, each channel its
-    own (two microphones have two noises; and so a channel filtered alone comes out the same)."""
+    own (two microphones have two noises)."""
     start = float(np.clip(round(floor_db) + 10, -80, -20)) if np.isfinite(floor_db) else -50.0
     # afftdn delays its output by half its 50 ms window and keeps the length: the input is padded
     # by that much and the output's start dropped, so every sample stays where it was (tested).
@@ -468,12 +463,7 @@ def apply(master: Path, plan: Plan, channels: int, out: Path, proxy: Path, targe
     (the limiter takes more from a voice with more low-frequency energy, which K-weighting hears
     less of: 1.8 dB between two levelled readers); when they are more than CORRECT_DB apart, a
     second, cheap pass over ``out`` evens them."""
-    # The light denoiser makes the decoding ffmpeg the slow part (one thread): a stereo master's
-    # channels are then filtered by two decoders side by side (the same samples as one).
-    by_channel = [filter_chain(plan, channels, c) for c in range(2)] \
-        if SPLIT_CHANNELS and channels >= 2 and plan.denoise == "light" and not plan.one_sound else None
-    measured, clipped = _pass(master, plan, channels, out, proxy, filter_chain(plan, channels), (DEESSER + "," if plan.deess else "") + compressor(plan),
-                              by_channel)
+    measured, clipped = _pass(master, plan, channels, out, proxy, filter_chain(plan, channels), (DEESSER + "," if plan.deess else "") + compressor(plan))
     if not plan.turns or plan.level_db is None:
         return measured, clipped
     gain = 0.0 if target_lufs is None else target_lufs - measured.integrated_lufs
@@ -511,25 +501,22 @@ def correction(proxy: Path, plan: Plan, gain_db: float) -> tuple[Plan | None, fl
     return Plan(curve, "off", (), plan.speakers_db, plan.noise_floor_db, plan.snr_db), loss
 
 
-def _pass(master: Path, plan: Plan, channels: int, out: Path, proxy: Path, chain: str, after: str,
-          by_channel: list[str] | None = None) -> tuple[loudness.Loudness, int]:
+def _pass(master: Path, plan: Plan, channels: int, out: Path, proxy: Path, chain: str, after: str) -> tuple[loudness.Loudness, int]:
     """One streamed pass: ``chain`` (ffmpeg) before, RNNoise and the gain curve (numpy), ``after``
-    (ffmpeg, a filter and a comma, or nothing) on the way to ``out`` and ``proxy``. With
-    ``by_channel`` (a chain per channel, each ending mono), one decoder per channel instead."""
+    (ffmpeg, a filter and a comma, or nothing) on the way to ``out`` and ``proxy``."""
     from .render import _Pipe
 
     ch = min(2, channels)
     # One sound in two channels: cleaned as one (the chain ends mono), both channels written.
     mono = plan.one_sound and ch == 2
-    decoder = lambda c: ["-i", ffmpeg.as_input(master), "-map", "0:a:0", "-af", c, "-f", "f32le", "-c:a", "pcm_f32le", "-"]  # noqa: E731
-    decode = decoder(chain)
+    decode = ["-i", ffmpeg.as_input(master), "-map", "0:a:0", "-af", chain, "-f", "f32le", "-c:a", "pcm_f32le", "-"]
     with fsutil.atomic_path(out) as tmp, fsutil.atomic_path(proxy) as tmp_proxy:
         graph = (f"[0:a]{after}{'pan=stereo|c0=c0|c1=c0,' if mono else ''}asplit=2[a][b];[a]{loudness.level_filter(ch)}[m];"
                  f"[b]aresample={RATE_HZ}:resampler=soxr,aformat=sample_fmts=s16:channel_layouts=mono[s]")
         encode = ["-f", "f32le", "-ar", "48000", "-ac", str(1 if mono else ch), "-i", "-", "-filter_complex", graph,
                   "-map", "[m]", "-c:a", "flac", "-sample_fmt", "s16", "-f", "flac", str(tmp),
                   "-map", "[s]", "-c:a", "pcm_s16le", "-f", "s16le", str(tmp_proxy)]
-        pipe = _Pipe(decode, encode, what=f"cleaning the sound of {master}", channels=[decoder(c) for c in by_channel] if by_channel else None)
+        pipe = _Pipe(decode, encode, what=f"cleaning the sound of {master}")
         with pipe as (reader, writer):
             _stream(reader, writer, plan, 1 if mono else ch)
         stderr_dec, stderr_enc = pipe.stderr
@@ -625,10 +612,7 @@ def _clean(feed: np.ndarray, lead: int, size: int, dry: float, floor: float) -> 
     a mono voice in a stereo file) are denoised once, on the mid."""
     from . import rnnoise
 
-    mid = feed.mean(axis=1) if feed.shape[1] == 2 else None
-    if mid is not None:
-        side = feed[:, 0] - feed[:, 1]
-        mid = mid if float(np.dot(side, side)) <= float(np.dot(mid, mid)) * 10 ** (-SAME_SIDE_DB / 10) else None
+    mid = feed.mean(axis=1) if feed.shape[1] == 2 and _carries_one_sound(feed) else None
     parts = [rnnoise.denoise(mid)] if mid is not None else [rnnoise.denoise(feed[:, c]) for c in range(feed.shape[1])]
     wet = np.stack([w for w, _ in parts], axis=1)[lead + rnnoise.DELAY : lead + rnnoise.DELAY + size]
     share = _dry_share(np.max([v for _, v in parts], axis=0), lead // rnnoise.FRAME, size, dry, floor)
