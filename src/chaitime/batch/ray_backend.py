@@ -95,51 +95,27 @@ def _cpu_part(root: str, ingest, job):
 
 
 def run(jobs, ws: Workspace, *, workers: int | None, address: str | None, ingest, events, split: bool | None = None) -> list:
-    from . import Outcome
-
     connect(address)
-    resources = ray.available_resources()
+    cpus = int(ray.available_resources().get("CPU", 1))
     gpus = int(ray.cluster_resources().get("GPU", 0))
     if split if split is not None else gpus > 0:
-        return _run_split(jobs, ws, workers=workers, ingest=ingest, events=events, gpus=gpus, cpus=int(resources.get("CPU", 1)))
-    # One actor per GPU; on CPU-only clusters one per CPU, each decoding with one thread (as the
-    # local batch's lanes: on 2 cores, two one-thread decodes side by side beat one two-thread
-    # decode after another by 1.3x). CTranslate2's int8 results don't depend on the thread count,
-    # so the transcripts are a local run's.
-    cpus = int(resources.get("CPU", 1))
-    count = workers or max(1, gpus or cpus)
-    count = max(1, min(count, len(jobs)))
-    threads = None if gpus >= count else max(1, cpus // count)
-    actor = ray.remote(num_cpus=1, num_gpus=1 if gpus >= count else 0, max_restarts=RETRIES, runtime_env=_RUNTIME)(_Worker)
-    free = deque(actor.remote(str(ws.root), threads) for _ in range(count))
-    queue = deque((i, 1) for i in range(len(jobs)))
-    running: dict = {}
-    outcomes: dict[int, Outcome] = {}
-    while queue or running:
-        while queue and free:
-            index, tries = queue.popleft()
-            handle = free.popleft()
-            if tries == 1:
-                events("start", jobs[index], None)
-            running[handle.ingest.remote(ingest, jobs[index])] = (index, tries, handle)
-        done, _ = ray.wait(list(running), num_returns=1)
-        index, tries, handle = running.pop(done[0])
-        try:
-            outcome = ray.get(done[0])
-        except _RAY_FAILURES as exc:
-            if isinstance(exc, ray_errors.RayActorError):
-                handle = actor.remote(str(ws.root), threads)  # a fresh one beside the restarting one
-            if tries <= RETRIES:
-                queue.appendleft((index, tries + 1))
-                free.append(handle)
-                continue
-            outcome = _given_up(jobs[index], tries, exc)
-        else:
-            outcome = Outcome(outcome.job, outcome.result, outcome.error, outcome.exit_code, tries)
-        free.append(handle)
-        outcomes[index] = outcome
-        events("done", outcome.job, outcome)
-    return [outcomes[i] for i in range(len(jobs))]
+        # Transcribers: one per GPU (``workers`` caps them); on a CPU-only cluster half the CPUs,
+        # one CPU at least left to the CPU tasks, each decoding with one thread.
+        on_gpu = gpus > 0 and gpus >= min(workers or gpus, len(jobs))
+        count = max(1, min(workers or gpus, len(jobs))) if on_gpu else max(1, min(workers or cpus // 2, cpus - 1, len(jobs)))
+        # A transcriber holds a CPU of Ray's count, unless that would leave the CPU tasks none.
+        actor_cpus, threads, parts, on_actor = 1 if on_gpu or cpus > count else 0, None if on_gpu else 1, SPLIT_PARTS, 1
+    else:
+        # One actor per GPU; on CPU-only clusters one per CPU, each decoding with one thread (as the
+        # local batch's lanes: on 2 cores, two one-thread decodes side by side beat one two-thread
+        # decode after another by 1.3x). CTranslate2's int8 results don't depend on the thread count,
+        # so the transcripts are a local run's.
+        count = max(1, min(workers or max(1, gpus or cpus), len(jobs)))
+        on_gpu = gpus >= count
+        actor_cpus, threads, parts, on_actor = 1, None if on_gpu else max(1, cpus // count), (None,), 0
+    actor = ray.remote(num_cpus=actor_cpus, num_gpus=1 if on_gpu else 0, max_restarts=RETRIES, runtime_env=_RUNTIME)(_Worker)
+    return _schedule(jobs, ws, ingest=ingest, events=events, parts=parts, on_actor=on_actor, count=count,
+                     new_actor=lambda: actor.remote(str(ws.root), threads))
 
 
 def _given_up(job, tries: int, exc: Exception):
@@ -150,76 +126,69 @@ def _given_up(job, tries: int, exc: Exception):
                    exit_code=ChaitimeError.exit_code)
 
 
-# The parts of a split episode, in order: stop_after for each (None: to the end). Part 1 runs in
-# a transcription actor, parts 0 and 2 in CPU tasks.
-PARTS = ("extract", "transcribe", None)
+# A split episode's parts, in order: stop_after for each (None: to the end). The transcription part
+# runs in an actor holding the model, the others in CPU tasks. Unsplit, an episode is one part, in an actor.
+SPLIT_PARTS = ("extract", "transcribe", None)
 
 
-def _run_split(jobs, ws: Workspace, *, workers: int | None, ingest, events, gpus: int, cpus: int) -> list:
-    """Each episode in three parts (PARTS): CPU task, transcription actor, CPU task. Transcribers:
-    one per GPU (``workers`` caps them); on a CPU-only cluster half the CPUs (one CPU at least left
-    to the CPU tasks), each decoding with one thread. Episodes are extracted at most one per
-    transcriber ahead of transcription (bounded disk and memory). A part that fails in a way
-    chaitime didn't expect (a dead worker) is run again, RETRIES times at most per episode."""
+def _schedule(jobs, ws: Workspace, *, ingest, events, parts: tuple, on_actor: int, count: int, new_actor) -> list:
+    """Every episode through ``parts`` in order: part ``on_actor`` in one of ``count`` long-lived
+    actors, the others in Ray tasks on any CPU. At most ``count`` episodes wait ahead of the actors
+    (bounded disk and memory). A part that fails in a way chaitime didn't expect (a dead worker)
+    is run again, RETRIES times at most per episode; a dead actor is replaced. The same bytes as
+    a local run either way: every part is ``pipeline.ingest``."""
     from dataclasses import replace
 
     from . import Outcome
 
-    on_gpu = gpus > 0 and gpus >= min(workers or gpus, len(jobs))
-    count = max(1, min(workers or gpus, len(jobs))) if on_gpu else max(1, min(workers or cpus // 2, cpus - 1, len(jobs)))
-    # A transcriber holds a CPU of Ray's count, unless that would leave the CPU tasks none.
-    transcriber = ray.remote(num_cpus=1 if on_gpu or cpus > count else 0, num_gpus=1 if on_gpu else 0,
-                             max_restarts=RETRIES, runtime_env=_RUNTIME)(_Worker)
     cpu_task = ray.remote(num_cpus=1, max_retries=0, runtime_env=_RUNTIME)(_cpu_part)
-    threads = None if on_gpu else 1
-    free = deque(transcriber.remote(str(ws.root), threads) for _ in range(count))
+    free = deque(new_actor() for _ in range(count))
     waiting = deque(range(len(jobs)))  # not started
-    extracted: deque = deque()  # (index, retries so far), waiting for a transcriber
-    running: dict = {}  # ref -> (index, part, retries so far, transcriber or None)
+    ready: deque = deque()  # (index, retries so far) waiting for an actor
+    running: dict = {}  # ref -> (index, part, retries so far, actor or None)
     outcomes: dict[int, Outcome] = {}
 
-    def submit(index: int, part: int, retries: int) -> None:
-        job = replace(jobs[index], options=replace(jobs[index].options, stop_after=PARTS[part]))
-        if part == 1:
-            handle = free.popleft()
-            running[handle.ingest.remote(ingest, job)] = (index, part, retries, handle)
-        else:
-            running[cpu_task.remote(str(ws.root), ingest, job)] = (index, part, retries, None)
+    def advance(index: int, part: int, retries: int, first: bool = False) -> None:
+        if part == on_actor:
+            (ready.appendleft if first else ready.append)((index, retries))
+            return
+        job = replace(jobs[index], options=replace(jobs[index].options, stop_after=parts[part]))
+        running[cpu_task.remote(str(ws.root), ingest, job)] = (index, part, retries, None)
 
     def finish(index: int, outcome) -> None:
         outcomes[index] = outcome
         events("done", jobs[index], outcome)
 
-    while waiting or extracted or running:
-        while extracted and free:
-            index, retries = extracted.popleft()
-            submit(index, 1, retries)
-        extracting = sum(1 for _, part, _, _ in running.values() if part == 0)
-        while waiting and len(extracted) + extracting < count:
+    while waiting or ready or running:
+        # An episode starts when an actor is free, or (its first part on a CPU) when fewer than
+        # ``count`` are on their way to the actors.
+        ahead = len(ready) + sum(1 for _, part, _, _ in running.values() if part < on_actor)
+        while waiting and ahead < (count if on_actor else len(free)):
             index = waiting.popleft()
             events("start", jobs[index], None)
-            submit(index, 0, 0)
-            extracting += 1
+            advance(index, 0, 0)
+            ahead += 1
+        while ready and free:
+            index, retries = ready.popleft()
+            handle = free.popleft()
+            job = replace(jobs[index], options=replace(jobs[index].options, stop_after=parts[on_actor]))
+            running[handle.ingest.remote(ingest, job)] = (index, on_actor, retries, handle)
         done, _ = ray.wait(list(running), num_returns=1)
         index, part, retries, handle = running.pop(done[0])
         try:
             outcome = ray.get(done[0])
         except _RAY_FAILURES as exc:
-            if handle is not None:  # a dead transcriber is replaced by a fresh one
-                free.append(transcriber.remote(str(ws.root), threads) if isinstance(exc, ray_errors.RayActorError) else handle)
+            if handle is not None:  # a dead actor is replaced by a fresh one beside the restarting one
+                free.append(new_actor() if isinstance(exc, ray_errors.RayActorError) else handle)
             if retries >= RETRIES:
                 finish(index, _given_up(jobs[index], retries + 1, exc))
-            elif part == 1:
-                extracted.appendleft((index, retries + 1))
             else:
-                submit(index, part, retries + 1)
+                advance(index, part, retries + 1, first=True)
             continue
         if handle is not None:
             free.append(handle)
-        if not outcome.ok or part == 2:
+        if not outcome.ok or part == len(parts) - 1:
             finish(index, Outcome(jobs[index], outcome.result, outcome.error, outcome.exit_code, 1 + retries))
-        elif part == 0:
-            extracted.append((index, retries))
         else:
-            submit(index, 2, retries)
+            advance(index, part + 1, retries)
     return [outcomes[i] for i in range(len(jobs))]
