@@ -82,7 +82,9 @@ def onset_after(audio: np.ndarray, t: float, db: np.ndarray | None = None) -> fl
 
 
 def overlap_s(cuts, speech) -> float:
-    return sum(max(0.0, min(b, e) - max(a, s)) for a, b in cuts for s, e in speech)
+    from chaitime.intervals import overlap
+
+    return overlap(cuts, speech)
 
 
 # --- cases ----------------------------------------------------------------------------------------

@@ -175,9 +175,10 @@ def test_chapters_move_by_the_cut_length_and_back():
 def hearing_of(voice: list[tuple[float, float]], duration_s: float = 21.0):
     import numpy as np
 
-    from chaitime.edit.audiocheck import Hearing, union
+    from chaitime.edit.audiocheck import Hearing
+    from chaitime.intervals import merge
 
-    heard = union(voice)
+    heard = merge(voice)
     return Hearing(heard, np.zeros(0, dtype=np.float32), 0.0, duration_s, heard)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..intervals import split_long
 from ..transcript.model import Segment, Word
 from .audio import SAMPLE_RATE_HZ
 
@@ -38,22 +39,12 @@ def pack_windows(spans: Sequence[tuple[int, int]], window_s: float = WINDOW_S) -
     stay a plain offset) fits one window; a region longer than a window is cut into pieces."""
     limit = int(window_s * SAMPLE_RATE_HZ)
     windows: list[Window] = []
-    for start, end in _split_long(spans, limit):
+    for start, end in split_long(spans, limit):
         if windows and end - windows[-1].start <= limit:
             windows[-1] = Window(windows[-1].start, end)
         else:
             windows.append(Window(start, end))
     return windows
-
-
-def _split_long(spans: Sequence[tuple[int, int]], limit: int) -> list[tuple[int, int]]:
-    out = []
-    for start, end in spans:
-        while end - start > limit:
-            out.append((start, start + limit))
-            start += limit
-        out.append((start, end))
-    return out
 
 
 def fixed_batches(count: int, size: int, *, pad: bool = True) -> list[list[int]]:

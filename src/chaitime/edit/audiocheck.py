@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..intervals import Interval, clip, merge, runs
+
 log = logging.getLogger("chaitime")
 
 RATE_HZ = 16_000
@@ -29,8 +31,6 @@ ENERGY_PAD_S = 0.05
 GUARD_THRESHOLD = 0.35
 GUARD_PAD_MS = 150
 CHUNK_S = 600.0
-
-Interval = tuple[float, float]
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,11 @@ class Hearing:
 
     def heard(self, a: float, b: float) -> list[Interval]:
         """The parts of [a, b] where anything like speech is heard."""
-        return _inside(self.speech, a, b)
+        return clip(self.speech, a, b)
 
     def voiced(self, a: float, b: float) -> list[Interval]:
         """The parts of [a, b] where the speech model hears a voice."""
-        return _inside(self.voice, a, b)
+        return clip(self.voice, a, b)
 
     def sound(self, a: float, b: float) -> np.ndarray:
         """Per frame in [a, b): whether it is louder than the sound threshold."""
@@ -67,7 +67,7 @@ def listen(samples: np.ndarray, *, silero: bool = True) -> Hearing:
     db = energy_db(audio)
     threshold = energy_threshold(db)
     voice = silero_speech(audio, threshold=GUARD_THRESHOLD, pad_ms=GUARD_PAD_MS) if silero else []
-    return Hearing(union(energy_speech(db, threshold) + voice), db, threshold, len(audio) / RATE_HZ, union(voice))
+    return Hearing(merge(energy_speech(db, threshold) + voice), db, threshold, len(audio) / RATE_HZ, merge(voice))
 
 
 def listen_file(path: Path) -> Hearing:
@@ -82,11 +82,7 @@ def listen_file(path: Path) -> Hearing:
     for start, end in pcm.chunk_bounds(CHUNK_S):
         offset = start / RATE_HZ
         voice += [(a + offset, b + offset) for a, b in silero_speech(pcm.chunk(start, end), threshold=GUARD_THRESHOLD, pad_ms=GUARD_PAD_MS)]
-    return Hearing(union(energy_speech(db, threshold) + voice), db, threshold, len(data) / RATE_HZ, union(voice))
-
-
-def _inside(intervals, a: float, b: float) -> list[Interval]:
-    return [(max(a, s), min(b, e)) for s, e in intervals if e > a and s < b]
+    return Hearing(merge(energy_speech(db, threshold) + voice), db, threshold, len(data) / RATE_HZ, merge(voice))
 
 
 def _float(samples: np.ndarray) -> np.ndarray:
@@ -118,9 +114,8 @@ def energy_threshold(db: np.ndarray) -> float:
 
 def energy_speech(db: np.ndarray, threshold: float) -> list[Interval]:
     """Regions of sound: frames over ``threshold`` bridged across short dips, padded."""
-    runs = _runs(db > threshold)
     out: list[list[float]] = []
-    for a, b in runs:
+    for a, b in runs(db > threshold):
         s, e = a * HOP_S, b * HOP_S + WIN_S
         if out and s - out[-1][1] < ENERGY_BRIDGE_S:
             out[-1][1] = e
@@ -144,34 +139,6 @@ def silero_speech(audio: np.ndarray, *, threshold: float, pad_ms: int, min_silen
     return [(a / RATE_HZ, b / RATE_HZ) for a, b in spans]
 
 
-def union(intervals) -> tuple[Interval, ...]:
-    out: list[list[float]] = []
-    for a, b in sorted(i for i in intervals if i[1] > i[0]):
-        if out and a <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], b)
-        else:
-            out.append([a, b])
-    return tuple((a, b) for a, b in out)
-
-
-def overlap_s(cuts, speech) -> float:
-    """Seconds of ``speech`` inside ``cuts`` (both lists of intervals; math.inf allowed)."""
-    total = 0.0
-    for a, b in cuts:
-        for s, e in speech:
-            total += max(0.0, min(b, e) - max(a, s))
-    return total
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(first, last) frame index of each run of True."""
-    if not len(mask):
-        return []
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
-    return list(zip(starts.tolist(), ends.tolist()))
-
-
 # --- fillers ---------------------------------------------------------------------------------------
 
 MARGIN_S = 0.03  # a filler cut ends at least this long before the next word's sound
@@ -186,7 +153,7 @@ def sound_regions(hearing: Hearing, a: float, b: float, bridge_s: float = 0.03) 
     a = max(0.0, a)
     mask = hearing.sound(a, b)
     out: list[list[float]] = []
-    for s, e in _runs(mask):
+    for s, e in runs(mask):
         s_t, e_t = a + s * HOP_S, a + e * HOP_S + WIN_S
         if out and s_t - out[-1][1] < bridge_s:
             out[-1][1] = e_t

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..intervals import Interval, merge
 from .lines import Token
 from .suggest import DEAD_AIR_KEEP_S, Gap
 
 PAD_S = 0.05  # cut this far before a word boundary (never more than half the silence there)
 
-Interval = tuple[float, float]
 
 
 @dataclass(frozen=True)
@@ -59,16 +59,6 @@ def complement(keeps: Sequence[Interval], duration_s: float) -> tuple[Interval, 
         cursor = max(cursor, b)
     cuts.append((cursor, math.inf))
     return merge(cuts)
-
-
-def merge(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
-    out: list[list[float]] = []
-    for a, b in sorted(i for i in intervals if i[1] > i[0]):
-        if out and a <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], b)
-        else:
-            out.append([a, b])
-    return tuple((a, b) for a, b in out)
 
 
 def word_cuts(tokens: Sequence[Token], removed: set[int], measured: dict[int, tuple[int, Interval]] | None = None) -> list[Interval]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..intervals import merge
 from . import cluster, embed
 from .audio import FRAME_S, RATE, frame_power
 from .der import Turn
@@ -96,13 +97,7 @@ def _widened(a: float, b: float) -> tuple[float, float]:
 
 
 def _merge(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    out: list[list[float]] = []
-    for a, b in sorted(spans):
-        if out and a <= out[-1][1] + 0.05:
-            out[-1][1] = max(out[-1][1], b)
-        else:
-            out.append([a, b])
-    return [(a, b) for a, b in out]
+    return list(merge(spans, gap=0.05))
 
 
 def _gain(power: np.ndarray, regions: list[tuple[float, float]]) -> float:
