@@ -37,6 +37,31 @@ def test_pack_windows_cuts_a_region_longer_than_a_window():
     assert [(w.start / SR, w.end / SR) for w in windows] == [(1, 31), (31, 61), (61, 71)]
 
 
+def test_windows_are_what_faster_whispers_own_vad_would_build():
+    """In order, disjoint, inside the audio, 0.1-30 s each: whatever the caller asks for."""
+    from chaitime.asr import vad
+
+    n = 60 * SR
+    asked = [(50 * SR, 62 * SR), (0, 20 * SR), (10 * SR, 45 * SR), (SR, SR), (-SR, SR // 2), (59 * SR, 59 * SR + 100)]
+    got = vad.windows(asked, n)
+    assert got == [(0, 30 * SR), (30 * SR, 45 * SR), (50 * SR, 60 * SR)]
+    rng = __import__("numpy").random.default_rng(0)
+    for _ in range(200):
+        spans = [tuple(sorted(rng.integers(-SR, n + 5 * SR, 2))) for _ in range(rng.integers(0, 12))]
+        out = vad.windows(spans, n)
+        assert all(0 <= a < b <= n and 0.1 * SR <= b - a <= 30 * SR for a, b in out)
+        assert all(b1 <= a2 for (_, b1), (a2, _) in zip(out, out[1:]))
+        assert sum(b - a for a, b in out) <= n
+
+
+def test_a_segment_is_decoded_again_only_where_speech_was_found():
+    from chaitime.asr import vad
+
+    speech = [(0, 2 * SR), (40 * SR, 41 * SR), (80 * SR, 83 * SR)]
+    assert vad.within(speech, 1.0, 81.0) == [(SR, 2 * SR), (40 * SR, 41 * SR), (80 * SR, 81 * SR)]
+    assert vad.within(speech, 10.0, 20.0) == []
+
+
 def test_fixed_batches_pad_to_one_shape_by_repeating_the_last_window():
     assert batching.fixed_batches(5, 4) == [[0, 1, 2, 3], [4, 4, 4, 4]]
     assert batching.fixed_batches(5, 4, pad=False) == [[0, 1, 2, 3], [4]]

@@ -15,7 +15,6 @@ import numpy as np
 from ..errors import ModelError
 from ..transcript.model import Segment, Word
 from . import batching, cleanup, vad
-from .audio import SAMPLE_RATE_HZ
 from .engine import english_only_auto
 from .models import ResolvedModel
 
@@ -70,7 +69,7 @@ class FasterWhisperEngine:
         common = _options(language)
         if self.batch_size == 1:
             found, info = self.model.transcribe(audio, temperature=0.0, condition_on_previous_text=False, vad_filter=True, **common)
-            found, language = self._retry_failed(audio, list(found), {**common, "language": info.language}), info.language
+            found, language = self._retry_failed(audio, list(found), {**common, "language": info.language}, None), info.language
         else:
             found, language = self._batched_with_vad(audio, language, common)
         kept = [s for s in found if not cleanup.unlikely_speech(s.no_speech_prob, s.avg_logprob, s.compression_ratio)]
@@ -102,33 +101,37 @@ class FasterWhisperEngine:
         spans = vad.speech_spans(audio)
         found, detected = self._decode_windows(audio, spans, common)
         common = {**common, "language": language or detected}
-        found = vad.fill_uncovered(spans, self._retry_failed(audio, found, common),
+        found = vad.fill_uncovered(spans, self._retry_failed(audio, found, common, spans),
                                    lambda segs: [(w.start, w.end) for s in segs for w in (s.words or ())],
-                                   lambda missing: self._retry_failed(audio, self._decode_windows(audio, missing, common)[0], common))
+                                   lambda missing: self._retry_failed(audio, self._decode_windows(audio, missing, common)[0], common, spans))
         return sorted(found, key=lambda s: s.start), common["language"]
 
     def _decode_windows(self, audio: np.ndarray, spans: list[tuple[int, int]], common: dict) -> tuple[list, str | None]:
         """Speech ``spans`` decoded in batches at temperature 0 by faster-whisper's batched
         pipeline, which packs them into 30 s windows with the silence between them left out and
         maps times back (tiny.en on shared/media: WER 0.094, as faster-whisper alone, against
-        0.099 for windows that keep the pauses, which also took 24 windows where this took 19)."""
+        0.099 for windows that keep the pauses, which also took 24 windows where this took 19).
+        Every caller's spans are first made what the pipeline's own VAD would hand it (vad.windows)."""
+        spans = vad.windows(spans, len(audio))
         if not spans:
             return [], common["language"]
         with _speech_found(spans):
             found, info = self.pipeline.transcribe(audio, batch_size=self.batch_size, temperature=0.0, vad_filter=True, **common)
             return list(found), info.language
 
-    def _retry_failed(self, audio: np.ndarray, found: list, common: dict) -> list:
+    def _retry_failed(self, audio: np.ndarray, found: list, common: dict, speech: list[tuple[int, int]] | None) -> list:
         """Decode the segments that repeat themselves once more, all in one batch, with
         ``FALLBACK`` (deterministic: no sampling); each keeps whichever decode is better
         (``_better``). A segment that still repeats is dropped later by ``cleanup.unlikely_speech``.
         An unsure decode (low log-probability) is not retried: a second beam search of it gained
         nothing on the trust clips (German through tiny.en: -1.18 -> -1.19, 1.26 s) and sampling
-        would make the transcript change from run to run; it is flagged instead (``_segments``)."""
+        would make the transcript change from run to run; it is flagged instead (``_segments``).
+        What is decoded again is the detected ``speech`` inside each failed segment (vad.within)."""
         failed = [s for s in found if s.compression_ratio > cleanup.COMPRESSION_MAX]
         if not failed:
             return found
-        spans = [(int(s.start * SAMPLE_RATE_HZ), int(s.end * SAMPLE_RATE_HZ)) for s in failed]
+        speech = vad.speech_spans(audio) if speech is None else speech
+        spans = [span for s in failed for span in vad.within(speech, s.start, s.end)]
         again, _ = self._decode_windows(audio, spans, {**common, **FALLBACK})
         retried = {id(s) for s in failed}
         out = [s for s in found if id(s) not in retried]

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ModelError
+from ..intervals import clip, merge, split_long
 from .audio import SAMPLE_RATE_HZ
+from .batching import WINDOW_S
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,30 @@ def speech_spans(audio: np.ndarray, settings: VadSettings = VadSettings()) -> li
     spans = silero_speech(audio, threshold=settings.threshold, min_silence_ms=settings.min_silence_ms,
                           speech_pad_ms=settings.speech_pad_ms, max_speech_s=settings.max_speech_s)
     return [(max(0, s), min(len(audio), e)) for s, e in spans if e > s]
+
+
+# The shortest stretch handed to a decoder: Silero's own minimum speech length (250 ms) less
+# its padding; the detector never finds less (speech_spans).
+MIN_WINDOW_S = 0.1
+
+
+def windows(spans: list[tuple[int, int]], samples: int, max_s: float = WINDOW_S) -> list[tuple[int, int]]:
+    """``spans`` (sample indices) as faster-whisper's own pipeline builds them from its VAD: in
+    order, disjoint, inside the audio, none shorter than MIN_WINDOW_S or longer than ``max_s``.
+    Anything else crashes it: a stretch over 30 s becomes an empty window and one longer than the
+    encoder's output, whose word alignment reads past it (a segfault in CTranslate2's align);
+    stretches that overlap or run past the end add up to more than the audio (an AssertionError
+    in its "VAD filter removed" log line)."""
+    limit, shortest = int(max_s * SAMPLE_RATE_HZ), int(MIN_WINDOW_S * SAMPLE_RATE_HZ)
+    inside = merge(clip(((int(a), int(b)) for a, b in spans), 0, samples))
+    return [(a, b) for a, b in split_long(inside, limit) if b - a >= shortest]
+
+
+def within(speech: list[tuple[int, int]], start_s: float, end_s: float) -> list[tuple[int, int]]:
+    """The detected ``speech`` (sample indices) between two times: what a segment's re-decode
+    covers. A batched window leaves the pauses between its speech out, so a segment's start and
+    end can lie minutes apart on the recording's timeline with only seconds of speech between."""
+    return clip(speech, int(start_s * SAMPLE_RATE_HZ), int(np.ceil(end_s * SAMPLE_RATE_HZ)))
 
 
 def silero_speech(audio: np.ndarray, *, threshold: float, min_silence_ms: int, speech_pad_ms: int, max_speech_s: float) -> list[tuple[int, int]]:

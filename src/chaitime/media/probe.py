@@ -78,7 +78,8 @@ def _describe(path: Path, container) -> MediaInfo:
     video = next((s for s in container.streams if s.type == "video" and not _is_cover_art(s)), None)
     duration_s = _duration(container, audio)
     if duration_s <= 0.05:
-        raise InputError(f"{path}: the audio is empty (zero length). Export the recording again.")
+        what = "empty (zero length)" if duration_s <= 0 else f"{duration_s * 1000:.0f} ms long, too short to hold a word"
+        raise InputError(f"{path}: the audio is {what}. Export the recording again.")
     ctx = audio.codec_context
     info = dict(
         path=path,
