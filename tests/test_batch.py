@@ -3,6 +3,7 @@ backend on a local Ray (same bytes as a local run, a failing task retried, a cor
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -95,6 +96,30 @@ def test_local_batch_from_the_command_line(recordings, tmp_path):
     assert sorted(p.name for p in (ws / "episodes").iterdir()) == ["alpha", "beta", "gamma"]
     refused = run_chaitime("ingest", str(recordings), "--title", "One", cwd=ws)
     assert refused.returncode == 2 and "--title names one episode" in refused.stderr and "Traceback" not in refused.stderr
+
+
+@pytest.mark.slow
+def test_a_native_crash_in_the_recogniser_fails_only_its_episode(recordings, tmp_path, monkeypatch):
+    """The recogniser segfaults on one recording (tests/crashhook): that episode fails with one line,
+    the batch exits 8, the others finish; the same command again (no crash) finishes it."""
+    ws = tmp_path / "show"
+    ws.mkdir()
+    names = [str(recordings / f"{n}.wav") for n in SCRIPTS]
+    with monkeypatch.context() as env:
+        env.setenv("PYTHONPATH", os.pathsep.join([str(Path(__file__).parent / "crashhook"), os.environ.get("PYTHONPATH", "")]))
+        env.setenv("CHAITIME_TEST_CRASH", f"{os.sep}beta{os.sep}")
+        crashed = run_chaitime("ingest", *names, "--jobs", "2", cwd=ws)
+    assert crashed.returncode == 8, crashed.stderr
+    assert "2 of 3 episodes done, 1 failed" in crashed.stdout
+    line = next(line for line in crashed.stdout.splitlines() if "FAILED" in line)
+    assert "beta.wav" in line and "speech recogniser crashed (signal SIGSEGV" in line
+    assert "Traceback" not in crashed.stdout + crashed.stderr and "Fatal Python error" not in crashed.stdout + crashed.stderr
+    for name in ("alpha", "gamma"):
+        assert (ws / "episodes" / name / "audio.mp3").is_file()
+    again = run_chaitime("ingest", *names, cwd=ws)
+    assert again.returncode == 0, again.stderr
+    assert "paper" in (ws / "episodes" / "gamma" / "transcript.txt").read_text().lower()
+    assert "luck" in (ws / "episodes" / "beta" / "transcript.txt").read_text().lower()
 
 
 @pytest.mark.slow

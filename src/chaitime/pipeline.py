@@ -168,7 +168,7 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
         with ThreadPoolExecutor(max_workers=1) as pool:
             # The model loads (imports and weights, ~1 s) while ffmpeg decodes, unless it won't be needed.
             warm = None if opts.stop_after == "extract" or rec.fresh("transcribe", _transcribe_key(asr_opts, _extract_key(source_hash)),
-                                                                      [_asr_json(episode)]) else pool.submit(asr.load_engine, asr_opts)
+                                                                      [_asr_json(episode)]) else pool.submit(asr.prepare, asr_opts)
             before = _extract(episode, recording, info, source_hash, rec, progress)
             media_notes = tuple(n for n in (probe_mod.ends_early_note(info, asr.PcmAudio(episode.machine_dir / "speech.s16").duration_s),
                                              loudness.silence_note(before)) if n)

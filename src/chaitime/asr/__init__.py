@@ -3,39 +3,75 @@ and cleanup of invented words. ``transcribe`` is the one entry point."""
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from ..transcript.model import Segment, Transcript
-from . import cleanup, models
+from . import cleanup, models, worker
 from . import engine as engine_mod
 from . import vocabulary as vocab
 from .audio import SAMPLE_RATE_HZ, PcmAudio, decode_speech
 from .engine import AsrOptions
 
-__all__ = ["AsrOptions", "PcmAudio", "decode_speech", "load_engine", "set_lanes", "transcribe", "transcribe_pcm", "engine_version"]
+__all__ = ["AsrOptions", "PcmAudio", "decode_speech", "load_engine", "prepare", "set_lanes", "transcribe", "transcribe_pcm", "engine_version"]
 
 Progress = Callable[[float, float], None]  # (seconds done, seconds total)
-# Episodes of a batch share the model (loaded once). An engine that takes the whole device (a GPU,
-# torch's threads) decodes one at a time; faster-whisper on the CPU decodes in ``lanes`` side by
-# side, each on its share of the cores (set_lanes): on 2 cores, two one-thread decodes of 4 files
+# Decoding runs in worker processes (worker.py): a native crash in an engine fails the recording
+# being decoded, not this process. An engine that takes the whole device (a GPU, torch's threads)
+# decodes one recording at a time; faster-whisper on the CPU decodes in ``lanes`` side by side,
+# each worker on its share of the cores (set_lanes): on 2 cores, two one-thread decodes of 4 files
 # took 22.4 s against 28.8 s for one two-thread decode after another (the same words and times:
 # CTranslate2's int8 results don't depend on the thread count).
 DECODING = threading.Lock()
-_lanes = {"count": 1, "threads": None, "slots": threading.BoundedSemaphore(1)}
+_lanes: dict = {"count": 1, "threads": None}
+_workers = worker.Pool()
+atexit.register(_workers.close)
 
 
 def set_lanes(count: int, threads: int | None = None) -> None:
     """Let ``count`` episodes of this process decode at once on the CPU (batch); 1: one at a time.
-    Engines loaded after the call give each lane ``threads`` (default: the cores split between
-    the lanes; a Ray actor gets its share of its node)."""
+    Each lane's worker decodes with ``threads`` (default: the cores split between the lanes; a
+    Ray actor gets its share of its node)."""
     count = max(1, count)
-    _lanes.update(count=count, threads=threads, slots=threading.BoundedSemaphore(count))
+    _lanes.update(count=count, threads=threads)
+    _workers.resize(count)
 
 
-def _decoding(eng):
-    return _lanes["slots"] if getattr(eng, "lanes", 1) > 1 else DECODING
+def _in_worker(options: AsrOptions, fn: Callable, *args):
+    """``fn(options, threads, *args)`` in a decoding worker, on this lane's share of the cores."""
+    lanes = _lanes["count"] if engine_mod.choose(options.engine, options.device) == ("faster-whisper", "cpu") else 1
+    threads = _lanes["threads"] or max(1, (os.cpu_count() or 2) // lanes)
+    with contextlib.nullcontext() if lanes > 1 else DECODING:
+        return _workers.call(fn, options, threads, *args)
+
+
+def prepare(options: AsrOptions) -> None:
+    """Load the engine and model in a worker and check that they serve the options (a model that
+    can't fails here, before any audio is decoded); done beside the decoding of the recording."""
+    _in_worker(options, _prepare)
+
+
+def _worker_engine(options: AsrOptions, threads: int):
+    """In a worker: the engine for ``options``, with ``threads`` decoding threads (cached per process)."""
+    set_lanes(1, threads)
+    return load_engine(options)
+
+
+def _prepare(options: AsrOptions, threads: int) -> None:
+    _worker_engine(options, threads).check(options.lang)
+
+
+def _decode_chunk(options: AsrOptions, threads: int, path: Path, start: int, end: int) -> tuple[list[Segment], str]:
+    """In a worker: samples ``start:end`` of a speech file decoded, the vocabulary applied."""
+    eng = _worker_engine(options, threads)
+    samples = PcmAudio(path).chunk(start, end)
+    found, language = eng.transcribe(samples, language=options.lang)
+    found = vocab.correct(found, options.vocabulary, lambda spans, entries: eng.decode_spans(samples, spans, language, entries), SAMPLE_RATE_HZ)
+    return found, language
 
 
 def load_engine(options: AsrOptions):
@@ -68,21 +104,17 @@ def transcribe_pcm(audio: PcmAudio, options: AsrOptions = AsrOptions(), progress
     The vocabulary respells words after decoding (vocabulary.correct); it never changes which
     speech is decoded. Segments that don't sound like the language are flagged ("language"),
     with a line for the user in ``meta["notes"]``."""
-    eng = load_engine(options)
+    name, device = engine_mod.choose(options.engine, options.device)
     total = audio.duration_s
     segments: list[Segment] = []
     language = options.lang or "en"
     for start, end in audio.chunk_bounds(chunk_s):
-        offset = start / SAMPLE_RATE_HZ
-        samples = audio.chunk(start, end)
-        with _decoding(eng):
-            found, language = eng.transcribe(samples, language=options.lang)
-            found = vocab.correct(found, options.vocabulary, lambda spans, entries, samples=samples, language=language: eng.decode_spans(samples, spans, language, entries), SAMPLE_RATE_HZ)
-        segments += [_shift(s, offset) for s in found]
+        found, language = _in_worker(options, _decode_chunk, audio.path, start, end)
+        segments += [_shift(s, start / SAMPLE_RATE_HZ) for s in found]
         if progress:
             progress(end / SAMPLE_RATE_HZ, total)
     segments, notes = cleanup.flag_language(cleanup.clean(_inside(segments, total)), language, options.model)
-    meta = {"engine": eng.name, "device": eng.device, "model": options.model, **({"notes": notes} if notes else {})}
+    meta = {"engine": name, "device": device, "model": options.model, **({"notes": notes} if notes else {})}
     return Transcript(tuple(segments), language, round(total, 3), meta)
 
 
@@ -91,7 +123,7 @@ def transcribe(path: Path, options: AsrOptions = AsrOptions(), progress: Progres
     here, before any decoding), decode to speech audio once, then ``transcribe_pcm``."""
     import tempfile
 
-    load_engine(options).check(options.lang)
+    prepare(options)
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
         pcm = decode_speech(Path(path), Path(tmp) / "speech.s16")
         return transcribe_pcm(pcm, options, progress)
