@@ -58,6 +58,7 @@ def clip(episode: str, start: str, end: str, vertical: bool, output: Path | None
     for warning in result.warnings:
         click.echo(f"chaitime: warning: {warning}", err=True)
     kind = "audiogram" if result.audiogram else "video"
-    click.echo(f"{ep.slug}: wrote {result.path} ({kind}, {result.duration_s:.1f} s, {len(result.captions)} captions)")
+    done = "up to date:" if result.unchanged else "wrote"
+    click.echo(f"{ep.slug}: {done} {result.path} ({kind}, {result.duration_s:.1f} s, {len(result.captions)} captions)")
 
 

@@ -51,6 +51,7 @@ class ClipResult:
     burned: bool  # False: no font was found, captions are a soft subtitle track
     audiogram: bool
     warnings: tuple[str, ...] = ()
+    unchanged: bool = False  # its inputs had not changed since it was made: nothing was rendered
 
 
 def render_clip(transcript: Transcript, sound: Path, gain_db: float, video: Path | None, cover: Path | None, *,

@@ -33,6 +33,9 @@ class DraftResult:
         """(the host's file, the new draft beside it) for each file left alone."""
         return [(name, path.name) for name, path in ((POST, self.post_path), (YOUTUBE, self.youtube_path)) if path.name != name]
 
+    def written(self) -> tuple[Path, ...]:
+        return (self.post_path, self.youtube_path, self.chapters_path)
+
 
 def draft_episode(episode: Episode, settings: Settings, *, new_chapters: bool = False) -> DraftResult:
     """(Re)write the episode's drafts from transcript.json, chapters.json and episode.toml."""

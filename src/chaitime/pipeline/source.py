@@ -1,0 +1,148 @@
+"""The episode's folder, its metadata and source record, and the extract stage: the recording
+decoded once to 16 kHz speech and the lossless master, loudness measured on the way."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .. import fsutil
+from ..asr.audio import speech_args
+from ..errors import InputError
+from ..media import ffmpeg, loudness
+from ..media import probe as probe_mod
+from ..media.probe import MediaInfo
+from ..workspace import Episode, EpisodeMeta, Workspace, update_meta
+from .runner import Records, read_json, stage_key
+
+if TYPE_CHECKING:
+    from . import IngestOptions, Progress
+
+
+def _episode_for(ws: Workspace, recording: Path, source_hash: str, opts: IngestOptions) -> tuple[Episode, bool]:
+    """The recording's episode: found by content hash, or a new folder with its guid, chosen under the workspace lock."""
+    return ws.claim_episode(source_hash, opts.title or _title_from(recording), opts.number,
+                            lambda guid: _new_meta(recording, guid, opts))
+
+
+def _new_meta(recording: Path, guid: str, opts: IngestOptions) -> EpisodeMeta:
+    date = opts.date or dt.date.fromtimestamp(recording.stat().st_mtime).isoformat()
+    return EpisodeMeta(title=opts.title or _title_from(recording), guid=guid, date=date,
+                       number=opts.number, guests=tuple(opts.guests), draft=opts.draft)
+
+
+def _source_hash(ws: Workspace, recording: Path) -> str:
+    """The recording's content hash. An episode made from this very file (same path, size,
+    modification and change times, inode) has it already: hashing an hour of video again
+    read 870 MB and took 1-4.6 s of a re-run."""
+    signature = _file_signature(recording)
+    for ep in ws.episodes():
+        record = read_json(ep.machine_dir / "source.json") or {}
+        if record.get("stat") == signature:
+            try:
+                return (ep.machine_dir / "source.hash").read_text().strip()
+            except OSError:
+                continue
+    return fsutil.file_hash(recording)
+
+
+def _file_signature(path: Path) -> list:
+    st = path.stat()
+    return [str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+
+
+def _title_from(recording: Path) -> str:
+    return recording.stem.replace("_", " ").replace("-", " ").strip().title() or "Episode"
+
+
+def _write_meta(episode: Episode, recording: Path, source_hash: str, opts: IngestOptions) -> EpisodeMeta:
+    """episode.toml: made once (with the folder, see _episode_for); later ingests change only what
+    the host passes explicitly."""
+    if episode.meta_path.is_file():
+        meta = episode.meta()
+        meta = update_meta(meta, title=opts.title, number=opts.number, date=opts.date, guests=tuple(opts.guests) or None,
+                           draft=True if opts.draft else None)
+    else:  # the host deleted it: made again, with the guid the recording always gets
+        from ..workspace import guid_for
+
+        meta = _new_meta(recording, guid_for(source_hash), opts)
+    episode.write_meta(meta)
+    return meta
+
+
+# Bytes per second of recording each stage writes, for the free-space check before it starts:
+# speech.s16 (16 kHz s16 mono) + master.flac (48 kHz stereo FLAC, ~60% of PCM) + audio.mp3 (CBR).
+EXTRACT_BPS = 32_000 + 48_000 * 2 * 2 * 0.6
+MASTER_BPS = 24_000
+
+
+def _require_space(folder: Path, info: MediaInfo, records: dict) -> None:
+    """Fail before a stage starts, naming the disk, when its outputs can't fit (estimated from the duration)."""
+    need = 0.0
+    if "extract" not in records:
+        need += EXTRACT_BPS * info.duration_s
+    if "master" not in records and "render" not in records:
+        need += MASTER_BPS * info.duration_s + (info.path.stat().st_size if info.has_video else 0)
+    if need:
+        fsutil.require_space(folder, need, f"ingesting {info.duration_s / 60:.1f} minutes of {info.path.name}")
+
+
+def _link_source(episode: Episode, recording: Path, info: MediaInfo) -> None:
+    """Keep the recording with the episode (a hard link costs no space) and note where it came from."""
+    record = {"path": str(recording.resolve()), "has_video": info.has_video, "name": recording.name}
+    link = episode.path("source" + recording.suffix.lower())
+    if not link.exists():
+        try:
+            os.link(recording, link)
+        except OSError:
+            pass  # another filesystem: the record's path is enough to re-render
+    if link.exists():
+        record["link"] = link.name
+    record["stat"] = _file_signature(recording)  # after linking, which changes the file's ctime
+    fsutil.write_if_changed(episode.machine_dir / "source.json", json.dumps(record, indent=1) + "\n")
+
+
+# --- stages -------------------------------------------------------------------------------------
+def _extract(episode: Episode, recording: Path, info: MediaInfo, source_hash: str, rec: Records, progress: Progress) -> loudness.Loudness:
+    """Decode once: 16 kHz mono speech for ASR and the lossless master, measuring loudness on the way."""
+    speech, master = episode.machine_dir / "speech.s16", episode.machine_dir / "master.flac"
+    measured = episode.machine_dir / "loudness.json"
+    key = _extract_key(source_hash)
+    cached = rec.cached("extract", key, [speech, master, measured], lambda: loudness.Loudness(**read_json(measured)))
+    if cached is not None:
+        return cached
+    with fsutil.atomic_path(speech) as sp, fsutil.atomic_path(master) as ma:
+        stderr = ffmpeg.run(
+            ["-vn", "-i", ffmpeg.as_input(recording), *speech_args(sp),  # -vn: video packets are skipped, not read through
+             "-map", "0:a:0", "-af", loudness.level_filter(info.channels), "-c:a", "flac", "-f", "flac", str(ma)],
+            what=f"decoding {recording.name}", progress=lambda s: progress("decode", s, info.duration_s))
+        before = loudness.parse_summary(stderr)
+    fsutil.write_text(measured, json.dumps(before.__dict__) + "\n")
+    rec.done("extract", key)
+    return before
+
+
+def _extract_key(source_hash: str) -> str:
+    return stage_key("extract", source_hash, ffmpeg.ffmpeg_version())
+
+
+
+def video_source(episode: Episode) -> Path | None:
+    """The original recording to cut video from, when it has video."""
+    record_path = episode.machine_dir / "source.json"
+    if not record_path.is_file():
+        return None
+    record = read_json(record_path)
+    if record is None:  # damaged: the recording is found beside the episode, and the next ingest writes it again
+        record = {"has_video": any(probe_mod.probe(p).has_video for p in sorted(episode.folder.glob("source.*")))}
+    if not record.get("has_video"):
+        return None
+    candidates = [episode.path(record["link"])] if record.get("link") else []
+    candidates += [Path(record.get("path", "")), *sorted(episode.folder.glob("source.*"))]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise InputError(f"{episode.folder}: the recording {record.get('path')} is gone, so the video can't be cut. Put it back, or ingest it again.")
