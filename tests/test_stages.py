@@ -113,7 +113,7 @@ def test_check_finds_audio_and_transcript_on_different_timelines(rendered, sampl
 
 def test_media_holds_only_media_functions():
     """case: the imports of every module in chaitime/media; expected: none of edit/, writing/,
-    workspace, pipeline (the episode-level stages live in pipeline.py)."""
+    workspace, pipeline (the episode-level stages live in pipeline/)."""
     offenders = []
     for path in sorted((SRC / "media").glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):

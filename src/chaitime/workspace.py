@@ -30,32 +30,74 @@ INCOMPLETE = "incomplete"  # .chaitime/incomplete: why the episode is not finish
 SOURCE_HASH = "source.hash"
 
 
+# --- the folder contract: the one place the episode folder's file names are spelled -------------
+AUDIO, VIDEO, CHAPTERS, TRANSCRIPT, POST = "audio.mp3", "video.mp4", "chapters.json", "transcript.json", "post.md"
+EDIT, YOUTUBE, SOUND_SVG, CLIPS, VTT = "edit.md", "youtube.txt", "sound.svg", "clips", "transcript.vtt"
+# .chaitime/: the machine's files (never published; a damaged one is made again by its owner)
+SPEECH, MASTER_FLAC, LOUDNESS, LOUDNESS_OUT = "speech.s16", "master.flac", "loudness.json", "loudness.out.json"
+ASR_JSON, SPEAKERS_JSON, RAW = "transcript.asr.json", "speakers.json", "transcript.raw.json"
+SOUND_FLAC, SOUND_S16, SOUND_JSON = "sound.flac", "sound.s16", "sound.json"
+TRACKS_FLAC, TRACKS_S16, TRACKS_JSON = "tracks.flac", "tracks.s16", "tracks.json"
+RENDER_JSON, CUT_FLAC, EDITED_FLAC, CHAPTERS_ORIG = "render.json", "cut.flac", "edited.flac", "chapters.orig.json"
+SOURCE_JSON, EDIT_BEFORE_REINGEST, PEAKS = "source.json", "edit.before-reingest.md", "studio-peaks.json"
+
+
 @dataclass(frozen=True)
 class EpisodeFile:
-    """A file of the episode-folder contract (design.md) that listeners and players get."""
+    """A file of the episode folder: who makes it, whether the host may take it over, and (for
+    the files listeners and players get) its MIME type and its role in the feed and the site."""
 
     name: str
-    mime: str
-    label: str  # its download link on the episode page
+    owner: str  # the stage that writes it (pipeline/graph.py); "host" for the host's alone
+    mime: str = ""
+    label: str = ""  # its download link on the episode page; "" when it is not offered for download
     transcript_format: str | None = None  # written from transcript.json by transcript.formats.WRITERS[...]
     feed_transcript: bool = False  # listed in the feed as a podcast:transcript
     captions: bool = False  # timed captions (rel="captions")
+    host_edits: bool = False  # once the host edited it, it is theirs: a new draft goes beside it
+    machine: bool = False  # in .chaitime/
 
 
-AUDIO, VIDEO, CHAPTERS, TRANSCRIPT, POST = "audio.mp3", "video.mp4", "chapters.json", "transcript.json", "post.md"
-# The one table the feed, the site, check and ingest's file list are derived from. Transcripts
-# in feed order: VTT first, it is what Apple and most players take in.
-EPISODE_FILES = (
-    EpisodeFile(AUDIO, "audio/mpeg", "MP3"),
-    EpisodeFile(VIDEO, "video/mp4", "Video"),
-    EpisodeFile("transcript.vtt", "text/vtt", "Transcript (VTT)", "vtt", feed_transcript=True, captions=True),
-    EpisodeFile("transcript.srt", "application/x-subrip", "Transcript (SRT)", "srt", feed_transcript=True, captions=True),
-    EpisodeFile("transcript.txt", "text/plain", "Transcript (text)", "txt"),
-    EpisodeFile("transcript.podcast.json", "application/json", "Transcript (JSON)", "podcast.json", feed_transcript=True),
-    EpisodeFile(CHAPTERS, "application/json+chapters", "Chapters (JSON)"),
+# The one table the feed, the site, check, the studio and ingest's file list are derived from.
+# Transcripts in feed order: VTT first, it is what Apple and most players take in. Owners are
+# the stages of pipeline/graph.py ("speakers, render": the speakers stage until the host renders an edit).
+FOLDER = (
+    EpisodeFile(EPISODE_TOML, "host", "application/toml", host_edits=True),
+    EpisodeFile(AUDIO, "master, render", "audio/mpeg", "MP3"),
+    EpisodeFile(VIDEO, "master, render", "video/mp4", "Video"),
+    EpisodeFile(VTT, "speakers, render", "text/vtt", "Transcript (VTT)", "vtt", feed_transcript=True, captions=True),
+    EpisodeFile("transcript.srt", "speakers, render", "application/x-subrip", "Transcript (SRT)", "srt", feed_transcript=True, captions=True),
+    EpisodeFile("transcript.txt", "speakers, render", "text/plain", "Transcript (text)", "txt"),
+    EpisodeFile("transcript.podcast.json", "speakers, render", "application/json", "Transcript (JSON)", "podcast.json",
+                feed_transcript=True),
+    EpisodeFile(CHAPTERS, "draft, render", "application/json+chapters", "Chapters (JSON)"),
+    EpisodeFile(TRANSCRIPT, "speakers, render", "application/json"),
+    EpisodeFile(EDIT, "speakers", "text/markdown", host_edits=True),
+    EpisodeFile(POST, "draft", "text/markdown", host_edits=True),
+    EpisodeFile(YOUTUBE, "draft", "text/plain", host_edits=True),
+    EpisodeFile(SOUND_SVG, "sound", "image/svg+xml"),
+    *(EpisodeFile(name, owner, machine=True) for name, owner in (
+        (SPEECH, "extract"), (MASTER_FLAC, "extract"), (LOUDNESS, "extract"), (ASR_JSON, "transcribe"), (SPEAKERS_JSON, "speakers"),
+        (RAW, "speakers"), (TRACKS_FLAC, "tracks"), (TRACKS_S16, "tracks"), (TRACKS_JSON, "tracks"), (SOUND_FLAC, "sound"),
+        (SOUND_S16, "sound"), (SOUND_JSON, "sound"), (LOUDNESS_OUT, "master"), (RENDER_JSON, "render"), (CUT_FLAC, "render"),
+        (EDITED_FLAC, "render"), (CHAPTERS_ORIG, "render"), (SOURCE_JSON, "ingest"), (SOURCE_HASH, "ingest"),
+        (EDIT_BEFORE_REINGEST, "speakers"), (PEAKS, "studio"))),
+    EpisodeFile(CLIPS, "clip", "video/mp4"),  # a folder: clips/clip-MMmSSs-MMmSSs[-vertical].mp4
 )
+EPISODE_FILES = tuple(f for f in FOLDER if f.label)  # what listeners get: downloads, enclosures, transcripts
 TRANSCRIPT_FILES = {f.transcript_format: f.name for f in EPISODE_FILES if f.transcript_format}  # format -> file name
 FEED_TRANSCRIPTS = tuple(f for f in EPISODE_FILES if f.feed_transcript)
+
+
+def draft_name(name: str) -> str:
+    """Where the new draft of a host-edited file goes: 'post.md' -> 'post.draft.md'."""
+    p = Path(name)
+    return f"{p.stem}.draft{p.suffix}"
+
+
+# The episode folder as ingest lists it: the contract's files and the drafts beside the host's.
+LISTED = tuple(n for f in FOLDER if not f.machine and f.name != CLIPS for n in ((f.name, draft_name(f.name)) if f.host_edits and f.name != EPISODE_TOML and f.name != EDIT
+                                                              else (f.name,)))
 # Namespace for episode guids derived from the recording's content hash: the same recording gets
 # the same guid in any workspace, and the guid is stored once in episode.toml and never recomputed.
 GUID_NAMESPACE = uuid.UUID("5b0e3c9e-2f43-4d8b-9a51-6c6861697469")

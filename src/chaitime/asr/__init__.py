@@ -125,7 +125,7 @@ def transcribe(path: Path, options: AsrOptions = AsrOptions(), progress: Progres
 
     prepare(options)
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
-        pcm = decode_speech(Path(path), Path(tmp) / "speech.s16")
+        pcm = decode_speech(Path(path), Path(tmp) / "decoded.s16")
         return transcribe_pcm(pcm, options, progress)
 
 

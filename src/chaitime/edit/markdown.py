@@ -25,6 +25,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..transcript.formats import timestamp
 from ..transcript.model import Transcript
+from ..workspace import EDIT
 from .cutlist import CutList, Interval, gap_cut, merge, word_cuts
 from .lines import EditLine, Token, split_lines, tokens_of
 from .suggest import SILENCE_KEEP_S, SILENCE_MAX_S, Gap, Span, checked, filler_indices, normalize, spans_between, unchecked
@@ -194,7 +195,7 @@ def read_edit_md(path: Path) -> str:
 
 
 def parse_edit_md(
-    text: str, transcript: Transcript, *, path: Path | str = "edit.md",
+    text: str, transcript: Transcript, *, path: Path | str = EDIT,
     silence_max_s: float = SILENCE_MAX_S, silence_keep_s: float = SILENCE_KEEP_S,
 ) -> CutList:
     """The cut list the host's edit.md asks for; InputError naming the line for anything malformed."""

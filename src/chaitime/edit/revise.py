@@ -18,6 +18,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..transcript.formats import timestamp
 from ..transcript.model import Transcript
+from ..workspace import EDIT
 from .lines import EditLine
 from .markdown import LINE_RE, MARKER_RE, STRIKE, _kept_words, _Row, _row_words, context
 from .suggest import normalize
@@ -44,7 +45,7 @@ class _Placed:
     item: object  # EditLine, or (span index, Gap) for a marker
 
 
-def markers(text: str, transcript: Transcript, path: Path | str = "edit.md") -> list[Marker]:
+def markers(text: str, transcript: Transcript, path: Path | str = EDIT) -> list[Marker]:
     """The marker rows the file holds, in order."""
     out = []
     for placed in _placed(text, transcript, path):
@@ -55,7 +56,7 @@ def markers(text: str, transcript: Transcript, path: Path | str = "edit.md") -> 
     return out
 
 
-def set_words(text: str, transcript: Transcript, indices: Iterable[int], cut: bool, path: Path | str = "edit.md") -> str:
+def set_words(text: str, transcript: Transcript, indices: Iterable[int], cut: bool, path: Path | str = EDIT) -> str:
     """edit.md with the words at token ``indices`` struck (``cut``) or un-struck."""
     wanted = set(indices)
     lines = context(transcript).lines
@@ -83,7 +84,7 @@ def set_words(text: str, transcript: Transcript, indices: Iterable[int], cut: bo
     return "".join(rows)
 
 
-def set_marker(text: str, transcript: Transcript, stamp: str, cut: bool, path: Path | str = "edit.md") -> str:
+def set_marker(text: str, transcript: Transcript, stamp: str, cut: bool, path: Path | str = EDIT) -> str:
     """edit.md with the marker row at ``[stamp]`` struck (``cut``) or un-struck."""
     rows = text.splitlines(keepends=True)
     for placed in _placed(text, transcript, path):

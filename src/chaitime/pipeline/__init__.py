@@ -30,21 +30,22 @@ from ..errors import ChaitimeError
 from ..media import loudness
 from ..media import probe as probe_mod
 from ..media.probe import MediaInfo
-from ..workspace import EPISODE_FILES, EPISODE_TOML, POST, TRANSCRIPT, Episode, EpisodeMeta, Workspace
+from ..workspace import LISTED, SPEECH, Episode, EpisodeMeta, Workspace
 from .clip import clip
 from .master import _master, tag_key
 from .publishing import Published, feed, publish, skipped_warnings
-from .render import RenderResult, _render
-from .runner import VERSIONS, Records, _running, stage_key
+from .render import RenderResult, _read_render_record, _render
+from .runner import VERSIONS, Records, _running, records, stage_key
 from .sound import _drop_sound, _sound, _sound_settings, master_source
 from .source import _episode_for, _extract, _extract_key, _link_source, _require_space, _source_hash, _write_meta, video_source
 from .speakers import _speakers, _write_transcripts
 from .transcribe import _asr_json, _asr_options, _channels_independent, _check_asr, _transcribe, _transcribe_key
 from .writing import _retitle_audio, _suggest_settings, _write_edit_md, _writing
+from .writing import refresh as refresh_writing
 
 __all__ = ["IngestOptions", "IngestResult", "Published", "Records", "RenderResult", "VERSIONS", "clip", "draft", "feed", "ingest",
            "master_source", "publish", "render", "skipped_warnings", "stage_key", "summary_line", "tag_key", "video_source",
-           "_source_hash", "_write_transcripts", "_suggest_settings"]
+           "_source_hash", "_write_transcripts", "_suggest_settings", "records", "refresh_writing", "render_record", "rendered"]
 
 log = logging.getLogger("chaitime")
 
@@ -120,13 +121,13 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
         _require_space(episode.folder, info, rec.data)
         asr_opts = _asr_options(ws, meta, opts)
         # Once the host rendered an edit, audio.mp3 and video.mp4 belong to the render stage.
-        rendered = "render" in rec.data
+        rendered = bool(_read_render_record(episode))  # render.json, not the records: a lost stages.json keeps the cut
         with ThreadPoolExecutor(max_workers=1) as pool:
             # The model loads (imports and weights, ~1 s) while ffmpeg decodes, unless it won't be needed.
             warm = None if opts.stop_after == "extract" or rec.fresh("transcribe", _transcribe_key(asr_opts, _extract_key(source_hash)),
                                                                       [_asr_json(episode)]) else pool.submit(asr.prepare, asr_opts)
             before = _extract(episode, recording, info, source_hash, rec, progress)
-            media_notes = tuple(n for n in (probe_mod.ends_early_note(info, asr.PcmAudio(episode.machine_dir / "speech.s16").duration_s),
+            media_notes = tuple(n for n in (probe_mod.ends_early_note(info, asr.PcmAudio(episode.machine_dir / SPEECH).duration_s),
                                              loudness.silence_note(before)) if n)
             if opts.stop_after == "extract":
                 return _partial(episode, info, before, rec, started, created, media_notes)
@@ -174,7 +175,17 @@ def _partial(episode: Episode, info: MediaInfo, before: loudness.Loudness, rec: 
 
 
 
-OUTPUT_NAMES = (EPISODE_TOML, TRANSCRIPT, *(f.name for f in EPISODE_FILES), "edit.md", POST, "post.draft.md", "youtube.txt", "youtube.draft.txt", "sound.svg")
+OUTPUT_NAMES = LISTED  # ingest's listing of the episode folder: the registry's files and the drafts beside the host's
+
+
+def rendered(episode: Episode) -> bool:
+    """Whether the host rendered an edit: audio.mp3, video.mp4 and the transcripts are then the render stage's."""
+    return bool(_read_render_record(episode))
+
+
+def render_record(episode: Episode) -> dict:
+    """What the last render did (its time map, duration, gain); {} before any render."""
+    return _read_render_record(episode)
 
 
 def render(episode: Episode, ws: Workspace, progress: Progress | None = None) -> RenderResult:
@@ -185,7 +196,8 @@ def render(episode: Episode, ws: Workspace, progress: Progress | None = None) ->
         result = _render(episode, ws, rec, progress)
         notes = _writing(episode, ws, rec)
     if "draft" in rec.ran:
-        result = replace(result, changed=(*result.changed, *(p.name for p in rec.draft_result.written())))
+        drafted = tuple(p.name for p in rec.draft_result.written() if p.name not in result.changed)
+        result = replace(result, changed=(*result.changed, *drafted))
     warnings = notes
     if result.changed:
         try:

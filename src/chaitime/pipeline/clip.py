@@ -8,7 +8,7 @@ from .. import fsutil
 from ..errors import InputError
 from ..media import ffmpeg
 from ..transcript.model import Transcript
-from ..workspace import AUDIO, TRANSCRIPT, VIDEO, Episode, Workspace
+from ..workspace import AUDIO, CLIPS, CUT_FLAC, EDITED_FLAC, TRANSCRIPT, VIDEO, Episode, Workspace
 from .render import _read_render_record
 from .runner import Records, stage_key
 
@@ -22,12 +22,12 @@ def clip(episode: Episode, ws: Workspace, *, start_s: float, end_s: float, verti
 
     # A clip is no part of the published episode: making one never marks the episode incomplete.
     with episode.lock():
-        fsutil.sweep_temps(episode.machine_dir, episode.path("clips"))
+        fsutil.sweep_temps(episode.machine_dir, episode.path(CLIPS))
         rec = Records(episode)
         transcript_path = episode.path(TRANSCRIPT)
         transcript = Transcript.load(transcript_path)
         media.check_range(start_s, end_s, transcript.duration_s)
-        out = Path(out) if out else episode.path("clips") / media.clip_name(start_s, end_s, vertical)
+        out = Path(out) if out else episode.path(CLIPS) / media.clip_name(start_s, end_s, vertical)
         sound, gain = _clip_sound(episode)
         video = episode.path(VIDEO) if episode.path(VIDEO).is_file() else None
         cover = ws.settings.resolve(ws.settings.show.get("image"))
@@ -57,7 +57,7 @@ def _clip_sound(episode: Episode) -> tuple[Path, float]:
     """The lossless edited audio and its mastering gain, or audio.mp3 as it is."""
     record = _read_render_record(episode)
     if record:
-        for candidate in (episode.machine_dir / "edited.flac", episode.machine_dir / "cut.flac"):
+        for candidate in (episode.machine_dir / EDITED_FLAC, episode.machine_dir / CUT_FLAC):
             if candidate.is_file():
                 return candidate, float(record.get("gain_db", 0.0))
     audio = episode.path(AUDIO)

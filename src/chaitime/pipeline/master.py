@@ -10,7 +10,7 @@ from .. import asr, fsutil
 from ..asr.audio import SAMPLE_RATE_HZ, speech_input
 from ..media import ffmpeg, loudness, tags
 from ..media.probe import MediaInfo
-from ..workspace import AUDIO, VIDEO, Episode, EpisodeMeta, Workspace
+from ..workspace import AUDIO, LOUDNESS_OUT, SOUND_FLAC, SOUND_JSON, SOUND_S16, SPEECH, VIDEO, Episode, EpisodeMeta, Workspace
 from .runner import Records, read_json, stage_key
 from .sound import master_source
 from .writing import mp3_chapters
@@ -18,11 +18,11 @@ from .writing import mp3_chapters
 
 def _master(episode: Episode, ws: Workspace, meta: EpisodeMeta, info: MediaInfo, before: loudness.Loudness, rec: Records) -> loudness.Loudness:
     """audio.mp3 (and video.mp4 with the same mastered sound) in one ffmpeg run, then ID3 tags."""
-    audio, video, after_path = episode.path(AUDIO), episode.path(VIDEO), episode.machine_dir / "loudness.out.json"
+    audio, video, after_path = episode.path(AUDIO), episode.path(VIDEO), episode.machine_dir / LOUDNESS_OUT
     source = master_source(episode, ws)
-    cleaned = source.name == "sound.flac"
+    cleaned = source.name == SOUND_FLAC
     if cleaned:
-        before = loudness.Loudness(**(read_json(episode.machine_dir / "sound.json") or {})["loudness"])
+        before = loudness.Loudness(**(read_json(episode.machine_dir / SOUND_JSON) or {})["loudness"])
     target = loudness.target_for(info.channels, ws.settings.get("audio", "target_lufs"))
     channels = 1 if info.channels == 1 else 2
     gain = loudness.gain_db(before, target)
@@ -36,7 +36,7 @@ def _master(episode: Episode, ws: Workspace, meta: EpisodeMeta, info: MediaInfo,
         return cached
     # The limiter's loss is estimated (and when needed measured) on the 16 kHz speech file:
     # a quarter of the time, within 0.1 LU on speech.
-    speech = episode.machine_dir / ("sound.s16" if cleaned else "speech.s16")
+    speech = episode.machine_dir / (SOUND_S16 if cleaned else SPEECH)
     proxy = loudness.Proxy(speech_input(speech), asr.PcmAudio(speech).samples(), SAMPLE_RATE_HZ)
     _, after = loudness.master_mp3(source, before, target, channels, audio, proxy=proxy)
     if info.has_video:

@@ -15,7 +15,22 @@ from ..media import ffmpeg, loudness, tags
 from ..media import probe as probe_mod
 from ..transcript.formats import WRITERS
 from ..transcript.model import Transcript
-from ..workspace import AUDIO, CHAPTERS, TRANSCRIPT, TRANSCRIPT_FILES, VIDEO, Episode, Workspace
+from ..workspace import (
+    AUDIO,
+    CHAPTERS,
+    CHAPTERS_ORIG,
+    CUT_FLAC,
+    EDIT,
+    EDITED_FLAC,
+    RAW,
+    RENDER_JSON,
+    SOUND_FLAC,
+    TRANSCRIPT,
+    TRANSCRIPT_FILES,
+    VIDEO,
+    Episode,
+    Workspace,
+)
 from .master import tag_key
 from .runner import Records, read_json, stage_key
 from .sound import master_source
@@ -51,7 +66,7 @@ def _render(episode: Episode, ws: Workspace, rec: Records, progress: Progress | 
     tag_values = tags.episode_tags(settings, episode.meta())
     key = _render_key(episode, rec, inputs, plan, settings, chapters_orig, tag_values)
     audio, video = episode.path(AUDIO), episode.path(VIDEO)
-    outputs = [audio, episode.machine_dir / "render.json"] + ([video] if inputs.source else [])
+    outputs = [audio, episode.machine_dir / RENDER_JSON] + ([video] if inputs.source else [])
     record = _read_render_record(episode)
     if rec.fresh("render", key, outputs) and _record_complete(record):
         after = loudness.Loudness(**record["loudness"]) if record.get("loudness") else None
@@ -66,11 +81,11 @@ def _render(episode: Episode, ws: Workspace, rec: Records, progress: Progress | 
     fsutil.require_space(episode.folder, (EXTRACT_BPS - 32_000) * 2 * duration + MASTER_BPS * duration
                          + (inputs.source.stat().st_size if inputs.source else 0), f"rendering {episode.slug}")
     report = progress or (lambda *a, **k: None)
-    cut = episode.machine_dir / "cut.flac"
+    cut = episode.machine_dir / CUT_FLAC
     media.cut_audio(inputs.master, plan.keeps, cut, inputs.info, lambda s: report("cut", s, duration))
     # Crossfades never overlap speech: the cut's ends are listened to (Silero and energy) first.
     quiet = quiet_edges_s(cut) if plan.intro or plan.outro else (0.0, 0.0)
-    edited, offset_s, duration_s = media.join_intro_outro(cut, plan, episode.machine_dir / "edited.flac", inputs, quiet)
+    edited, offset_s, duration_s = media.join_intro_outro(cut, plan, episode.machine_dir / EDITED_FLAC, inputs, quiet)
     target = loudness.target_for(inputs.info.channels, settings.get("audio", "target_lufs"))
     gain, after = media.master_audio(edited, audio, target, inputs.info.channels, tag_values)
     changed = [AUDIO]
@@ -92,11 +107,11 @@ def _render_inputs(episode: Episode, settings: config.Settings, master: Path):
     if not master.is_file():
         raise InputError(f"{master}: no lossless master. Run `chaitime ingest` on the recording first.")
     info = probe_mod.probe(master)
-    transcript = Transcript.load(episode.machine_dir / "transcript.raw.json")
+    transcript = Transcript.load(episode.machine_dir / RAW)
     transcript = transcript if transcript.duration_s > 0 else Transcript(transcript.segments, transcript.language, info.duration_s, transcript.meta)
     source = video_source(episode)
     fps = probe_mod.probe(source).fps if source else 0.0
-    edit_path = episode.path("edit.md")
+    edit_path = episode.path(EDIT)
     if not edit_path.is_file():
         fsutil.write_text(edit_path, _suggested_edit_md(episode, settings, transcript))
     return Inputs(master, info, source, fps or 25.0, transcript, read_edit_md(edit_path))
@@ -108,14 +123,14 @@ def _render_plan(episode: Episode, settings: config.Settings, inputs):
     from ..media.render import Plan
 
     options = _suggest_settings(settings)
-    cuts = parse_edit_md(inputs.edit_text, inputs.transcript, path=episode.path("edit.md"),
+    cuts = parse_edit_md(inputs.edit_text, inputs.transcript, path=episode.path(EDIT),
                          silence_max_s=options["silence_max_s"], silence_keep_s=options["silence_keep_s"])
     duration = inputs.info.duration_s
     if inputs.source:
         cuts = cuts.snapped(inputs.fps, duration)
     keeps = tuple(cuts.keeps(duration))
     if not keeps:
-        raise InputError(f"{episode.path('edit.md')}: everything is cut. Keep at least one line.")
+        raise InputError(f"{episode.path(EDIT)}: everything is cut. Keep at least one line.")
     return Plan(cuts, keeps, _asset(settings, "intro"), _asset(settings, "outro"))
 
 
@@ -134,7 +149,7 @@ def _original_chapters(episode: Episode) -> list | None:
     from ..edit.retime import unretime_chapters
     from ..writing.chapters import chapters_json, load_chapters
 
-    current, orig = episode.path(CHAPTERS), episode.machine_dir / "chapters.orig.json"
+    current, orig = episode.path(CHAPTERS), episode.machine_dir / CHAPTERS_ORIG
     if not current.is_file():
         return load_chapters(orig) if orig.is_file() else None
     record = _read_render_record(episode)
@@ -152,7 +167,7 @@ def _render_key(episode: Episode, rec: Records, inputs, plan, settings: config.S
     def content(p: Path | None):
         return None if p is None else fsutil.file_hash(p)
 
-    master = (rec.data.get("sound") if inputs.master.name == "sound.flac" else rec.data.get("extract")) or content(inputs.master)
+    master = (rec.data.get("sound") if inputs.master.name == SOUND_FLAC else rec.data.get("extract")) or content(inputs.master)
     source = (episode.source_hash() or content(inputs.source)) if inputs.source else None
     return stage_key("render", master, source, inputs.transcript.to_json(), plan.keeps, sorted(plan.cuts.removed_words),
                      content(plan.intro), content(plan.outro), repr(chapters), settings.get("audio", "target_lufs"),
@@ -189,7 +204,7 @@ def _record_complete(record: dict) -> bool:
 
 
 def _read_render_record(episode: Episode) -> dict:
-    return read_json(episode.machine_dir / "render.json") or {}
+    return read_json(episode.machine_dir / RENDER_JSON) or {}
 
 
 def _write_render_record(episode: Episode, timemap, duration_s: float, removed_s: float, gain: float, after: loudness.Loudness) -> None:
@@ -199,4 +214,4 @@ def _write_render_record(episode: Episode, timemap, duration_s: float, removed_s
         "offset_s": timemap.offset_s, "keeps": [list(k) for k in timemap.keeps],
         "chapters_hash": fsutil.file_hash(chapters) if chapters.is_file() else None, "loudness": after.__dict__,
     }
-    fsutil.write_text(episode.machine_dir / "render.json", json.dumps(record, indent=1) + "\n")
+    fsutil.write_text(episode.machine_dir / RENDER_JSON, json.dumps(record, indent=1) + "\n")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .. import fsutil
 from ..errors import ChaitimeError
-from ..workspace import Episode
+from ..workspace import CLIPS, Episode
 from . import graph
 from .graph import STAGES
 
@@ -44,6 +44,9 @@ def _short(part: object) -> str:
     return text if len(text) <= 120 else fsutil.text_hash(text)[:16] + f" ({len(text)} chars)"
 
 
+_said: set[tuple[str, int]] = set()
+
+
 def read_json(path: Path, what: str | None = None) -> dict | None:
     """A machine-made JSON record, or None when it is missing or damaged (not a JSON object): its
     stage then runs again. A damaged one is said once, in one line."""
@@ -54,7 +57,13 @@ def read_json(path: Path, what: str | None = None) -> dict | None:
     except (OSError, ValueError, UnicodeDecodeError):
         data = None
     if not isinstance(data, dict):
-        log.warning("%s: damaged (%s), so it is made again", path, what or "not a JSON object")
+        try:
+            seen = (str(path), path.stat().st_mtime_ns)
+        except OSError:
+            seen = (str(path), 0)
+        if seen not in _said:  # read by the freshness check and again by the stage: said once
+            _said.add(seen)
+            log.warning("%s: damaged (%s), so it is made again", path, what or "not a JSON object")
         return None
     return data
 
@@ -104,6 +113,8 @@ class Records:
             log.debug("%s: stage %s runs: --force", name, stage)
         elif stage not in self.data:
             log.debug("%s: stage %s runs: it has not run before", name, stage)
+        elif self.data[stage] != key and stage not in self.params:
+            log.debug("%s: stage %s runs again: its key changed (made by an earlier chaitime, which kept no key parts)", name, stage)
         elif self.data[stage] != key:
             was, now = self.params.get(stage) or [], _parts.get(key) or []
             named = graph.stage(stage).params
@@ -161,7 +172,7 @@ def running(episode: Episode, what: str, finish: bool = True, new: bool = False)
     command finishes (unless it ran only some stages: ``finish`` false), and kept with the reason
     when it fails while writing. A refusal before any stage ran changes nothing. Only ingest (or
     the same command, run again) lifts a mark another command left."""
-    fsutil.sweep_temps(episode.folder, episode.machine_dir, episode.path("clips"))
+    fsutil.sweep_temps(episode.folder, episode.machine_dir, episode.path(CLIPS))
     found = episode.incomplete_reason()
     if found is not None and what != "ingest" and not found.startswith(f"`chaitime {what}`"):
         yield  # unfinished for another command's reason (an ingest that failed): that stays the reason

@@ -11,7 +11,19 @@ from .. import asr, fsutil
 from ..media import ffmpeg, loudness
 from ..media.probe import MediaInfo
 from ..transcript.model import Transcript
-from ..workspace import Episode, Workspace
+from ..workspace import (
+    MASTER_FLAC,
+    SOUND_FLAC,
+    SOUND_JSON,
+    SOUND_S16,
+    SOUND_SVG,
+    SPEECH,
+    TRACKS_FLAC,
+    TRACKS_JSON,
+    TRACKS_S16,
+    Episode,
+    Workspace,
+)
 from .runner import Records, read_json, stage_key
 
 
@@ -30,9 +42,9 @@ def _sound(episode: Episode, ws: Workspace, info: MediaInfo, transcript: Transcr
     from ..media import sound
 
     settings = _sound_settings(ws)
-    out, proxy, record = episode.machine_dir / "sound.flac", episode.machine_dir / "sound.s16", episode.machine_dir / "sound.json"
-    recorded = asr.PcmAudio(episode.machine_dir / "speech.s16").samples()
-    source, speech, mix_clipped = episode.machine_dir / "master.flac", recorded, None
+    out, proxy, record = episode.machine_dir / SOUND_FLAC, episode.machine_dir / SOUND_S16, episode.machine_dir / SOUND_JSON
+    recorded = asr.PcmAudio(episode.machine_dir / SPEECH).samples()
+    source, speech, mix_clipped = episode.machine_dir / MASTER_FLAC, recorded, None
     if tracks:
         source, mix_proxy, mix_clipped = _tracks_mix(episode, info, transcript, tracks, rec)
         speech = asr.PcmAudio(mix_proxy).samples()
@@ -57,7 +69,7 @@ def _sound(episode: Episode, ws: Workspace, info: MediaInfo, transcript: Transcr
     if tracks:  # "before" is the recording as the host gave it, not the levelled tracks
         data["speakers_before_db"], data["noise_floor_before_db"] = sound.after_levels(recorded, transcript)
         data["tracks"] = sorted(tracks)
-    fsutil.write_text(episode.path("sound.svg"), sound.picture(recorded, cleaned, transcript))
+    fsutil.write_text(episode.path(SOUND_SVG), sound.picture(recorded, cleaned, transcript))
     fsutil.write_text(record, json.dumps(data, indent=1, sort_keys=True) + "\n")
     rec.done("sound", key)
     return data
@@ -69,7 +81,7 @@ def _tracks_mix(episode: Episode, info: MediaInfo, transcript: Transcript, track
     from ..media import sound
     from ..speakers.audio import decode
 
-    out, proxy, record = episode.machine_dir / "tracks.flac", episode.machine_dir / "tracks.s16", episode.machine_dir / "tracks.json"
+    out, proxy, record = episode.machine_dir / TRACKS_FLAC, episode.machine_dir / TRACKS_S16, episode.machine_dir / TRACKS_JSON
     names = episode.meta().speakers or {}  # a track is labelled with its name; the host may have renamed the label
     named = {names.get(label, label): Path(path) for label, path in tracks.items()}
     # The speaker stage's key holds the tracks' content and the words' turns; the names complete it,
@@ -97,12 +109,12 @@ def _sound_record(path: Path) -> dict:
 
 def _drop_sound(episode: Episode) -> None:
     """Studio sound turned off: its files go, so nothing (render, studio) plays a stale cleanup."""
-    for name in ("sound.flac", "sound.s16", "sound.json", "tracks.flac", "tracks.s16", "tracks.json"):
+    for name in (SOUND_FLAC, SOUND_S16, SOUND_JSON, TRACKS_FLAC, TRACKS_S16, TRACKS_JSON):
         (episode.machine_dir / name).unlink(missing_ok=True)
-    episode.path("sound.svg").unlink(missing_ok=True)
+    episode.path(SOUND_SVG).unlink(missing_ok=True)
 
 
 def master_source(episode: Episode, ws: Workspace) -> Path:
     """The lossless master that audio.mp3, render and clips start from: the cleaned sound when studio sound is on."""
-    cleaned = episode.machine_dir / "sound.flac"
-    return cleaned if _sound_settings(ws).active and cleaned.is_file() else episode.machine_dir / "master.flac"
+    cleaned = episode.machine_dir / SOUND_FLAC
+    return cleaned if _sound_settings(ws).active and cleaned.is_file() else episode.machine_dir / MASTER_FLAC

@@ -15,7 +15,7 @@ from ..errors import InputError
 from ..media import ffmpeg, loudness
 from ..media import probe as probe_mod
 from ..media.probe import MediaInfo
-from ..workspace import Episode, EpisodeMeta, Workspace, update_meta
+from ..workspace import LOUDNESS, MASTER_FLAC, SOURCE_HASH, SOURCE_JSON, SPEECH, Episode, EpisodeMeta, Workspace, update_meta
 from .runner import Records, read_json, stage_key
 
 if TYPE_CHECKING:
@@ -40,10 +40,10 @@ def _source_hash(ws: Workspace, recording: Path) -> str:
     read 870 MB and took 1-4.6 s of a re-run."""
     signature = _file_signature(recording)
     for ep in ws.episodes():
-        record = read_json(ep.machine_dir / "source.json") or {}
+        record = read_json(ep.machine_dir / SOURCE_JSON) or {}
         if record.get("stat") == signature:
             try:
-                return (ep.machine_dir / "source.hash").read_text().strip()
+                return (ep.machine_dir / SOURCE_HASH).read_text().strip()
             except OSError:
                 continue
     return fsutil.file_hash(recording)
@@ -102,14 +102,14 @@ def _link_source(episode: Episode, recording: Path, info: MediaInfo) -> None:
     if link.exists():
         record["link"] = link.name
     record["stat"] = _file_signature(recording)  # after linking, which changes the file's ctime
-    fsutil.write_if_changed(episode.machine_dir / "source.json", json.dumps(record, indent=1) + "\n")
+    fsutil.write_if_changed(episode.machine_dir / SOURCE_JSON, json.dumps(record, indent=1) + "\n")
 
 
 # --- stages -------------------------------------------------------------------------------------
 def _extract(episode: Episode, recording: Path, info: MediaInfo, source_hash: str, rec: Records, progress: Progress) -> loudness.Loudness:
     """Decode once: 16 kHz mono speech for ASR and the lossless master, measuring loudness on the way."""
-    speech, master = episode.machine_dir / "speech.s16", episode.machine_dir / "master.flac"
-    measured = episode.machine_dir / "loudness.json"
+    speech, master = episode.machine_dir / SPEECH, episode.machine_dir / MASTER_FLAC
+    measured = episode.machine_dir / LOUDNESS
     key = _extract_key(source_hash)
     cached = rec.cached("extract", key, [speech, master, measured], lambda: loudness.Loudness(**read_json(measured)))
     if cached is not None:
@@ -132,7 +132,7 @@ def _extract_key(source_hash: str) -> str:
 
 def video_source(episode: Episode) -> Path | None:
     """The original recording to cut video from, when it has video."""
-    record_path = episode.machine_dir / "source.json"
+    record_path = episode.machine_dir / SOURCE_JSON
     if not record_path.is_file():
         return None
     record = read_json(record_path)

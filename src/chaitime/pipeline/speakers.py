@@ -12,7 +12,20 @@ from .. import asr, config, fsutil
 from ..errors import InputError
 from ..transcript.formats import WRITERS
 from ..transcript.model import Transcript
-from ..workspace import TRANSCRIPT, TRANSCRIPT_FILES, Episode, Workspace, update_meta
+from ..workspace import (
+    EDIT,
+    EDIT_BEFORE_REINGEST,
+    MASTER_FLAC,
+    RAW,
+    RENDER_JSON,
+    SPEAKERS_JSON,
+    SPEECH,
+    TRANSCRIPT,
+    TRANSCRIPT_FILES,
+    Episode,
+    Workspace,
+    update_meta,
+)
 from .runner import Records, stage_key
 from .writing import _suggest_settings, _suggested_edit_md
 
@@ -27,7 +40,7 @@ def _speakers(episode: Episode, ws: Workspace, raw: Transcript, opts: IngestOpti
     from .. import speakers
     from ..speakers.names import name_speakers, real_names
 
-    labeled_path = episode.machine_dir / "speakers.json"
+    labeled_path = episode.machine_dir / SPEAKERS_JSON
     host_voice = ws.settings.resolve(ws.settings.show.get("host_voice"))
     track_key = sorted((n, fsutil.file_hash(p)) for n, p in opts.tracks.items())
     meta = episode.meta()
@@ -38,9 +51,9 @@ def _speakers(episode: Episode, ws: Workspace, raw: Transcript, opts: IngestOpti
                     fsutil.file_hash(host_voice) if host_voice and host_voice.is_file() else None, speakers.embed.available()[0])
     labeled = rec.cached("speakers", key, [labeled_path], lambda: Transcript.load(labeled_path))
     if labeled is None:
-        labeled = speakers.attribute(raw, mix_path=episode.machine_dir / "master.flac", tracks=opts.tracks or None,
+        labeled = speakers.attribute(raw, mix_path=episode.machine_dir / MASTER_FLAC, tracks=opts.tracks or None,
                                      num_speakers=opts.num_speakers, host_voice=host_voice if host_voice and host_voice.is_file() else None,
-                                     speech=asr.PcmAudio(episode.machine_dir / "speech.s16").samples(), expected_speakers=expected,
+                                     speech=asr.PcmAudio(episode.machine_dir / SPEECH).samples(), expected_speakers=expected,
                                      independent=independent)
         fsutil.write_text(labeled_path, labeled.to_json())
         rec.done("speakers", key)
@@ -55,7 +68,7 @@ def _write_transcripts(episode: Episode, transcript: Transcript, settings: confi
     """transcript.raw.json keeps the original timeline (render re-times from it); the episode's
     transcript files follow it unless a render has re-timed them since. A new transcript (another
     model) keeps the host's corrections and, with ``settings``, their edit.md's cuts."""
-    raw_path = episode.machine_dir / "transcript.raw.json"
+    raw_path = episode.machine_dir / RAW
     previous = _previous_transcript(raw_path)
     transcript = _carry_corrections(previous, transcript)
     changed = fsutil.write_if_changed(raw_path, transcript.to_json())
@@ -64,7 +77,7 @@ def _write_transcripts(episode: Episode, transcript: Transcript, settings: confi
     # Once rendered, the episode's transcript files are the render stage's (re-timed; it restores
     # a deleted one). Before, they are this stage's: written when the transcript changed, and any
     # one deleted or damaged is written again.
-    rendered = (episode.machine_dir / "render.json").is_file()
+    rendered = (episode.machine_dir / RENDER_JSON).is_file()
     missing = [p.name for p in (episode.path(TRANSCRIPT), *(episode.path(n) for n in TRANSCRIPT_FILES.values())) if not _readable(p)]
     if not rendered and missing and not changed:
         log.info("%s: %s missing, written again from the transcript", episode.slug, ", ".join(missing))
@@ -117,7 +130,7 @@ def _carry_edit(episode: Episode, settings: config.Settings, previous: Transcrip
     from ..edit.carry import carry_edit
     from ..edit.markdown import read_edit_md
 
-    path = episode.path("edit.md")
+    path = episode.path(EDIT)
     if not path.is_file():
         return
     old_text = read_edit_md(path)
@@ -127,7 +140,7 @@ def _carry_edit(episode: Episode, settings: config.Settings, previous: Transcrip
     except InputError as exc:  # it didn't fit the old transcript either: left as it is, for the host
         log.warning("%s: edit.md was not carried onto the new transcript: %s", episode.slug, exc)
         return
-    fsutil.write_text(episode.machine_dir / "edit.before-reingest.md", old_text)
+    fsutil.write_text(episode.machine_dir / EDIT_BEFORE_REINGEST, old_text)
     if lost:
         items = "".join(f"     - {line.replace('--', '- -')}\n" for line in lost)
         text += ("\n<!-- A new transcript replaced the one these cuts were made on; they found no place in it. Make them again\n"

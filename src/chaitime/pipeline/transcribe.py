@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from .. import asr, config, fsutil
 from ..media.probe import MediaInfo
 from ..transcript.model import Transcript
-from ..workspace import Episode, EpisodeMeta, Workspace
+from ..workspace import ASR_JSON, MASTER_FLAC, SPEECH, Episode, EpisodeMeta, Workspace
 from .runner import Records, stage_key
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ def _asr_options(ws: Workspace, meta: EpisodeMeta | None, opts: IngestOptions) -
 
 
 def _asr_json(episode: Episode) -> Path:
-    return episode.machine_dir / "transcript.asr.json"
+    return episode.machine_dir / ASR_JSON
 
 
 def _transcribe_key(options: asr.AsrOptions, extract_key: str | None) -> str:
@@ -51,7 +51,7 @@ def _transcribe(episode: Episode, options: asr.AsrOptions, rec: Records, progres
     cached = rec.cached("transcribe", key, [out], lambda: Transcript.load(out))
     if cached is not None:
         return cached
-    pcm = asr.PcmAudio(episode.machine_dir / "speech.s16")
+    pcm = asr.PcmAudio(episode.machine_dir / SPEECH)
     transcript = asr.transcribe_pcm(pcm, options, lambda done, total: progress("transcribe", done, total))
     fsutil.write_text(out, transcript.to_json())
     rec.done("transcribe", key)
@@ -64,4 +64,4 @@ def _channels_independent(episode: Episode, info: MediaInfo, opts: IngestOptions
         return None
     from ..speakers import channels_independent
 
-    return info.channels == 2 and channels_independent(episode.machine_dir / "master.flac")
+    return info.channels == 2 and channels_independent(episode.machine_dir / MASTER_FLAC)

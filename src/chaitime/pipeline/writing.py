@@ -6,7 +6,7 @@ from __future__ import annotations
 from .. import config, fsutil
 from ..media import tags
 from ..transcript.model import Transcript
-from ..workspace import AUDIO, CHAPTERS, POST, TRANSCRIPT, VIDEO, Episode, Workspace
+from ..workspace import AUDIO, CHAPTERS, EDIT, POST, SPEECH, TRANSCRIPT, VIDEO, YOUTUBE, Episode, Workspace
 from .runner import Records, running, stage_key
 
 
@@ -26,7 +26,7 @@ def _writing(episode: Episode, ws: Workspace, rec: Records, new_chapters: bool =
     """chapters.json, post.md (or post.draft.md once the host edited it), youtube.txt, ID3 chapters."""
     from ..writing.draft import draft_episode
 
-    outputs = [episode.path(CHAPTERS), episode.path("youtube.txt"), episode.path(POST)]
+    outputs = [episode.path(CHAPTERS), episode.path(YOUTUBE), episode.path(POST)]
     if rec.fresh("draft", _draft_key(episode, ws), outputs):
         mp3_chapters(episode)  # an audio.mp3 made again since (deleted, re-mastered) gets its chapters back
         return ()
@@ -50,7 +50,7 @@ def refresh(episode: Episode, ws: Workspace) -> tuple[str, ...]:
 
 def _write_edit_md(episode: Episode, ws: Workspace, transcript: Transcript) -> None:
     """edit.md is written once; after that it is the host's cut list."""
-    target = episode.path("edit.md")
+    target = episode.path(EDIT)
     if not target.exists():
         fsutil.write_text(target, _suggested_edit_md(episode, ws.settings, transcript))
 
@@ -61,7 +61,7 @@ def _suggested_edit_md(episode: Episode, settings: config.Settings, transcript: 
     from ..edit.audiocheck import listen_file
     from ..edit.markdown import write_edit_md
 
-    speech = episode.machine_dir / "speech.s16"
+    speech = episode.machine_dir / SPEECH
     hearing = listen_file(speech) if speech.is_file() else None
     return write_edit_md(transcript, hearing=hearing, **_suggest_settings(settings))
 

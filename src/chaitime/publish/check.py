@@ -20,7 +20,9 @@ from .. import config
 from ..errors import ChaitimeError
 from ..fsutil import write_text
 from ..media.tags import mp3_is_cbr, tag_mismatches
-from ..workspace import AUDIO, CHAPTERS, EPISODE_TOML, FEED_TRANSCRIPTS, POST, TRANSCRIPT, VIDEO, Workspace
+from ..workspace import AUDIO, CHAPTERS, EPISODE_TOML, FEED_TRANSCRIPTS, POST, SOUND_JSON, TRANSCRIPT, VIDEO, Workspace
+from ..writing.draft import YOUTUBE
+from ..writing.owned import behind
 from .cover import image_info
 from .feed import DESCRIPTION_MAX_BYTES, NS_ITUNES, NS_PODCAST, Show, render_feed, show_from, show_problems
 from .releases import MEDIA_TYPES, Release, release
@@ -162,6 +164,13 @@ def episodes(ctx: Context) -> Iterator[Problem]:
         if not rel.summary:
             yield Problem(WARNING, f"{where}/episode.toml", "no description or summary; apps show the title twice.",
                           "Set description = \"...\" in episode.toml, or a summary: line in post.md's front matter.")
+        for name in (POST, YOUTUBE):
+            draft = behind(rel.episode, name)
+            if draft is not None:
+                yield Problem(WARNING, f"{where}/{name}", f"your edited {name} is older than the transcript: the transcript, the "
+                              f"names, the cuts or the chapters changed since, and the new draft is in {draft.name}.",
+                              f"Take what you want from {draft.name} into {name} (then delete {draft.name}), or delete {name} "
+                              "to publish the new draft.")
         yield from _episode_art(rel, where)
         yield from _audio_tags(rel, where)
         if ctx.show is not None and ctx.show.show_type == "serial" and not rel.meta.number:
@@ -361,7 +370,7 @@ def clipping(ctx: Context) -> Iterator[Problem]:
     """The sound stage counted samples at full scale in the recording (.chaitime/sound.json)."""
     for ep in ctx.ws.episodes():
         try:
-            clipped = json.loads((ep.machine_dir / "sound.json").read_text(encoding="utf-8")).get("clipped_samples", 0)
+            clipped = json.loads((ep.machine_dir / SOUND_JSON).read_text(encoding="utf-8")).get("clipped_samples", 0)
         except (OSError, ValueError, AttributeError):
             continue
         if clipped:

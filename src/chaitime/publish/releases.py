@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..media.tags import mp3_duration_s
-from ..workspace import AUDIO, CHAPTERS, FEED_TRANSCRIPTS, POST, VIDEO, Episode, EpisodeMeta, Workspace
+from ..workspace import AUDIO, CHAPTERS, CLIPS, FEED_TRANSCRIPTS, POST, VIDEO, Episode, EpisodeMeta, Workspace
 from ..writing.chapters import Chapter, load_chapters
 from .markdown import split_front_matter
 
@@ -104,7 +104,7 @@ def release(ep: Episode, meta: EpisodeMeta) -> Release:
 
 def soundbites(ep: Episode) -> tuple[tuple[float, float], ...]:
     """The clips made with `chaitime clip`, as (start_s, duration_s), in time order."""
-    folder = ep.path("clips")
+    folder = ep.path(CLIPS)
     found = set()
     if folder.is_dir():
         for path in folder.iterdir():

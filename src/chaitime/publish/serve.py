@@ -17,6 +17,7 @@ from functools import partial
 from pathlib import Path
 
 from ..errors import InputError
+from ..workspace import CHAPTERS
 
 CONTENT_TYPES = {
     ".xml": "application/rss+xml; charset=utf-8",
@@ -39,7 +40,7 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
 
     def guess_type(self, path):
         suffix = Path(str(path)).suffix.lower()
-        if str(path).endswith("chapters.json"):
+        if str(path).endswith(CHAPTERS):
             return "application/json+chapters"
         if str(path).endswith("sitemap.xml"):
             return "application/xml; charset=utf-8"

@@ -19,7 +19,7 @@ from urllib.parse import quote
 from ..errors import InputError
 from ..transcript.formats import clock
 from ..transcript.model import Transcript
-from ..workspace import AUDIO, EPISODE_FILES, TRANSCRIPT, VIDEO, Workspace
+from ..workspace import AUDIO, EPISODE_FILES, TRANSCRIPT, VIDEO, VTT, Workspace
 from . import markdown
 from .cover import image_info
 from .feed import Show, render_feed, require_publishable, show_from
@@ -226,8 +226,8 @@ def _media(show: Show, rel: Release, cover_name: str) -> str:
     if not rel.has_video:
         return f'<audio id="player" class="player" controls preload="none" src="{AUDIO}" aria-label="{label}"></audio>'
     track = ""
-    if rel.episode.path("transcript.vtt").is_file():
-        track = f'<track kind="captions" src="transcript.vtt" srclang="{_e(show.language.split("-")[0])}" label="Captions" default>'
+    if rel.episode.path(VTT).is_file():
+        track = f'<track kind="captions" src="{VTT}" srclang="{_e(show.language.split("-")[0])}" label="Captions" default>'
     return (f'<video id="player" controls preload="none" playsinline src="{VIDEO}" poster="../../{cover_name}" aria-label="{label}">'
             f"{track}</video>")
 

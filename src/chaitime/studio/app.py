@@ -114,12 +114,12 @@ def make_app(root: Path, token: str | None = None) -> Starlette:
         return JSONResponse(await _thread(episodes.editor, w, ep))
 
     async def get_peaks(request: Request) -> Response:
-        _, ep = episode(request)
-        return FileResponse(await _thread(episodes.peaks, ep), media_type="application/json")
+        w, ep = episode(request)
+        return FileResponse(await _thread(episodes.peaks, w, ep), media_type="application/json")
 
     async def get_audio(request: Request) -> Response:
-        _, ep = episode(request)
-        path = episodes.Files(ep).audio()
+        w, ep = episode(request)
+        path = episodes.Files(ep).audio(w)
         return FileResponse(path, media_type="audio/flac" if path.suffix == ".flac" else "audio/mpeg")
 
     async def post_cut(request: Request) -> Response:

@@ -25,7 +25,22 @@ import numpy as np
 from .. import fsutil
 from ..errors import BusyError, ChaitimeError, InputError
 from ..transcript.model import FILLERS, Transcript
-from ..workspace import AUDIO, CHAPTERS, POST, TRANSCRIPT, TRANSCRIPT_FILES, Episode, Workspace
+from ..workspace import (
+    AUDIO,
+    CHAPTERS,
+    EDIT,
+    MASTER_FLAC,
+    PEAKS,
+    POST,
+    RAW,
+    SOUND_FLAC,
+    SOUND_S16,
+    SPEECH,
+    TRANSCRIPT,
+    TRANSCRIPT_FILES,
+    Episode,
+    Workspace,
+)
 
 log = logging.getLogger("chaitime")
 PEAKS_PER_S = 20  # waveform resolution: 72,000 peaks for an hour
@@ -70,8 +85,10 @@ def summaries(ws: Workspace) -> dict:
 
 def _summary(ws: Workspace, ep: Episode) -> dict:
     meta = ep.meta()
-    render = _json(ep.machine_dir / "render.json")
-    raw = ep.machine_dir / "transcript.raw.json"
+    from .. import pipeline
+
+    render = pipeline.render_record(ep)
+    raw = ep.machine_dir / RAW
     duration = render.get("duration_s") if render else None
     if duration is None and raw.is_file():
         duration = Transcript.load(raw).duration_s
@@ -89,7 +106,7 @@ def state(ws: Workspace, ep: Episode, draft: bool, rendered: bool) -> str:
         return "published"
     if rendered:
         return "rendered"
-    edit, raw = ep.path("edit.md"), ep.machine_dir / "transcript.raw.json"
+    edit, raw = ep.path(EDIT), ep.machine_dir / RAW
     if edit.is_file() and raw.is_file() and edit.stat().st_mtime > raw.stat().st_mtime + 1:
         return "edited"
     return "ingested"
@@ -107,14 +124,6 @@ def _check_problems(ws: Workspace) -> dict:
             "workspace": [p for p in as_dict if not p["where"].startswith("episodes/")]}
 
 
-def _json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
 # --- the editor ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Files:
@@ -124,11 +133,11 @@ class Files:
 
     @property
     def raw(self) -> Path:
-        return self.episode.machine_dir / "transcript.raw.json"
+        return self.episode.machine_dir / RAW
 
     @property
     def edit(self) -> Path:
-        return self.episode.path("edit.md")
+        return self.episode.path(EDIT)
 
     def transcript(self) -> Transcript:
         """The raw transcript, the same object while the file's content is the same (parsing edit.md
@@ -152,14 +161,16 @@ class Files:
             raise InputError(f"{self.edit}: missing. Run `chaitime render {self.episode.slug}` once to write it from the transcript.")
         return read_edit_md(self.edit)
 
-    def audio(self) -> Path:
-        """The sound on the original timeline: the cleaned lossless master when studio sound ran,
-        else the lossless master (audio.mp3 before any render)."""
-        for name in ("sound.flac", "master.flac"):
-            master = self.episode.machine_dir / name
-            if master.is_file():
-                return master
-        if not (self.episode.machine_dir / "render.json").is_file() and self.episode.path(AUDIO).is_file():
+    def audio(self, ws: Workspace) -> Path:
+        """The sound on the original timeline: the lossless master render and clips start from
+        (pipeline.master_source: the cleaned sound only while studio sound is on), else audio.mp3
+        before any render."""
+        from .. import pipeline
+
+        master = pipeline.master_source(self.episode, ws)
+        if master.is_file():
+            return master
+        if not pipeline.rendered(self.episode) and self.episode.path(AUDIO).is_file():
             return self.episode.path(AUDIO)
         raise InputError(f"{self.episode.folder}: no audio on the original timeline (.chaitime/master.flac). Run `chaitime ingest` again.")
 
@@ -167,6 +178,7 @@ class Files:
 def editor(ws: Workspace, ep: Episode) -> dict:
     """Everything the episode page draws: words (with their line, speaker and whether they are cut),
     suggested cuts, the markers, the cut list for the preview, speakers, and the files' versions."""
+    from .. import pipeline
     from ..edit.lines import split_lines, tokens_of
     from ..edit.suggest import filler_indices
 
@@ -191,7 +203,7 @@ def editor(ws: Workspace, ep: Episode) -> dict:
         "markers": state["markers"], "cuts": state["cuts"], "removed_s": state["removed_s"],
         "chapters": chapters_of(ep),
         "versions": {"edit": version(files.edit), "transcript": version(files.raw), "chapters": version(ep.path(CHAPTERS))},
-        "rendered": (ep.machine_dir / "render.json").is_file(), "fillers": sorted(FILLERS),
+        "rendered": pipeline.rendered(ep), "fillers": sorted(FILLERS),
     }
 
 
@@ -202,7 +214,7 @@ def edit_state(ws: Workspace, ep: Episode, transcript: Transcript, text: str) ->
     from ..pipeline import _suggest_settings
 
     options = _suggest_settings(ws.settings)
-    path = ep.path("edit.md")
+    path = ep.path(EDIT)
     cuts = parse_edit_md(text, transcript, path=path, silence_max_s=options["silence_max_s"], silence_keep_s=options["silence_keep_s"])
     end = transcript.duration_s
     return {
@@ -218,13 +230,13 @@ def cut_words(ws: Workspace, ep: Episode, indices: list[int], cut: bool, seen: o
     """Strike (or keep) words in edit.md, as a hand edit would."""
     from ..edit.revise import set_words
 
-    return _revise_edit(ws, ep, seen, lambda text, t: set_words(text, t, indices, cut, path=ep.path("edit.md")))
+    return _revise_edit(ws, ep, seen, lambda text, t: set_words(text, t, indices, cut, path=ep.path(EDIT)))
 
 
 def cut_marker(ws: Workspace, ep: Episode, stamp: str, cut: bool, seen: object) -> dict:
     from ..edit.revise import set_marker
 
-    return _revise_edit(ws, ep, seen, lambda text, t: set_marker(text, t, stamp, cut, path=ep.path("edit.md")))
+    return _revise_edit(ws, ep, seen, lambda text, t: set_marker(text, t, stamp, cut, path=ep.path(EDIT)))
 
 
 def _revise_edit(ws: Workspace, ep: Episode, seen: object, change) -> dict:
@@ -251,7 +263,7 @@ def correct(ws: Workspace, ep: Episode, index: int, text: str, seen: object) -> 
             raise InputError(f"no word {index!r} in the transcript. Reload the page.")
         return corrections.correct_word(t, token.start_s, token.text, same_sentences(token.text, text))
 
-    return _revise_transcript(ep, seen, change)
+    return _revise_transcript(ws, ep, seen, change)
 
 
 def same_sentences(was: str, text: str) -> str:
@@ -284,7 +296,7 @@ def replace_all(ws: Workspace, ep: Episode, index: object, text: str, vocabulary
         new, count["n"] = corrections.replace_everywhere(t, token.text, text)
         return new
 
-    result = _revise_transcript(ep, seen, change)
+    result = _revise_transcript(ws, ep, seen, change)
     result["replaced"] = count["n"]
     if vocabulary:
         result["vocabulary"] = add_vocabulary(ws, text.strip().strip(".,!?;:\"'()…"))
@@ -340,7 +352,7 @@ def reassign(ws: Workspace, ep: Episode, line: int, speaker: str, seen: object) 
             raise InputError(f"no line {line!r} in the transcript. Reload the page.")
         return corrections.reassign(t, lines[line].start_s, lines[line].end_s, speaker)
 
-    return _revise_transcript(ep, seen, change)
+    return _revise_transcript(ws, ep, seen, change)
 
 
 def rename(ws: Workspace, ep: Episode, old: str, new: str, seen: object) -> dict:
@@ -348,15 +360,21 @@ def rename(ws: Workspace, ep: Episode, old: str, new: str, seen: object) -> dict
     from ..transcript import corrections
     from ..workspace import update_meta
 
-    result = _revise_transcript(ep, seen, lambda t: corrections.rename(t, old, new))
-    meta = ep.meta()
-    mapping = {label: (new if name == old else name) for label, name in meta.speakers.items()}
-    if mapping != meta.speakers:
-        ep.write_meta(update_meta(meta, speakers=mapping))
-    return result
+    def names() -> None:
+        meta = ep.meta()
+        mapping = {label: (new if name == old else name) for label, name in meta.speakers.items()}
+        if mapping != meta.speakers:
+            ep.write_meta(update_meta(meta, speakers=mapping))
+
+    return _revise_transcript(ws, ep, seen, lambda t: corrections.rename(t, old, new), then=names)
 
 
-def _revise_transcript(ep: Episode, seen: object, change) -> dict:
+def _revise_transcript(ws: Workspace, ep: Episode, seen: object, change, then=None) -> dict:
+    """A change of the raw transcript (a correction, a speaker), saved at once; ``then()`` runs
+    under the same hold (episode.toml's names). Not rendered yet: the transcript files, and then the
+    untouched post and show notes, follow on the formats thread. Rendered: render brings them."""
+    from .. import pipeline
+
     files = Files(ep)
     with held(ep):
         check_version(files.raw, seen)
@@ -365,9 +383,11 @@ def _revise_transcript(ep: Episode, seen: object, change) -> dict:
         fsutil.write_text(files.raw, text)
         seen_now = version(files.raw)
         _TRANSCRIPTS[(str(files.raw), seen_now)] = new
-        if not (ep.machine_dir / "render.json").is_file():  # not rendered: the episode's files are the raw transcript
+        if then is not None:
+            then()
+        if not pipeline.rendered(ep):  # not rendered: the episode's files are the raw transcript
             fsutil.write_if_changed(ep.path(TRANSCRIPT), text)
-            _FORMATS.submit(_refresh_formats, ep)
+            _FORMATS.submit(_refresh_formats, ws, ep)
     return {"versions": {"transcript": seen_now}}
 
 
@@ -376,8 +396,10 @@ def _revise_transcript(ep: Episode, seen: object, change) -> dict:
 _FORMATS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="studio-formats")
 
 
-def _refresh_formats(ep: Episode) -> None:
-    """The transcript formats from the raw transcript, unless a render has re-timed them since."""
+def _refresh_formats(ws: Workspace, ep: Episode) -> None:
+    """The transcript formats from the raw transcript, unless a render has re-timed them since;
+    then the draft stage (pipeline.writing.refresh): an untouched post follows the correction."""
+    from .. import pipeline
     from ..transcript.formats import WRITERS
 
     files = Files(ep)
@@ -389,10 +411,12 @@ def _refresh_formats(ep: Episode) -> None:
             try:
                 with held(ep):
                     # Rendered since, or corrected again (that correction queued its own refresh): nothing to do.
-                    if (ep.machine_dir / "render.json").is_file() or version(files.raw) != seen:
+                    if pipeline.rendered(ep) or version(files.raw) != seen:
                         return
                     for name, text in texts.items():
                         fsutil.write_if_changed(ep.path(name), text)
+                    for note in pipeline.refresh_writing(ep, ws):
+                        log.info("%s: %s", ep.slug, note)
                     return
             except BusyError:  # a render (the CLI's) holds the episode: wait for it
                 time.sleep(0.05)
@@ -424,9 +448,10 @@ def settle() -> None:
 # --- chapters: shown and edited on the original timeline ------------------------------------------------
 def _render_map(ep: Episode):
     """The last render's time map (original -> edited), or None before any render."""
+    from .. import pipeline
     from ..edit.cutlist import TimeMap
 
-    record = _json(ep.machine_dir / "render.json")
+    record = pipeline.render_record(ep)
     keeps = record.get("keeps")
     return TimeMap(tuple(tuple(k) for k in keeps), float(record.get("offset_s", 0.0))) if keeps else None
 
@@ -537,12 +562,12 @@ def _post_text(text: object) -> str:
 
 
 # --- the waveform -------------------------------------------------------------------------------------
-def peaks(ep: Episode) -> Path:
+def peaks(ws: Workspace, ep: Episode) -> Path:
     """Waveform peaks (PEAKS_PER_S a second, 0-1) as JSON, cached in .chaitime/ by the audio's identity."""
     files = Files(ep)
-    audio = files.audio()
+    audio = files.audio(ws)
     key = fsutil.text_hash("peaks", _audio_identity(ep, audio), PEAKS_PER_S, PEAKS_VERSION)
-    cache = ep.machine_dir / "studio-peaks.json"
+    cache = ep.machine_dir / PEAKS
     if cache.is_file():
         head = cache.read_bytes()[:80].decode("utf-8", "replace")
         if key in head:
@@ -562,8 +587,10 @@ def peaks(ep: Episode) -> Path:
 
 def _audio_identity(ep: Episode, audio: Path) -> str:
     """The master's content, by the extract stage's key when ingest recorded one (no re-hashing an hour of FLAC)."""
-    stages = _json(ep.machine_dir / "stages.json")
-    stage = {"master.flac": "extract", "sound.flac": "sound"}.get(audio.name)
+    from .. import pipeline
+
+    stages = pipeline.records(ep)
+    stage = {MASTER_FLAC: "extract", SOUND_FLAC: "sound"}.get(audio.name)
     if stage and stages.get(stage):
         return f"{stage}:{stages[stage]}"
     stat = audio.stat()  # hashed once per process while the file stays the same one
@@ -578,7 +605,7 @@ _HASHED: dict[tuple, str] = {}
 
 def _samples(ep: Episode, audio: Path) -> np.ndarray:
     """16 kHz mono int16: ingest's copy of ``audio`` when there is one, else decoded from it."""
-    speech = ep.machine_dir / ("sound.s16" if audio.name == "sound.flac" else "speech.s16")
+    speech = ep.machine_dir / (SOUND_S16 if audio.name == SOUND_FLAC else SPEECH)
     if speech.is_file():
         return np.fromfile(speech, dtype="<i2")
     from ..speakers.audio import decode

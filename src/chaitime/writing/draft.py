@@ -12,13 +12,11 @@ from pathlib import Path
 from .. import fsutil
 from ..config import Settings
 from ..transcript.model import Transcript
-from ..workspace import AUDIO, CHAPTERS, POST, TRANSCRIPT, VIDEO, Episode, EpisodeMeta
+from ..workspace import AUDIO, CHAPTERS, POST, TRANSCRIPT, VIDEO, YOUTUBE, Episode, EpisodeMeta
 from .chapters import MIN_CHAPTER_S, chapters_json, load_chapters, make_chapters
 from .notes import youtube_description
 from .owned import write_owned
 from .post import compose, render, write_draft
-
-YOUTUBE = "youtube.txt"
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import fsutil
-from ..workspace import Episode
-
-
-def draft_name(name: str) -> str:
-    """'post.md' -> 'post.draft.md', 'youtube.txt' -> 'youtube.draft.txt'."""
-    p = Path(name)
-    return f"{p.stem}.draft{p.suffix}"
+from ..workspace import Episode, draft_name
 
 
 def write_owned(episode: Episode, name: str, text: str) -> Path:
@@ -31,3 +25,15 @@ def write_owned(episode: Episode, name: str, text: str) -> Path:
     fsutil.write_if_changed(target, text)
     fsutil.write_text(record, fsutil.file_hash(target) + "\n")
     return target
+
+
+def behind(episode: Episode, name: str) -> Path | None:
+    """The newer draft beside the host's ``name`` when the host's file is older than what it was
+    drafted from (the draft stage wrote a different draft since the host last saved it), else None."""
+    target, draft = episode.path(name), episode.path(draft_name(name))
+    try:
+        if draft.stat().st_mtime_ns < target.stat().st_mtime_ns:
+            return None
+        return draft if draft.read_bytes() != target.read_bytes() else None
+    except OSError:
+        return None
