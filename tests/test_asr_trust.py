@@ -116,10 +116,13 @@ def noisy_two_speakers(shared_media, ffmpeg_bin, tmp_path_factory):
 @pytest.mark.slow
 @needs_tiny
 @pytest.mark.parametrize("engine", ENGINES)
-def test_the_same_hard_clip_gives_byte_identical_transcripts(engine, noisy_two_speakers):
-    runs = {transcribe(noisy_two_speakers, AsrOptions(engine=engine, device="cpu", vocabulary=("Diane", "Kaggle"))).to_json() for _ in range(2)}
+def test_the_same_hard_clip_gives_byte_identical_transcripts(engine, noisy_two_speakers, ffmpeg_bin, tmp_path):
+    clip, least = noisy_two_speakers, 30
+    if engine == "openai-whisper":  # its temperature fallback on noise took 190 s for two runs of 30 s: the first 12 s
+        clip, least = _write(tmp_path / "noisy-12s.wav", _pcm(ffmpeg_bin, noisy_two_speakers)[: 12 * SR]), 10
+    runs = {transcribe(clip, AsrOptions(engine=engine, device="cpu", vocabulary=("Diane", "Kaggle"))).to_json() for _ in range(2)}
     assert len(runs) == 1
-    assert len(Transcript.from_dict(__import__("json").loads(runs.pop())).words) > 30
+    assert len(Transcript.from_dict(__import__("json").loads(runs.pop())).words) > least
 
 
 @pytest.mark.slow

@@ -14,6 +14,8 @@ from chaitime.errors import InputError
 from chaitime.workspace import Workspace
 from conftest import run_chaitime
 
+pytestmark = pytest.mark.slow  # renders media or runs an ingest (the unit tier leaves it out)
+
 SCRIPTS = {
     "alpha": ("Welcome to the show. Today we talk about gardens.", "Thanks for having me. I grow tomatoes on my balcony."),
     "beta": ("What got you into machine learning?", "A course on statistics, many years ago, and then a lot of luck."),

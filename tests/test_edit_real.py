@@ -24,6 +24,8 @@ from chaitime.edit.audiocheck import listen, quiet_edges_s  # noqa: E402
 from chaitime.edit.markdown import parse_edit_md, write_edit_md  # noqa: E402
 from chaitime.media.render import crossfade_s  # noqa: E402
 
+pytestmark = pytest.mark.slow  # renders media or runs an ingest (the unit tier leaves it out)
+
 
 @pytest.fixture(scope="module")
 def conversation(shared_media, tmp_path_factory):

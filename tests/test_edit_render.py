@@ -28,6 +28,8 @@ from chaitime.transcript.model import Segment, Transcript, Word
 from chaitime.workspace import Episode, EpisodeMeta, Workspace
 from chaitime.writing.chapters import Chapter, chapters_json, load_chapters
 
+pytestmark = pytest.mark.slow  # renders media or runs an ingest (the unit tier leaves it out)
+
 RATE = 44100
 FPS = 25
 SCRIPT = DEFAULT_SCRIPT[:8]  # ~44 s: two "um"s' worth of talk, one 2.5 s pause, two topics

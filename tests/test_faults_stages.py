@@ -25,6 +25,8 @@ import pytest
 from chaitime.fsutil import TEMP_NAME
 from conftest import run_chaitime
 
+pytestmark = pytest.mark.slow  # renders media or runs an ingest (the unit tier leaves it out)
+
 KILL_STAGES = ("extract", "transcribe", "speakers", "sound", "master", "writing", "render")
 CUT_TEXT = "Titanic"
 SAME_BYTES = ("transcript.json", "transcript.vtt", "transcript.srt", "transcript.podcast.json", "chapters.json", "edit.md",
@@ -303,6 +305,7 @@ from pathlib import Path
 from chaitime import fsutil
 from chaitime.errors import ChaitimeError
 from chaitime.media import ffmpeg
+
 out = Path(sys.argv[1])
 try:
     with fsutil.atomic_path(out) as tmp:

@@ -26,7 +26,7 @@ from test_publish import make_workspace, synthetic_mp3, transcript
 
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install '.[test]')", exc_type=ImportError)
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")]  # slow: drives a real browser over rendered media
 AXE = next((p for p in (os.environ.get("CHAITIME_AXE_JS"), Path(__file__).parent.parent / "node_modules/axe-core/axe.min.js")
             if p and Path(p).is_file()), None)
 EP1, EP2 = "001-first-brew", "002-second-cup"

@@ -13,6 +13,8 @@ from chaitime.errors import ConfigError
 from chaitime.media import sound
 from chaitime.transcript.model import Segment, Transcript, Word
 
+pytestmark = pytest.mark.slow  # renders media or runs an ingest (the unit tier leaves it out)
+
 pyln = pytest.importorskip("pyloudnorm")
 
 

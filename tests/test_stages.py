@@ -17,6 +17,8 @@ import pytest
 from chaitime.transcript.model import Transcript
 from conftest import media_duration, run_chaitime
 
+pytestmark = pytest.mark.slow  # renders media or runs an ingest (the unit tier leaves it out)
+
 SRC = Path(__file__).resolve().parents[1] / "src" / "chaitime"
 CUT_TEXT = "Titanic"  # the edit.md line deleted before rendering
 

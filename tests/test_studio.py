@@ -20,6 +20,8 @@ from chaitime.transcript.model import Transcript  # noqa: E402
 from chaitime.workspace import Workspace  # noqa: E402
 from test_edit_render import built  # noqa: E402,F401
 
+pytestmark = pytest.mark.slow  # renders media or runs an ingest (the unit tier leaves it out)
+
 TOKEN = "t0ken-for-tests"
 SLUG = "001-sample"
 

@@ -14,7 +14,7 @@ from chaitime.workspace import Workspace
 from test_edit_render import built  # noqa: F401
 
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")]  # slow: drives a real browser over rendered media
 TOKEN = "browser-test-token"
 
 
