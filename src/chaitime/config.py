@@ -124,8 +124,6 @@ class Settings:
 
 def check_options(*, title: str | None = None, guests=(), language: str | None = None, date: str | None = None) -> None:
     """Command-line text for an episode, checked before anything is written (InputError)."""
-    import datetime as dt
-
     from .errors import InputError
 
     if title is not None:
@@ -135,9 +133,25 @@ def check_options(*, title: str | None = None, guests=(), language: str | None =
         check_language(language, "--language", allow_auto=True, error=InputError)
     if date is not None:
         try:
-            dt.date.fromisoformat(date)
+            check_date(date)
         except ValueError as exc:
-            raise InputError(f"--date {date!r}: use YYYY-MM-DD, e.g. 2026-11-23.") from exc
+            raise InputError(f"--date {date!r}: {exc}") from exc
+
+
+EARLIEST_YEAR = 1900  # RSS dates before this are a typo (0226 for 2026), and feed readers mangle them
+
+
+def check_date(text: str):
+    """An episode date: YYYY-MM-DD, a real day, year 1900 or later (ValueError says what to write)."""
+    import datetime as dt
+
+    try:
+        day = dt.date.fromisoformat(str(text))
+    except ValueError:
+        raise ValueError("use YYYY-MM-DD, e.g. 2026-11-23.") from None
+    if day.year < EARLIEST_YEAR:
+        raise ValueError(f"the year {day.year} is before {EARLIEST_YEAR} (a typo?); use YYYY-MM-DD, e.g. 2026-11-23.")
+    return day
 
 
 def init(folder: Path, *, host: str | None = None, title: str | None = None) -> tuple[Path, bool]:

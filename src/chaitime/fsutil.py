@@ -20,6 +20,15 @@ TEMP_NAME = re.compile(r"^\..+\.tmp(\.[A-Za-z0-9]+)?$")
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()  # read once, at import (os.umask can only be read by setting it)
+
+
 @contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success rename it over ``target``.
@@ -34,6 +43,10 @@ def atomic_path(target: Path) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        try:  # mkstemp made it 0600: a new file follows the umask, a replaced one keeps its mode
+            os.chmod(tmp, target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_UMASK)
+        except OSError:
+            pass
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)

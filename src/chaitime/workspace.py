@@ -6,7 +6,6 @@ what the machine owns lives in each episode's .chaitime/ folder.
 
 from __future__ import annotations
 
-import datetime as dt
 import fcntl
 import os
 import re
@@ -141,9 +140,9 @@ def _meta_from(path: Path, data: dict[str, Any]) -> EpisodeMeta:
         if not data.get(key):
             raise ConfigError(f"{path}: missing key {key!r}. Add it (see another episode.toml), or delete the file and re-run ingest.")
     try:
-        dt.date.fromisoformat(str(data["date"]))
+        config.check_date(str(data["date"]))
     except ValueError as exc:
-        raise ConfigError(f"{path}: date {data['date']!r} is not YYYY-MM-DD.") from exc
+        raise ConfigError(f"{path}: date {data['date']!r}: {exc}") from exc
     for key in ("number", "season"):
         if key in data and (not isinstance(data[key], int) or isinstance(data[key], bool) or data[key] < 1):
             raise ConfigError(f"{path}: {key} must be a positive whole number, not {data[key]!r}.")

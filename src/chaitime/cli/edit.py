@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
@@ -17,6 +18,8 @@ def parse_time(text: str) -> float:
         value = 0.0
         for part in text.strip().split(":"):
             value = value * 60 + float(part)
+        if not math.isfinite(value):
+            raise ValueError(text)
         return value
     except ValueError as exc:
         raise InputError(f"{text!r} is not a time. Write seconds (75), M:SS (1:15) or HH:MM:SS.mmm.") from exc

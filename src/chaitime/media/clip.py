@@ -11,6 +11,7 @@ found the captions go in as a soft subtitle track instead, and the result says s
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +79,8 @@ def clip_name(start_s: float, end_s: float, vertical: bool) -> str:
 
 
 def check_range(start_s: float, end_s: float, duration_s: float) -> None:
+    if not (math.isfinite(start_s) and math.isfinite(end_s)):
+        raise InputError(f"clip {start_s}-{end_s} s: --start and --end must be finite times: seconds (75), M:SS (1:15) or HH:MM:SS.")
     if start_s < 0 or end_s <= start_s + 0.5:
         raise InputError(f"clip {start_s:.2f}-{end_s:.2f} s: --end must be at least 0.5 s after --start, both 0 or more.")
     if duration_s and start_s >= duration_s:

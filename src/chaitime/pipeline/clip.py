@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from .. import fsutil
@@ -27,6 +28,11 @@ def clip(episode: Episode, ws: Workspace, *, start_s: float, end_s: float, verti
         transcript_path = episode.path(TRANSCRIPT)
         transcript = Transcript.load(transcript_path)
         media.check_range(start_s, end_s, transcript.duration_s)
+        clamped = ()
+        if transcript.duration_s and end_s > transcript.duration_s:  # a clip is never longer than what is there
+            clamped = (f"--end {end_s:.1f} s is after the episode's end; the clip ends there, at {transcript.duration_s:.1f} s",)
+            end_s = transcript.duration_s
+            media.check_range(start_s, end_s, transcript.duration_s)
         out = Path(out) if out else episode.path(CLIPS) / media.clip_name(start_s, end_s, vertical)
         sound, gain = _clip_sound(episode)
         video = episode.path(VIDEO) if episode.path(VIDEO).is_file() else None
@@ -40,7 +46,7 @@ def clip(episode: Episode, ws: Workspace, *, start_s: float, end_s: float, verti
         if mine and rec.fresh(stage, key, [out]):
             font = media.find_font()
             return media.ClipResult(out, end_s - start_s, tuple(media.caption_chunks(transcript, start_s, end_s)), font is not None,
-                                    video is None, unchanged=True)
+                                    video is None, clamped, unchanged=True)
         episode.machine_dir.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(prefix=".clip.", suffix=".tmp", dir=episode.machine_dir))
         try:
@@ -50,7 +56,7 @@ def clip(episode: Episode, ws: Workspace, *, start_s: float, end_s: float, verti
             shutil.rmtree(scratch, ignore_errors=True)
         if mine:
             rec.done(stage, key)
-        return result
+        return replace(result, warnings=clamped + tuple(result.warnings))
 
 
 def _clip_sound(episode: Episode) -> tuple[Path, float]:

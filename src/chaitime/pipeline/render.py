@@ -129,6 +129,12 @@ def _render_plan(episode: Episode, settings: config.Settings, inputs):
     if inputs.source:
         cuts = cuts.snapped(inputs.fps, duration)
     keeps = tuple(cuts.keeps(duration))
+    from ..edit.lines import tokens_of
+
+    spoken = len(tokens_of(inputs.transcript))
+    if spoken and len(cuts.removed_words) >= spoken:  # what is left would be seconds of silence
+        raise InputError(f"{episode.path(EDIT)}: edit.md keeps nothing: every line is cut or deleted. Keep at least one line, "
+                         "or delete edit.md to start again from the transcript.")
     if not keeps:
         raise InputError(f"{episode.path(EDIT)}: everything is cut. Keep at least one line.")
     return Plan(cuts, keeps, _asset(settings, "intro"), _asset(settings, "outro"))

@@ -55,7 +55,8 @@ def _file_signature(path: Path) -> list:
 
 
 def _title_from(recording: Path) -> str:
-    return recording.stem.replace("_", " ").replace("-", " ").strip().title() or "Episode"
+    stem = "".join(" " if not c.isprintable() else c for c in recording.stem)  # a newline or tab in the name
+    return " ".join(stem.replace("_", " ").replace("-", " ").split()).title() or "Episode"
 
 
 def _write_meta(episode: Episode, recording: Path, source_hash: str, opts: IngestOptions) -> EpisodeMeta:
@@ -96,7 +97,7 @@ def _link_source(episode: Episode, recording: Path, info: MediaInfo) -> None:
     link = episode.path("source" + recording.suffix.lower())
     if not link.exists():
         try:
-            os.link(recording, link)
+            os.link(recording.resolve(), link)  # the real file, not a symlink that may go away
         except OSError:
             pass  # another filesystem: the record's path is enough to re-render
     if link.exists():

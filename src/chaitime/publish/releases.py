@@ -128,6 +128,9 @@ def read_chapters(path: Path) -> tuple[Chapter, ...]:
 
 def _read_text(path: Path) -> str | None:
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         return None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start} is {exc.object[exc.start:exc.start + 1]!r}; saved as Windows-1252 or "
+                         "Latin-1?). Save it as UTF-8 in your editor, then run this again.") from exc

@@ -1,0 +1,101 @@
+"""Bad input from issue 27, each with its one line, its exit code and nothing lost: dates, clip
+times, file modes, a title from an odd file name, a post.md that isn't UTF-8, a recording given
+through a symlink, an edit.md that keeps nothing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+
+from chaitime import config, fsutil
+from chaitime.errors import ConfigError, InputError
+from conftest import run_chaitime
+
+
+def test_a_date_before_1900_is_refused_with_the_reason():
+    with pytest.raises(InputError, match=r"--date '0226-11-23': the year 226 is before 1900"):
+        config.check_options(date="0226-11-23")
+    config.check_options(date="2026-11-23")
+
+
+def test_an_episode_toml_date_before_1900_names_the_file(tmp_path):
+    from chaitime.workspace import Episode
+
+    ep = Episode(tmp_path / "ep")
+    ep.folder.mkdir()
+    ep.meta_path.write_text('title = "T"\nguid = "g"\ndate = "0226-11-23"\n')
+    with pytest.raises(ConfigError, match=r"episode.toml: date '0226-11-23': the year 226 is before 1900"):
+        ep.meta()
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "-inf", "1:nan"])
+def test_clip_times_must_be_finite(text):
+    from chaitime.cli.edit import parse_time
+    from chaitime.media.clip import check_range
+
+    with pytest.raises(InputError, match="is not a time"):
+        parse_time(text)
+    with pytest.raises(InputError, match="must be finite times"):
+        check_range(float(text.split(":")[-1]), 5.0, 10.0)
+
+
+def test_files_follow_the_umask_and_a_replaced_file_keeps_its_mode(tmp_path):
+    new = tmp_path / "new.txt"
+    fsutil.write_text(new, "a")
+    assert stat.S_IMODE(new.stat().st_mode) == 0o666 & ~fsutil._UMASK
+    kept = tmp_path / "kept.txt"
+    kept.write_text("old")
+    os.chmod(kept, 0o640)
+    fsutil.write_text(kept, "new")
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o640 and kept.read_text() == "new"
+
+
+def test_a_title_from_a_file_name_with_a_newline_is_one_line():
+    from chaitime.pipeline.source import _title_from
+
+    assert _title_from(Path("my\ntalk\tabout_ml.wav")) == "My Talk About Ml"
+
+
+def test_a_post_that_is_not_utf8_names_the_file_and_a_bom_is_accepted(tmp_path):
+    from chaitime.publish.releases import _read_text
+
+    post = tmp_path / "post.md"
+    post.write_bytes("---\ntitle: Caf\u00e9\n---\n".encode("cp1252"))
+    with pytest.raises(InputError, match=r"post.md: not UTF-8 text \(byte 14 is b'\\xe9'.*Save it as UTF-8"):
+        _read_text(post)
+    post.write_bytes("\ufeff---\ntitle: Caf\u00e9\n---\n".encode())
+    assert _read_text(post).startswith("---\ntitle: Caf\u00e9")
+
+
+@pytest.mark.slow
+def test_symlinked_recording_is_kept_and_an_empty_edit_is_refused(sample_recording, tmp_path):
+    real = tmp_path / "takes" / "interview.mp4"
+    real.parent.mkdir()
+    shutil.copy(sample_recording.path, real)
+    link = tmp_path / "latest.mp4"
+    link.symlink_to(real)
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    run_chaitime("ingest", str(link), "--title", "Linked", cwd=ws, check=True)
+    (ep,) = (ws / "episodes").iterdir()
+    kept = ep / "source.mp4"
+    assert not kept.is_symlink() and kept.stat().st_ino == real.stat().st_ino
+    real.unlink()
+    link.unlink()
+    # every line deleted from edit.md: refused, nothing written, the episode stays published
+    audio = (ep / "audio.mp3").read_bytes()
+    edit = ep / "edit.md"
+    kept_edit = edit.read_text()
+    edit.write_text(kept_edit.split("-->")[0] + "-->\n")
+    done = run_chaitime("render", ep.name, cwd=ws)
+    assert done.returncode == 2 and "edit.md keeps nothing" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert (ep / "audio.mp3").read_bytes() == audio and not (ep / ".chaitime" / "incomplete").exists()
+    # the video is still cut from the kept recording although the symlink and its target are gone
+    edit.write_text(kept_edit)
+    run_chaitime("clip", ep.name, "--start", "1", "--end", "500", cwd=ws, check=True)
+    clips = list((ep / "clips").glob("*.mp4"))
+    assert len(clips) == 1
