@@ -65,6 +65,12 @@ NAMESPACE_RULES = {
                                          "title": lambda v: len(v) <= 32, "rel": lambda v: len(v) <= 32, "codecs": bool,
                                          "default": lambda v: v in ("true", "false")},
                                text=lambda t: not t, children={"source"}),
+    # podcast:image (2025, replaces podcast:images): href, and purpose tokens, size, type, aspect ratio
+    "image": dict(parents={"channel", "item"}, required={"href": URL.match},
+                  optional={"purpose": lambda v: all(t in ("artwork", "social", "canvas", "banner", "circular") for t in v.split()),
+                            "type": lambda v: v.startswith("image/"), "width": str.isdigit, "height": str.isdigit,
+                            "aspect-ratio": re.compile(r"^\d+/\d+$").match, "alt": lambda v: len(v) <= 250},
+                  text=lambda t: not t),
     "source": dict(parents={"alternateEnclosure"}, required={"uri": URL.match}, optional={"contentType": bool}, text=lambda t: not t),
 }
 

@@ -29,12 +29,14 @@ DEFAULTS: dict[str, dict[str, Any]] = tomllib.loads(default_text())
 # Keys that are commented out in the template but known.
 OPTIONAL_KEYS = {
     "show": {"host_voice": str, "type": str, "copyright": str, "block": bool, "complete": bool, "license": str, "license_url": str,
-             "funding_url": str, "funding_text": str, "txt": list, "person_img": dict, "person_href": dict},
+             "funding_url": str, "funding_text": str, "txt": list, "person_img": dict, "person_href": dict,
+             "timezone": str, "ai_content": str},
     "audio": {"target_lufs": (int, float), "intro": str, "outro": str, "silence_max_s": (int, float), "silence_keep_s": (int, float), "fillers": list},
     "transcribe": {"vocabulary": list},
     "draft": {"llm_url": str, "llm_model": str, "llm_api_key_env": str, "min_chapter_s": (int, float), "chapters": int},
     "publish": {"locked": bool, "guid": str, "new_feed_url": str, "apple_podcasts_url": str, "spotify_url": str},
     "scale": {"backend": str, "address": str, "jobs": int, "split": bool},
+    "deploy": {"target": str, "endpoint_url": str, "git_branch": str},
 }
 
 # --- user text: checked before anything is written -------------------------------------------
@@ -152,6 +154,31 @@ def check_date(text: str):
     if day.year < EARLIEST_YEAR:
         raise ValueError(f"the year {day.year} is before {EARLIEST_YEAR} (a typo?); use YYYY-MM-DD, e.g. 2026-11-23.")
     return day
+
+
+def check_time(text: str) -> str:
+    """An episode's release time: HH:MM on a 24-hour clock (ValueError says what to write)."""
+    if hasattr(text, "strftime"):  # a TOML local time (time = 09:00:00)
+        text = text.strftime("%H:%M")
+    m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", str(text).strip())
+    if not m:
+        raise ValueError('use HH:MM on a 24-hour clock, e.g. time = "09:00".')
+    return f"{int(m[1]):02d}:{m[2]}"
+
+
+def timezone(settings: Settings):
+    """[show] timezone as a tzinfo (an IANA name such as "Europe/Berlin"; UTC when unset)."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = str(settings.get("show", "timezone", "") or "").strip()
+    if not name or name.upper() == "UTC":
+        return dt.UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{settings.path or CONFIG_NAME}: [show] timezone {name!r} is not a time zone. "
+                          'Use an IANA name such as "Europe/Berlin" or "America/New_York".') from None
 
 
 def init(folder: Path, *, host: str | None = None, title: str | None = None) -> tuple[Path, bool]:

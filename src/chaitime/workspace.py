@@ -109,6 +109,7 @@ class EpisodeMeta:
     title: str
     guid: str
     date: str  # YYYY-MM-DD
+    time: str | None = None  # HH:MM release time in the show's timezone; midnight when unset
     number: int | None = None
     season: int | None = None
     guests: tuple[str, ...] = ()
@@ -143,6 +144,11 @@ def _meta_from(path: Path, data: dict[str, Any]) -> EpisodeMeta:
         config.check_date(str(data["date"]))
     except ValueError as exc:
         raise ConfigError(f"{path}: date {data['date']!r}: {exc}") from exc
+    if "time" in data:
+        try:
+            data = {**data, "time": config.check_time(data["time"])}
+        except ValueError as exc:
+            raise ConfigError(f"{path}: time {data['time']!r}: {exc}") from exc
     for key in ("number", "season"):
         if key in data and (not isinstance(data[key], int) or isinstance(data[key], bool) or data[key] < 1):
             raise ConfigError(f"{path}: {key} must be a positive whole number, not {data[key]!r}.")

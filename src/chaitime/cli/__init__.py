@@ -18,7 +18,7 @@ def _register() -> None:
     # Imported for their side effect: each module adds its commands to ``cli``.
     from . import commands  # noqa: F401
 
-    for name in ("publish", "edit", "writing", "speakers", "studio"):
+    for name in ("publish", "deploy", "export", "edit", "writing", "speakers", "studio"):
         try:
             __import__(f"{__name__}.{name}")
         except ModuleNotFoundError as exc:

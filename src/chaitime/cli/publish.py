@@ -20,6 +20,8 @@ def feed(base_url: str | None) -> None:
     done = pipeline.feed(ws, base_url)
     for warning in done.warnings:
         click.echo(f"chaitime: warning: {warning}", err=True)
+    for line in done.scheduled:
+        click.echo(f"scheduled: {line}")
     click.echo(f"{done.path.relative_to(ws.root)}: {done.episodes} episode(s)")
 
 
@@ -28,13 +30,14 @@ def feed(base_url: str | None) -> None:
 @click.option("--no-loudness", is_flag=True, help="Skip measuring each episode's loudness (the slow part).")
 def check(base_url: str | None, no_loudness: bool) -> None:
     """Validate the workspace as a podcast directory would; exit 1 on errors."""
-    from ..publish.check import ERROR, check_workspace
+    from ..publish.check import ERROR, WARNING, check_workspace
 
     problems = check_workspace(workspace(), base_url, loudness=not no_loudness)
     for problem in problems:
         click.echo(problem.line(), err=problem.level == ERROR)
     errors = sum(p.level == ERROR for p in problems)
-    click.echo(f"{errors} error(s), {len(problems) - errors} warning(s)")
+    warnings = sum(p.level == WARNING for p in problems)
+    click.echo(f"{errors} error(s), {warnings} warning(s)")
     if errors:
         sys.exit(1)
 
@@ -52,6 +55,8 @@ def publish(out: Path, base_url: str | None) -> None:
     done = pipeline.publish(ws, out if out.is_absolute() else Path.cwd() / out, base_url)
     for warning in done.warnings:
         click.echo(f"chaitime: warning: {warning}", err=True)
+    for line in done.scheduled:
+        click.echo(f"scheduled: {line}")
     report = done.report
     click.echo(f"{report.out}: {len(report.written)} file(s) written, {report.unchanged} unchanged, {len(report.removed)} removed")
 

@@ -7,6 +7,7 @@ or a podcast app would reject, warnings what they would accept but show badly.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections import Counter
@@ -23,11 +24,11 @@ from ..media.tags import mp3_is_cbr, tag_mismatches
 from ..workspace import AUDIO, CHAPTERS, EPISODE_TOML, FEED_TRANSCRIPTS, POST, SOUND_JSON, TRANSCRIPT, VIDEO, Workspace
 from ..writing.draft import YOUTUBE
 from ..writing.owned import behind
-from .cover import image_info
+from .cover import image_info, is_placeholder_cover
 from .feed import DESCRIPTION_MAX_BYTES, NS_ITUNES, NS_PODCAST, Show, render_feed, show_from, show_problems
-from .releases import MEDIA_TYPES, Release, release
+from .releases import MEDIA_TYPES, Release, due, ordered, release, scheduled_line, upcoming
 
-ERROR, WARNING = "error", "warning"
+ERROR, WARNING, NOTE = "error", "warning", "note"  # a note needs nothing done (a scheduled episode)
 COVER_MIN_PX, COVER_MAX_PX = 1400, 3000
 LANGUAGE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$", re.IGNORECASE)
 DURATION_TOLERANCE_S = 1.0
@@ -43,7 +44,7 @@ class Problem:
     fix: str
 
     def line(self) -> str:
-        return f"{self.level}: {self.where}: {self.what} Fix: {self.fix}"
+        return f"{self.level}: {self.where}: {self.what}" + (f" Fix: {self.fix}" if self.fix else "")
 
 
 @dataclass
@@ -52,27 +53,33 @@ class Context:
 
     ws: Workspace
     show: Show | None = None
-    releases: list[Release] = field(default_factory=list)
+    releases: list[Release] = field(default_factory=list)  # in the feed now
+    scheduled: list[Release] = field(default_factory=list)  # dated later: out of the feed until then
     gathered: list[Problem] = field(default_factory=list)
     feed: etree._Element | None = None  # the feed as `chaitime feed` would write it now
     loudness: bool = True
 
 
-def check_workspace(ws: Workspace, base_url: str | None = None, loudness: bool = True) -> list[Problem]:
-    """Every problem in the workspace, errors and warnings, in a stable order."""
-    ctx = gather(ws, base_url, loudness)
+def check_workspace(ws: Workspace, base_url: str | None = None, loudness: bool = True, now: dt.datetime | None = None) -> list[Problem]:
+    """Every problem in the workspace, errors and warnings (and notes), in a stable order."""
+    ctx = gather(ws, base_url, loudness, now)
     problems = list(ctx.gathered)
     for rule in RULES:
         problems.extend(rule(ctx))
     return problems
 
 
-def gather(ws: Workspace, base_url: str | None, loudness: bool) -> Context:
+def gather(ws: Workspace, base_url: str | None, loudness: bool, now: dt.datetime | None = None) -> Context:
     ctx = Context(ws, loudness=loudness)
     try:
         ctx.show = show_from(ws, base_url)
     except ChaitimeError as exc:
         ctx.gathered.append(Problem(ERROR, "chaitime.toml", str(exc), "Edit chaitime.toml as the message says."))
+    try:
+        tz = config.timezone(ws.settings)
+    except ChaitimeError as exc:
+        ctx.gathered.append(Problem(ERROR, "chaitime.toml [show]", str(exc), "Set timezone to an IANA name, or delete the line (UTC)."))
+        tz = dt.UTC
     for ep in ws.episodes():
         reason = ep.incomplete_reason()
         if reason is not None:
@@ -82,10 +89,13 @@ def gather(ws: Workspace, base_url: str | None, loudness: bool) -> Context:
         try:
             meta = ep.meta()
             if not meta.draft:
-                ctx.releases.append(release(ep, meta))
+                ctx.releases.append(release(ep, meta, tz))
         except ChaitimeError as exc:
             ctx.gathered.append(Problem(ERROR, f"episodes/{ep.slug}", str(exc), "Fix the episode as the message says."))
-    ctx.releases.sort(key=lambda r: (r.pub_date, r.meta.number or 0, r.slug), reverse=True)
+    every = ordered(ctx.releases)
+    ctx.releases, ctx.scheduled = due(every, now), upcoming(every, now)
+    for rel in ctx.scheduled:
+        ctx.gathered.append(Problem(NOTE, f"episodes/{rel.slug}", scheduled_line(rel), ""))
     if ctx.show is not None:
         ctx.feed = etree.fromstring(render_feed(ctx.show, ctx.releases))
     return ctx
@@ -119,11 +129,32 @@ def show_fields(ctx: Context) -> Iterator[Problem]:
                       "Serve the site over https and set base_url to the https address.")
 
 
+def template_problems(ws: Workspace) -> list[Problem]:
+    """What still comes from the template: its show description, and the placeholder cover
+    `chaitime init` drew (embedded in every MP3, clip and page until it is replaced)."""
+    found = []
+    settings = ws.settings
+    default = config.DEFAULTS["show"]["description"]
+    if str(settings.get("show", "description", "")).strip() == default:
+        found.append(Problem(WARNING, "chaitime.toml [show]", f"description is still the template's {default!r}; apps show it as what the show is about.",
+                             "Write your show's own description = \"...\" under [show]."))
+    cover = settings.resolve(settings.get("show", "image"))
+    if cover is not None and is_placeholder_cover(cover):
+        found.append(Problem(WARNING, _rel(ws, cover), "is still the placeholder cover chaitime drew (the title on brown), and it is "
+                             "embedded in every MP3, clip and page.", "Replace it with your artwork (a square 1400-3000 px RGB PNG or JPEG), "
+                             "then run `chaitime ingest` on the episodes to re-tag them."))
+    return found
+
+
+def template(ctx: Context) -> Iterator[Problem]:
+    yield from template_problems(ctx.ws)
+
+
 def cover_art(ctx: Context) -> Iterator[Problem]:
     if ctx.show is None:
         return
     path = ctx.show.image
-    where = _rel(ctx, path) if path else "chaitime.toml [show] image"
+    where = _rel(ctx.ws, path) if path else "chaitime.toml [show] image"
     if path is None or not path.is_file():
         yield Problem(ERROR, where, "cover art missing.", "Add a square 1400-3000 px RGB PNG or JPEG and point [show] image at it.")
         return
@@ -273,12 +304,12 @@ def written_feed(ctx: Context) -> Iterator[Problem]:
     """feeds/podcast.xml against the files: sizes, durations, guids, staleness."""
     path = ctx.ws.feed_path
     if not path.is_file():
-        yield Problem(WARNING, _rel(ctx, path), "no feed written yet.", "Run `chaitime feed`.")
+        yield Problem(WARNING, _rel(ctx.ws, path), "no feed written yet.", "Run `chaitime feed`.")
         return
     try:
         on_disk = etree.parse(str(path)).getroot()
     except etree.XMLSyntaxError as exc:
-        yield Problem(ERROR, _rel(ctx, path), f"not valid XML ({exc}).", "Run `chaitime feed` to rewrite it.")
+        yield Problem(ERROR, _rel(ctx.ws, path), f"not valid XML ({exc}).", "Run `chaitime feed` to rewrite it.")
         return
     by_guid = {r.meta.guid: r for r in ctx.releases}
     for item in on_disk.iter("item"):
@@ -286,7 +317,7 @@ def written_feed(ctx: Context) -> Iterator[Problem]:
     if ctx.feed is not None and etree.tostring(on_disk, method="c14n") != etree.tostring(ctx.feed, method="c14n"):
         newer = _newer_than(ctx, path)
         what = f"older than {newer}" if newer else "out of date with the episodes and chaitime.toml"
-        yield Problem(WARNING, _rel(ctx, path), f"{what}.", "Run `chaitime feed` (publish refreshes it too).")
+        yield Problem(WARNING, _rel(ctx.ws, path), f"{what}.", "Run `chaitime feed` (publish refreshes it too).")
 
 
 def _newer_than(ctx: Context, feed_path: Path) -> str | None:
@@ -294,11 +325,11 @@ def _newer_than(ctx: Context, feed_path: Path) -> str | None:
     stamp = feed_path.stat().st_mtime_ns
     newer = [(p.stat().st_mtime_ns, p) for r in ctx.releases for name in (EPISODE_TOML, POST, CHAPTERS, AUDIO)
              if (p := r.episode.path(name)).is_file() and p.stat().st_mtime_ns > stamp]
-    return _rel(ctx, max(newer)[1]) if newer else None
+    return _rel(ctx.ws, max(newer)[1]) if newer else None
 
 
 def _written_item(ctx: Context, path: Path, item, by_guid: dict[str, Release]) -> Iterator[Problem]:
-    where = _rel(ctx, path)
+    where = _rel(ctx.ws, path)
     guid = item.findtext("guid") or ""
     url = (item.find("enclosure").get("url") if item.find("enclosure") is not None else "") or ""
     rel = by_guid.get(guid)
@@ -359,9 +390,9 @@ def _is_mono(path: Path) -> bool:
     return probe(path).is_mono
 
 
-def _rel(ctx: Context, path: Path) -> str:
+def _rel(ws: Workspace, path: Path) -> str:
     try:
-        return str(path.relative_to(ctx.ws.root))
+        return str(path.relative_to(ws.root))
     except ValueError:
         return str(path)
 
@@ -379,5 +410,5 @@ def clipping(ctx: Context) -> Iterator[Problem]:
 
 
 RULES: tuple[Callable[[Context], Iterator[Problem]], ...] = (
-    show_fields, cover_art, episodes, timelines, duplicates, feed_rules, written_feed, loudness, clipping,
+    show_fields, template, cover_art, episodes, timelines, duplicates, feed_rules, written_feed, loudness, clipping,
 )

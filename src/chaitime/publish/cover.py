@@ -77,6 +77,32 @@ def make_placeholder_cover(path: Path, title: str) -> Path:
     return Path(path)
 
 
+def is_placeholder_cover(path: Path) -> bool:
+    """Whether ``path`` is still the cover make_placeholder_cover drew: a 3000x3000 RGB PNG whose
+    first row is the plain tea-brown background (no real artwork starts so). Reads one row."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return False
+    if not data.startswith(PNG_MAGIC) or data[12:16] != b"IHDR":
+        return False
+    width, height, depth, colour = struct.unpack(">IIBB", data[16:26])
+    if (width, height, depth, colour) != (PLACEHOLDER_PX, PLACEHOLDER_PX, 8, 2):
+        return False
+    at, idat = 8, b""
+    while at + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[at:at + 8])
+        if kind == b"IDAT":
+            idat += data[at + 8:at + 8 + length]
+        at += 12 + length
+    row = b"\x00" + bytes(BACKGROUND) * PLACEHOLDER_PX
+    try:
+        first = zlib.decompressobj().decompress(idat, len(row))
+    except zlib.error:
+        return False
+    return first == row
+
+
 def _title_lines(title: str) -> list[str]:
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
     text = " ".join(ascii_title.upper().split()) or "PODCAST"

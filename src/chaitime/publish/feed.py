@@ -8,6 +8,7 @@ every podcast: tag. Output is deterministic: no "now" stamps, items ordered by u
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import tomllib
 import uuid
@@ -17,7 +18,7 @@ from urllib.parse import urlsplit
 
 from ..errors import ConfigError, InputError
 from ..fsutil import write_if_changed, write_text
-from ..transcript.formats import clock
+from ..transcript.formats import clock, timestamp
 from ..workspace import CHAPTERS, EPISODE_FILES, FEED_TRANSCRIPTS, VIDEO, Workspace
 from . import markdown
 from .categories import parse_category
@@ -26,6 +27,7 @@ from .urls import SiteUrls, podcast_guid
 
 NS_ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 NS_PODCAST = "https://podcastindex.org/namespace/1.0"
+NS_PSC = "http://podlove.org/simple-chapters"  # Podlove Simple Chapters: what gPodder (podcastparser) reads
 DESCRIPTION_MAX_BYTES = 4000
 GENERATOR = "chaitime"
 SHOW_TYPES = ("episodic", "serial")
@@ -58,6 +60,7 @@ class Show:
     person_img: dict = field(default_factory=dict)  # name -> http(s) image URL
     person_href: dict = field(default_factory=dict)  # name -> http(s) page URL
     subscribe: tuple[tuple[str, str], ...] = ()  # (app name, URL) the host gave
+    ai_content: str = ""  # [show] ai_content: the host's statement, as <podcast:txt purpose="ai-content">
 
     @property
     def podcast_guid(self) -> str:
@@ -102,6 +105,7 @@ def show_from(ws: Workspace, base_url: str | None = None) -> Show:
         funding=(funding_url, str(s.get("show", "funding_text", "") or "Support the show").strip()) if funding_url else None,
         license=(license_name, str(s.get("show", "license_url", "") or "").strip() or None) if license_name else None,
         txt=tuple(str(t) for t in s.get("show", "txt", []) or []),
+        ai_content=str(s.get("show", "ai_content", "") or "").strip(),
         person_img={str(k): str(v) for k, v in dict(s.get("show", "person_img", {}) or {}).items()},
         person_href={str(k): str(v) for k, v in dict(s.get("show", "person_href", {}) or {}).items()},
         subscribe=tuple((name, str(s.get("publish", key))) for name, key in (("Apple Podcasts", "apple_podcasts_url"), ("Spotify", "spotify_url"))
@@ -179,16 +183,17 @@ def ensure_show_guid(ws: Workspace, base_url: str | None = None) -> Workspace:
     return Workspace.open(ws.root)
 
 
-def write_feed(ws: Workspace, base_url: str | None = None) -> Path:
+def write_feed(ws: Workspace, base_url: str | None = None, now: dt.datetime | None = None) -> Path:
     """Write feeds/podcast.xml (atomically; untouched when nothing changed) and return its path."""
-    write_if_changed(ws.feed_path, build_feed(ws, base_url).decode("utf-8"))
+    write_if_changed(ws.feed_path, build_feed(ws, base_url, now).decode("utf-8"))
     return ws.feed_path
 
 
-def build_feed(ws: Workspace, base_url: str | None = None) -> bytes:
-    """The feed's bytes for this workspace: the same workspace gives the same bytes."""
+def build_feed(ws: Workspace, base_url: str | None = None, now: dt.datetime | None = None) -> bytes:
+    """The feed's bytes for this workspace at ``now``: the same workspace gives the same bytes
+    (until a scheduled episode's time comes)."""
     show = show_from(ws, base_url)
-    return render_feed(show, published(ws))
+    return render_feed(show, published(ws, now))
 
 
 def render_feed(show: Show, releases: list[Release]) -> bytes:
@@ -311,7 +316,7 @@ class PodcastIndexExtension:
         self._dated = dated
 
     def extend_ns(self) -> dict[str, str]:
-        return {"itunes": NS_ITUNES, "podcast": NS_PODCAST}
+        return {"itunes": NS_ITUNES, "podcast": NS_PODCAST, "psc": NS_PSC}
 
     def extend_rss(self, feed):
         show = self._show
@@ -324,6 +329,7 @@ class PodcastIndexExtension:
             if stamp is not None:
                 channel.remove(stamp)
         _sub(channel, NS_ITUNES, "image", href=show.image_url)
+        _artwork(channel, show.image_url, show.image)
         parent, child = show.category
         cat = _sub(channel, NS_ITUNES, "category", text=parent)
         if child:
@@ -346,6 +352,8 @@ class PodcastIndexExtension:
             _sub(channel, NS_PODCAST, "license", show.license[0][:128], url=_web(show.license[1]))
         for text in show.txt:
             _sub(channel, NS_PODCAST, "txt", text[:4000])
+        if show.ai_content:
+            _sub(channel, NS_PODCAST, "txt", show.ai_content[:4000], purpose="ai-content")
         return feed
 
     def extend_atom(self, feed):
@@ -378,6 +386,9 @@ class PodcastIndexEntryExtension(PodcastIndexExtension):
                      language=language, rel="captions" if f.captions else None)
         if rel.chapters:
             _sub(entry, NS_PODCAST, "chapters", url=show.urls.file(rel.slug, CHAPTERS), type=_mime(CHAPTERS))
+            psc = _sub(entry, NS_PSC, "chapters", version="1.2")
+            for chapter in rel.chapters:
+                _sub(psc, NS_PSC, "chapter", start=timestamp(chapter.start_s), title=chapter.title)
         if rel.meta.guests:
             # An item's persons replace the channel's: restate the hosts beside the guests.
             _persons(entry, show, rel.meta.guests)
@@ -394,7 +405,25 @@ class PodcastIndexEntryExtension(PodcastIndexExtension):
             _sub(alt, NS_PODCAST, "source", uri=show.urls.file(rel.slug, VIDEO))
         if rel.art is not None:
             _sub(entry, NS_ITUNES, "image", href=show.urls.file(rel.slug, rel.art.name))
+            _artwork(entry, show.urls.file(rel.slug, rel.art.name), rel.art)
         return entry
+
+
+def _artwork(parent, url: str, path: Path | None) -> None:
+    """<podcast:image purpose="artwork"> (the namespace's 2025 tag), with the image's size and type when readable."""
+    from .cover import image_info
+
+    attrs: dict[str, str | None] = {"href": url}
+    try:
+        info = image_info(path) if path is not None and path.is_file() else None
+    except InputError:
+        info = None
+    if info is not None:
+        attrs.update(type=info.mime, width=str(info.width), height=str(info.height))
+        if info.width == info.height:
+            attrs["aspect-ratio"] = "1/1"
+    _sub(parent, NS_PODCAST, "image", purpose="artwork", **attrs)
+
 
 
 def _soundbite_title(rel: Release, start_s: float, duration_s: float) -> str:

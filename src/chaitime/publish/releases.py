@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import config
 from ..errors import InputError
 from ..media.tags import mp3_duration_s
 from ..workspace import AUDIO, CHAPTERS, CLIPS, FEED_TRANSCRIPTS, POST, VIDEO, Episode, EpisodeMeta, Workspace
@@ -65,18 +66,53 @@ class Release:
         return self.episode.path(AUDIO)
 
 
-def published(ws: Workspace) -> list[Release]:
-    """Every complete episode that is not a draft, newest first; an episode without audio is an error.
-    (An incomplete one, whose stages failed or were interrupted, is left out: see pipeline.feed.)"""
+def published(ws: Workspace, now: dt.datetime | None = None) -> list[Release]:
+    """Every complete episode that is not a draft and whose release time has come, newest first; an
+    episode without audio is an error. (An incomplete one, whose stages failed or were interrupted,
+    is left out: see pipeline.feed; a scheduled one waits: see ``scheduled``.)"""
+    return due(candidates(ws), now)
+
+
+def scheduled(ws: Workspace, now: dt.datetime | None = None) -> list[Release]:
+    """The complete, non-draft episodes dated after ``now``, soonest first: out of the feed, the site
+    and the sitemap until their time comes."""
+    return upcoming(candidates(ws), now)
+
+
+def candidates(ws: Workspace) -> list[Release]:
+    """Every complete, non-draft episode, newest first, whatever its date."""
+    tz = config.timezone(ws.settings)
     releases = []
     for ep in ws.complete_episodes():
         meta = ep.meta()
         if not meta.draft:
-            releases.append(release(ep, meta))
+            releases.append(release(ep, meta, tz))
+    return ordered(releases)
+
+
+def ordered(releases: list[Release]) -> list[Release]:
+    """Newest first (by release time, then number, then slug): the same workspace, the same order."""
     return sorted(releases, key=lambda r: (r.pub_date, r.meta.number or 0, r.slug), reverse=True)
 
 
-def release(ep: Episode, meta: EpisodeMeta) -> Release:
+def due(releases: list[Release], now: dt.datetime | None = None) -> list[Release]:
+    now = now or dt.datetime.now(dt.UTC)
+    return [r for r in releases if r.pub_date <= now]
+
+
+def upcoming(releases: list[Release], now: dt.datetime | None = None) -> list[Release]:
+    now = now or dt.datetime.now(dt.UTC)
+    return [r for r in reversed(releases) if r.pub_date > now]
+
+
+def scheduled_line(rel: Release) -> str:
+    """One line for `check` and `publish`: which episode waits, and until when."""
+    when = rel.pub_date.strftime("%Y-%m-%d %H:%M") + f" {rel.pub_date.tzname() or ''}".rstrip()
+    return (f"{rel.slug} ({rel.meta.title!r}) is scheduled for {when}: it stays out of the feed, the site and the sitemap "
+            "until then. Run `chaitime publish` (and deploy) again after that time.")
+
+
+def release(ep: Episode, meta: EpisodeMeta, tz: dt.tzinfo = dt.UTC) -> Release:
     audio = ep.path(AUDIO)
     if not audio.is_file():
         raise InputError(
@@ -88,7 +124,7 @@ def release(ep: Episode, meta: EpisodeMeta) -> Release:
     return Release(
         episode=ep,
         meta=meta,
-        pub_date=pub_date(meta),
+        pub_date=pub_date(meta, tz),
         audio_bytes=audio.stat().st_size,
         duration_s=mp3_duration_s(audio),
         chapters=read_chapters(ep.path(CHAPTERS)),
@@ -116,9 +152,11 @@ def soundbites(ep: Episode) -> tuple[tuple[float, float], ...]:
     return tuple(sorted(found))
 
 
-def pub_date(meta: EpisodeMeta) -> dt.datetime:
-    """The episode's date at midnight UTC: stable, so the feed never changes on its own."""
-    return dt.datetime.combine(dt.date.fromisoformat(meta.date), dt.time(0, 0), tzinfo=dt.UTC)
+def pub_date(meta: EpisodeMeta, tz: dt.tzinfo = dt.UTC) -> dt.datetime:
+    """The episode's release time: its date at its ``time`` (midnight when unset) in the show's
+    timezone. Stable, so the feed never changes on its own."""
+    hour, minute = (int(x) for x in (meta.time or "00:00").split(":"))
+    return dt.datetime.combine(dt.date.fromisoformat(meta.date), dt.time(hour, minute), tzinfo=tz)
 
 
 def read_chapters(path: Path) -> tuple[Chapter, ...]:

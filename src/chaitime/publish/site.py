@@ -7,6 +7,7 @@ copied) and swapped in by renaming, so a failure never leaves a half-built site 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -52,10 +53,10 @@ class PublishReport:
     removed: tuple[str, ...]
 
 
-def publish_site(ws: Workspace, out: Path, base_url: str | None = None) -> PublishReport:
-    """Build the site for ``ws`` into ``out``; only what changed is copied."""
+def publish_site(ws: Workspace, out: Path, base_url: str | None = None, now: dt.datetime | None = None) -> PublishReport:
+    """Build the site for ``ws`` into ``out`` with the episodes released by ``now``; only what changed is copied."""
     show = show_from(ws, base_url)
-    releases = published(ws)
+    releases = published(ws, now)
     require_cover(show)
     require_publishable(show)
     for rel in releases:
