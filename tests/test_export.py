@@ -14,6 +14,7 @@ import pytest
 
 from chaitime.edit import export as fmt
 from chaitime.edit.cutlist import CutList, TimeMap, complement
+from chaitime.media.probe import MediaInfo
 from chaitime.transcript.model import Segment, Transcript, Word
 from conftest import run_chaitime
 
@@ -34,7 +35,7 @@ def transcript() -> Transcript:
 
 
 def make_cut(rate=Fraction(25), video=True, channels=2) -> fmt.CutExport:
-    source = fmt.Source(Path("/media/My Interview.mp4"), DURATION, video, channels, 48000, 1920 if video else 0, 1080 if video else 0)
+    source = MediaInfo(Path("/media/My Interview.mp4"), DURATION, "aac", channels, 48000, video, 1920 if video else 0, 1080 if video else 0)
     cuts = CutList(complement(list(KEEPS), DURATION))
     length = TimeMap(KEEPS).length_s
     from chaitime.edit.retime import retime_transcript
@@ -201,7 +202,8 @@ def test_export_edl_excludes_a_struck_line(tmp_path, sample_recording):
     (row,) = [r for r in rows if STRUCK in r]
     struck = row.rstrip("\n")
     stamp, rest = re.match(r"(\[[\d:.]+\]\s+(?:\*\*[^*]*?:\*\*\s*)?)(.*)", struck).groups()
-    edit.write_text("".join(r if r != row else f"{stamp}~~{rest}~~\n" for r in rows))
+    # the whole line struck (a suggested cut already inside it, "~~Um,~~", folded into the one strike)
+    edit.write_text("".join(r if r != row else f"{stamp}~~{rest.replace('~~', '')}~~\n" for r in rows))
     # the struck line's words on the recording's timeline
     from chaitime.edit.lines import split_lines
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 from ..intervals import Interval
+from ..media.probe import MediaInfo
 from ..transcript.model import Transcript
 from .cutlist import CutList
 from .lines import tokens_of
@@ -30,23 +31,6 @@ CHAPTER, SPEAKER = "chapter", "speaker"
 EDL_COLORS = {CHAPTER: "YELLOW", SPEAKER: "BLUE"}
 FCPXML_VERSION = "1.8"  # the last version whose <asset src=...> every importer (and OpenTimelineIO) reads
 NTSC = {24: Fraction(24000, 1001), 30: Fraction(30000, 1001), 60: Fraction(60000, 1001)}
-
-
-@dataclass(frozen=True)
-class Source:
-    """The recording the cut list refers to."""
-
-    path: Path
-    duration_s: float
-    has_video: bool
-    channels: int = 2
-    sample_rate_hz: int = 48_000
-    width: int = 0
-    height: int = 0
-
-    @property
-    def name(self) -> str:
-        return self.path.name
 
 
 @dataclass(frozen=True)
@@ -76,7 +60,7 @@ class Event:
 @dataclass(frozen=True)
 class CutExport:
     title: str
-    source: Source
+    source: MediaInfo  # the recording the cut list refers to (media.probe)
     keeps: tuple[Interval, ...]  # on the source's timeline, seconds
     rate: Fraction  # frames per second
     markers: tuple[Marker, ...] = ()  # on the cut timeline
@@ -201,7 +185,7 @@ def edl(cut: CutExport) -> str:
     speaker turn as a ``* LOC:`` locator on the event it falls in (source timecode, as
     OpenTimelineIO reads it)."""
     events = cut.events()
-    reel = reel_name(cut.source.name)
+    reel = reel_name(cut.source.path.name)
     stereo = cut.source.channels >= 2
     channel = ("AA/V" if stereo else "B") if cut.source.has_video else ("AA" if stereo else "A")
     locs: dict[int, list[str]] = {}
@@ -212,7 +196,7 @@ def edl(cut: CutExport) -> str:
     tc = lambda f: timecode(f, cut.rate)  # noqa: E731
     for n, ev in enumerate(events, 1):
         lines.append(f"{n:03d}  {reel:<8} {channel:<5} C        {tc(ev.source_in)} {tc(ev.source_out)} {tc(ev.record_in)} {tc(ev.record_out)}")
-        lines.append(f"* FROM CLIP NAME: {cut.source.name}")
+        lines.append(f"* FROM CLIP NAME: {cut.source.path.name}")
         lines.append(f"* SOURCE FILE: {cut.source.path}")
         if ev.speakers:
             lines.append(f"* COMMENT: SPEAKERS: {', '.join(_one_line(s) for s in ev.speakers)}")
@@ -262,7 +246,7 @@ def fcpxml(cut: CutExport) -> str:
     out = ['<?xml version="1.0" encoding="UTF-8"?>', "<!DOCTYPE fcpxml>", f'<fcpxml version="{FCPXML_VERSION}">', " <resources>"]
     out.append(f'  <format id="r1"{" name=" + a(name) if name else ""} frameDuration="{frame}" width="{width}" height="{height}"/>')
     asset_format = ' format="r1"' if src.has_video else ""
-    out.append(f'  <asset id="r2" name={a(Path(src.name).stem)} src={a(src.path.resolve().as_uri())} start="0s" '
+    out.append(f'  <asset id="r2" name={a(src.path.stem)} src={a(src.path.resolve().as_uri())} start="0s" '
                f'duration="{_rational(total, rate)}" hasVideo="{int(src.has_video)}"{asset_format} hasAudio="1" '
                f'audioSources="1" audioChannels="{src.channels}" audioRate="{src.sample_rate_hz}"/>')
     out += [" </resources>", " <library>", '  <event name="chaitime">', f"   <project name={a(_one_line(cut.title) or 'chaitime')}>",
@@ -272,7 +256,7 @@ def fcpxml(cut: CutExport) -> str:
     for marker, ev, at in cut.placed(events):
         placed.setdefault(ev.record_in, []).append((marker, at))
     for ev in events:
-        label = ", ".join(ev.speakers) or Path(src.name).stem
+        label = ", ".join(ev.speakers) or src.path.stem
         out.append(f'      <asset-clip ref="r2" name={a(label)} offset="{_rational(ev.record_in, rate)}" '
                    f'start="{_rational(ev.source_in, rate)}" duration="{_rational(ev.source_out - ev.source_in, rate)}"'
                    f'{asset_format} tcFormat="NDF" audioRole="dialogue">')

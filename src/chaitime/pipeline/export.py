@@ -9,7 +9,7 @@ the transcript re-timed as render re-times it. An export is no stage: it never m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .. import fsutil
@@ -61,7 +61,7 @@ def cut_export(episode: Episode, ws: Workspace) -> tuple[fmt.CutExport, tuple[st
 
         vinfo = probe(inputs.source)
         width, height = vinfo.width, vinfo.height
-    source = fmt.Source(recording, info.duration_s, video, info.channels, info.sample_rate_hz, width, height)
+    source = replace(info, path=recording, has_video=video, width=width, height=height)
     chapters = retime_chapters(_original_chapters(episode) or [], timemap, length)
     edited = retime_transcript(inputs.transcript, plan.cuts, timemap, length)
     markers = fmt.chapter_markers(chapters, length) + fmt.speaker_turns(edited)

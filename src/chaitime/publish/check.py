@@ -136,11 +136,11 @@ def template_problems(ws: Workspace) -> list[Problem]:
     settings = ws.settings
     default = config.DEFAULTS["show"]["description"]
     if str(settings.get("show", "description", "")).strip() == default:
-        found.append(Problem(WARNING, "chaitime.toml [show]", f"description is still the template's {default!r}; apps show it as what the show is about.",
+        found.append(Problem(WARNING, "chaitime.toml [show]", f"description is still the default {default!r}; apps show it as what the show is about.",
                              "Write your show's own description = \"...\" under [show]."))
     cover = settings.resolve(settings.get("show", "image"))
     if cover is not None and is_placeholder_cover(cover):
-        found.append(Problem(WARNING, _rel(ws, cover), "is still the placeholder cover chaitime drew (the title on brown), and it is "
+        found.append(Problem(WARNING, _rel(ws, cover), "is still the default placeholder cover chaitime drew (the title on brown), and it is "
                              "embedded in every MP3, clip and page.", "Replace it with your artwork (a square 1400-3000 px RGB PNG or JPEG), "
                              "then run `chaitime ingest` on the episodes to re-tag them."))
     return found

@@ -162,9 +162,14 @@ def ensure_show_guid(ws: Workspace, base_url: str | None = None) -> Workspace:
     host's file is edited as text (comments kept): one line added under [publish], atomically."""
     if ws.settings.get("publish", "guid") or ws.settings.path is None:
         return ws
-    show = show_from(ws, base_url)
     path = ws.settings.path
     text = path.read_text(encoding="utf-8")
+    try:
+        if tomllib.loads(text).get("publish", {}).get("guid"):  # stored since these settings were read
+            return Workspace.open(ws.root)
+    except tomllib.TOMLDecodeError:
+        pass
+    show = show_from(ws, base_url)
     line = GUID_LINE.format(guid=show.podcast_guid)
     head = re.search(r"^[ \t]*\[publish\][ \t]*(#.*)?$", text, re.M)
     if head:
