@@ -20,6 +20,7 @@ from ..workspace import EDIT, SOURCE_JSON, Episode, Workspace
 from .render import _original_chapters, _render_inputs, _render_plan
 from .runner import read_json
 from .sound import master_source
+from .source import recording_candidates
 
 EXPORT_DIR = "export"  # the episode's export/ folder (the default --out)
 FORMATS = ("edl", "fcpxml", "audacity")
@@ -72,10 +73,7 @@ def cut_export(episode: Episode, ws: Workspace) -> tuple[fmt.CutExport, tuple[st
 
 def _recording(episode: Episode) -> Path | None:
     """The recording an audio-only episode was made from: its link beside the episode, or where it was."""
-    record = read_json(episode.machine_dir / SOURCE_JSON) or {}
-    candidates = [episode.path(record["link"])] if record.get("link") else []
-    candidates += [Path(record["path"])] if record.get("path") else []
-    candidates += sorted(episode.folder.glob("source.*"))
+    candidates = recording_candidates(episode, read_json(episode.machine_dir / SOURCE_JSON) or {})
     for candidate in candidates:
         if candidate.is_file():
             return candidate

@@ -131,6 +131,14 @@ def _extract_key(source_hash: str) -> str:
 
 
 
+def recording_candidates(episode: Episode, record: dict) -> list[Path]:
+    """Where the original recording may be, best first: its link beside the episode, the path it
+    was ingested from, a copy kept as source.* in the episode folder."""
+    candidates = [episode.path(record["link"])] if record.get("link") else []
+    candidates += [Path(record["path"])] if record.get("path") else []
+    return candidates + sorted(episode.folder.glob("source.*"))
+
+
 def video_source(episode: Episode) -> Path | None:
     """The original recording to cut video from, when it has video."""
     record_path = episode.machine_dir / SOURCE_JSON
@@ -141,9 +149,7 @@ def video_source(episode: Episode) -> Path | None:
         record = {"has_video": any(probe_mod.probe(p).has_video for p in sorted(episode.folder.glob("source.*")))}
     if not record.get("has_video"):
         return None
-    candidates = [episode.path(record["link"])] if record.get("link") else []
-    candidates += [Path(record.get("path", "")), *sorted(episode.folder.glob("source.*"))]
-    for candidate in candidates:
+    for candidate in recording_candidates(episode, record):
         if candidate.is_file():
             return candidate
     raise InputError(f"{episode.folder}: the recording {record.get('path')} is gone, so the video can't be cut. Put it back, or ingest it again.")
