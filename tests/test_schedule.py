@@ -113,3 +113,17 @@ def test_check_and_publish_warn_about_the_template_cover_and_description(tmp_pat
     toml = root / "chaitime.toml"
     toml.write_text(toml.read_text(encoding="utf-8").replace(config.DEFAULTS["show"]["description"], "Talks about ML."), encoding="utf-8")
     assert template_problems(Workspace.open(root)) == []
+
+
+def test_serve_and_deploy_send_the_types_the_feed_declares(show):
+    from chaitime.publish.mediatypes import content_type
+    from chaitime.publish.serve import SiteHandler
+
+    item = next(etree.fromstring(build_feed(show, now=BERLIN_JUNE_1_0900)).iter("item"))
+    declared = [(el.get("url"), el.get("type")) for el in item if el.tag in (f"{{{NS_PODCAST}}}transcript", f"{{{NS_PODCAST}}}chapters")]
+    assert len(declared) == 4  # VTT, SRT, JSON transcripts and the chapters
+    for url, kind in declared:
+        name = url.rsplit("/", 1)[-1]
+        sent = content_type(f"episodes/004-next-month/{name}")
+        assert sent.split(";")[0] == kind, (name, sent, kind)
+        assert SiteHandler.guess_type(None, f"/site/episodes/004-next-month/{name}") == sent

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import mimetypes
 import os
 import re
 import shutil
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ChaitimeError, ConfigError, InputError, ToolError
+from .mediatypes import content_type
 from .site import MANIFEST as SITE_MANIFEST
 from .urls import FEED_NAME
 
@@ -40,16 +40,6 @@ INDEX_NAME = "index.html"
 SHORT_CACHE = "public, max-age=300"  # feed, pages, sitemap, search index, styles: they change in place
 LONG_CACHE = "public, max-age=86400"  # media and images: a new episode is a new file
 S3_INSTALL = 'S3 deploys need boto3: pip install "chaitime[s3]"'
-# Content types chaitime sets itself (mimetypes differs between systems for several of these).
-TYPES = {
-    ".html": "text/html; charset=utf-8", ".htm": "text/html; charset=utf-8",
-    ".vtt": "text/vtt; charset=utf-8", ".srt": "application/x-subrip", ".txt": "text/plain; charset=utf-8",
-    ".json": "application/json", ".xml": "application/xml", ".css": "text/css; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8", ".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".mp4": "video/mp4",
-    ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp", ".svg": "image/svg+xml",
-    ".ico": "image/x-icon", ".md": "text/markdown; charset=utf-8", ".woff2": "font/woff2",
-}
-FEED_TYPE = "application/rss+xml; charset=utf-8"
 LONG_LIVED = ("audio/", "video/", "image/", "font/")
 
 Progress = Callable[..., None]
@@ -95,32 +85,6 @@ def phase(rel: str) -> int:
     if name.endswith((".html", ".htm")):
         return 1
     return 0
-
-
-def is_feed(rel: str, path: Path | None = None) -> bool:
-    """The podcast feed, or another RSS feed in the site."""
-    if rel.rsplit("/", 1)[-1] == FEED_NAME:
-        return True
-    if path is None or not rel.endswith(".xml"):
-        return False
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(1024)
-    except OSError:
-        return False
-    return b"<rss" in head
-
-
-def content_type(rel: str, path: Path | None = None) -> str:
-    suffix = Path(rel).suffix.lower()
-    if suffix == ".xml" and is_feed(rel, path):
-        return FEED_TYPE
-    if suffix in TYPES:
-        return TYPES[suffix]
-    guessed, _ = mimetypes.guess_type(rel)
-    if guessed and guessed.startswith("text/"):
-        return f"{guessed}; charset=utf-8"
-    return guessed or "application/octet-stream"
 
 
 def cache_control(rel: str, path: Path | None = None) -> str:

@@ -17,21 +17,8 @@ from functools import partial
 from pathlib import Path
 
 from ..errors import InputError
-from ..workspace import CHAPTERS
+from .mediatypes import content_type
 
-CONTENT_TYPES = {
-    ".xml": "application/rss+xml; charset=utf-8",
-    ".vtt": "text/vtt; charset=utf-8",
-    ".srt": "application/x-subrip; charset=utf-8",
-    ".mp3": "audio/mpeg",
-    ".m4a": "audio/x-m4a",
-    ".mp4": "video/mp4",
-    ".json": "application/json",
-    ".js": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".html": "text/html; charset=utf-8",
-    ".txt": "text/plain; charset=utf-8",
-}
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -39,12 +26,7 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
     """Static files with HEAD, single byte-range support and CORS headers."""
 
     def guess_type(self, path):
-        suffix = Path(str(path)).suffix.lower()
-        if str(path).endswith(CHAPTERS):
-            return "application/json+chapters"
-        if str(path).endswith("sitemap.xml"):
-            return "application/xml; charset=utf-8"
-        return CONTENT_TYPES.get(suffix) or super().guess_type(path)
+        return content_type(Path(str(path)).name, Path(str(path)))
 
     def end_headers(self) -> None:
         self.send_header("Accept-Ranges", "bytes")
