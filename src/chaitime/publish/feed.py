@@ -287,9 +287,10 @@ def content_html(rel: Release) -> str:
 def _sub(parent, ns: str | None, tag: str, body: str | None = None, **attrs: str | None):
     from lxml import etree
 
-    elem = etree.SubElement(parent, f"{{{ns}}}{tag}" if ns else tag, {k: v for k, v in attrs.items() if v is not None})
+    # host text (titles, names) may hold control characters XML can't carry: they are dropped here, for every tag
+    elem = etree.SubElement(parent, f"{{{ns}}}{tag}" if ns else tag, {k: markdown.clean(v) for k, v in attrs.items() if v is not None})
     if body is not None:
-        elem.text = body
+        elem.text = markdown.clean(body)
     return elem
 
 
