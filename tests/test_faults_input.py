@@ -99,3 +99,60 @@ def test_symlinked_recording_is_kept_and_an_empty_edit_is_refused(sample_recordi
     run_chaitime("clip", ep.name, "--start", "1", "--end", "500", cwd=ws, check=True)
     clips = list((ep / "clips").glob("*.mp4"))
     assert len(clips) == 1
+
+
+@pytest.mark.parametrize(("url", "why"), [
+    ("https://cdn.example.com/pod?ref=rss&x=1", "has a query"),
+    ("https://example.com/pod#top", "has a query"),
+    ("https://example.com/my pod", "has a space"),
+    ("http://[::1", "is not a valid URL"),
+    ("https://user:pw@example.com", "has a user name or password"),
+    ("https://example.com:99999/", "is not a valid URL"),
+    ("ftp://example.com/", "is not an http"),
+])
+def test_a_base_url_that_would_break_every_link_is_refused_with_the_key(url, why):
+    from chaitime.publish.urls import check_base_url
+
+    with pytest.raises(ConfigError, match=rf"^--base-url: .*{why}"):
+        check_base_url(url, "--base-url")
+
+
+def test_a_base_url_host_and_path_are_encoded_and_credentials_never_reach_the_feed():
+    from chaitime.publish.urls import SiteUrls, check_base_url
+
+    assert check_base_url("https://B\u00fccher.example/p\u00f6dcast/") == "https://xn--bcher-kva.example/p%C3%B6dcast"
+    assert check_base_url("http://[::1]:8000/x/") == "http://[::1]:8000/x"
+    assert SiteUrls.from_base("https://example.com/a%20b").file("ep", "audio.mp3") == "https://example.com/a%20b/episodes/ep/audio.mp3"
+
+
+def _workspace(tmp_path: Path, base_url: str) -> Path:
+    root = tmp_path / "show"
+    root.mkdir()
+    text = config.default_text().replace('base_url = "https://example.com/podcast"', f"base_url = {base_url!r}")
+    (root / "chaitime.toml").write_text(text)
+    (root / "episodes").mkdir()
+    return root
+
+
+@pytest.mark.parametrize("command", [["feed"], ["check"], ["publish", "--out", "site"], ["ingest", "missing.wav"]])
+def test_a_bad_base_url_in_chaitime_toml_is_one_line_exit_3_from_every_command(tmp_path, command):
+    root = _workspace(tmp_path, "http://[::1")
+    done = run_chaitime(*command, cwd=root)
+    assert done.returncode == 3, done.stderr
+    assert "chaitime.toml: [publish] base_url: 'http://[::1' is not a valid URL" in done.stderr
+    assert "Traceback" not in done.stderr and not (root / "feeds" / "podcast.xml").exists()
+
+
+def test_adding_the_show_guid_keeps_the_bom_line_ends_and_mode_of_chaitime_toml(tmp_path):
+    root = _workspace(tmp_path, "https://example.com/p")
+    toml = root / "chaitime.toml"
+    toml.write_bytes(b"\xef\xbb\xbf" + toml.read_bytes().replace(b"\n", b"\r\n"))
+    os.chmod(toml, 0o644)
+    lines = toml.read_bytes().count(b"\n")
+    done = run_chaitime("feed", cwd=root)
+    assert done.returncode == 0, done.stderr
+    data = toml.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf") and b'\r\nguid = "' in data
+    assert data.count(b"\r\n") == data.count(b"\n") == lines + 2  # the comment and the guid line, CRLF like the rest
+    assert stat.S_IMODE(toml.stat().st_mode) == 0o644
+    assert config.load(root).get("publish", "guid")  # reads back, BOM and all

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -198,17 +199,40 @@ def init(folder: Path, *, host: str | None = None, title: str | None = None) -> 
     return path, True
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
+def read_settings_text(path: Path) -> str:
+    """chaitime.toml's text as the host saved it, a UTF-8 byte-order mark and CRLF line ends
+    accepted (an editor on Windows writes both); anything else that isn't UTF-8 is named."""
+    try:
+        return path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}). Save it as UTF-8.") from exc
+
+
+def edit_settings_text(path: Path, change: Callable[[str], str | None]) -> str | None:
+    """Apply ``change`` to chaitime.toml's text (LF line ends) and write the result back the way
+    the host's file was: its byte-order mark, its line ends and its mode kept, atomically.
+    ``change`` returns None to leave the file alone; the new text (LF) is returned."""
+    raw = path.read_bytes()
+    new = change(read_settings_text(path))
+    if new is None:
+        return None
+    out = new.replace("\n", "\r\n") if b"\r\n" in raw else new
+    fsutil.write_bytes(path, (_BOM if raw.startswith(_BOM) else b"") + out.encode("utf-8"))
+    return new
+
+
 def load(root: Path) -> Settings:
     """Read ``root/chaitime.toml`` over the defaults and validate it."""
     path = Path(root) / CONFIG_NAME
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(read_settings_text(path))
     except FileNotFoundError:
         return Settings(Path(root), _merge({}), None)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}). Fix the line it names, or delete the file and run `chaitime init`.") from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text. Save it as UTF-8.") from exc
     _validate(path, raw)
     return Settings(Path(root), _merge(raw), path)
 
@@ -288,8 +312,10 @@ def _check_choices(path: Path, raw: dict) -> None:
     if "chapters" in d and not 1 <= d["chapters"] <= MAX_CHAPTERS:
         raise ConfigError(f"{path}: [draft] chapters {d['chapters']} is out of range. Use 1-{MAX_CHAPTERS}, or leave it out to let the content decide.")
     url = raw.get("publish", {}).get("base_url")
-    if url is not None and not str(url).startswith(("http://", "https://")):
-        raise ConfigError(f"{path}: [publish] base_url {url!r} must start with https:// (or http://).")
+    if url is not None:
+        from .publish.urls import check_base_url
+
+        check_base_url(url, f"{path}: [publish] base_url")
 
 
 def _toml_str(value: str) -> str:

@@ -74,7 +74,8 @@ def gather(ws: Workspace, base_url: str | None, loudness: bool, now: dt.datetime
     try:
         ctx.show = show_from(ws, base_url)
     except ChaitimeError as exc:
-        ctx.gathered.append(Problem(ERROR, "chaitime.toml", str(exc), "Edit chaitime.toml as the message says."))
+        where, fix = ("--base-url", "Give --base-url as the message says.") if base_url else ("chaitime.toml", "Edit chaitime.toml as the message says.")
+        ctx.gathered.append(Problem(ERROR, where, str(exc).removeprefix(f"{where}: "), fix))
     try:
         tz = config.timezone(ws.settings)
     except ChaitimeError as exc:

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .. import config
 from ..errors import ConfigError, InputError
-from ..fsutil import write_if_changed, write_text
+from ..fsutil import write_if_changed
 from ..transcript.formats import clock, timestamp
 from ..workspace import CHAPTERS, EPISODE_FILES, FEED_TRANSCRIPTS, VIDEO, Workspace
 from . import markdown
@@ -163,28 +164,31 @@ def ensure_show_guid(ws: Workspace, base_url: str | None = None) -> Workspace:
     if ws.settings.get("publish", "guid") or ws.settings.path is None:
         return ws
     path = ws.settings.path
-    text = path.read_text(encoding="utf-8")
-    try:
-        if tomllib.loads(text).get("publish", {}).get("guid"):  # stored since these settings were read
-            return Workspace.open(ws.root)
-    except tomllib.TOMLDecodeError:
-        pass
-    show = show_from(ws, base_url)
-    line = GUID_LINE.format(guid=show.podcast_guid)
-    head = re.search(r"^[ \t]*\[publish\][ \t]*(#.*)?$", text, re.M)
-    if head:
-        cut = head.end() + 1 if head.end() < len(text) else len(text)
-        text = text[:cut] + ("" if text[:cut].endswith("\n") else "\n") + line + text[cut:]
-    else:
-        text = text + ("" if text.endswith("\n") or not text else "\n") + "\n[publish]\n" + line
-    try:
-        stored = tomllib.loads(text).get("publish", {}).get("guid")
-    except tomllib.TOMLDecodeError:
-        stored = None
-    if stored != show.podcast_guid:  # an unusual layout (a [publish] inside a string): never break the file
-        raise ConfigError(f"{path}: could not add the show's podcast:guid under [publish]. Add the line "
-                          f'guid = "{show.podcast_guid}" under [publish] yourself and run this again.')
-    write_text(path, text)
+
+    def add_guid(text: str) -> str | None:
+        try:
+            if tomllib.loads(text).get("publish", {}).get("guid"):  # stored since these settings were read
+                return None
+        except tomllib.TOMLDecodeError:
+            pass
+        show = show_from(ws, base_url)
+        line = GUID_LINE.format(guid=show.podcast_guid)
+        head = re.search(r"^[ \t]*\[publish\][ \t]*(#.*)?$", text, re.M)
+        if head:
+            cut = head.end() + 1 if head.end() < len(text) else len(text)
+            text = text[:cut] + ("" if text[:cut].endswith("\n") else "\n") + line + text[cut:]
+        else:
+            text = text + ("" if text.endswith("\n") or not text else "\n") + "\n[publish]\n" + line
+        try:
+            stored = tomllib.loads(text).get("publish", {}).get("guid")
+        except tomllib.TOMLDecodeError:
+            stored = None
+        if stored != show.podcast_guid:  # an unusual layout (a [publish] inside a string): never break the file
+            raise ConfigError(f"{path}: could not add the show's podcast:guid under [publish]. Add the line "
+                              f'guid = "{show.podcast_guid}" under [publish] yourself and run this again.')
+        return text
+
+    config.edit_settings_text(path, add_guid)
     return Workspace.open(ws.root)
 
 

@@ -313,31 +313,39 @@ def add_vocabulary(ws: Workspace, term: str) -> str:
 
     path = ws.root / config.CONFIG_NAME
     config.check_text(term, "vocabulary term", max_len=config.MAX_TERM, required=True, error=InputError)
-    text = path.read_text(encoding="utf-8")
-    before = tomllib.loads(text)
-    have = before.get("transcribe", {}).get("vocabulary", [])
-    if term in have:
-        return f"{term!r} is already in the vocabulary."
-    line = re.compile(r"^(vocabulary\s*=\s*\[)(.*)(\].*)$", re.M)
-    found = line.search(text.split("[transcribe]", 1)[1]) if "[transcribe]" in text else None
-    quoted = json.dumps(term, ensure_ascii=False)  # a JSON string is a TOML basic string
-    if found and "vocabulary" in before.get("transcribe", {}):
-        head, rest = text.split("[transcribe]", 1)
-        inner = found.group(2).rstrip()
-        rest = rest[: found.start()] + found.group(1) + (inner + ", " if inner else "") + quoted + found.group(3) + rest[found.end():]
-        new = head + "[transcribe]" + rest
-    elif "[transcribe]" in text and "vocabulary" not in before.get("transcribe", {}):
-        new = re.sub(r"^\[transcribe\][^\n]*\n", lambda m: m.group(0) + f"vocabulary = [{quoted}]\n", text, count=1, flags=re.M)
-    else:
-        new = None
-    expected = {**before, "transcribe": {**before.get("transcribe", {}), "vocabulary": [*have, term]}}
-    try:
-        ok = new is not None and tomllib.loads(new) == expected
-    except tomllib.TOMLDecodeError:
-        ok = False
-    if not ok:
-        return f"add {term!r} to [transcribe] vocabulary in chaitime.toml by hand (the file's layout wasn't one the studio edits safely)."
-    fsutil.write_text(path, new)
+    said: list[str] = []
+
+    def add(text: str) -> str | None:
+        before = tomllib.loads(text)
+        have = before.get("transcribe", {}).get("vocabulary", [])
+        if term in have:
+            said.append(f"{term!r} is already in the vocabulary.")
+            return None
+        line = re.compile(r"^(vocabulary\s*=\s*\[)(.*)(\].*)$", re.M)
+        found = line.search(text.split("[transcribe]", 1)[1]) if "[transcribe]" in text else None
+        quoted = json.dumps(term, ensure_ascii=False)  # a JSON string is a TOML basic string
+        if found and "vocabulary" in before.get("transcribe", {}):
+            head, rest = text.split("[transcribe]", 1)
+            inner = found.group(2).rstrip()
+            rest = rest[: found.start()] + found.group(1) + (inner + ", " if inner else "") + quoted + found.group(3) + rest[found.end():]
+            new = head + "[transcribe]" + rest
+        elif "[transcribe]" in text and "vocabulary" not in before.get("transcribe", {}):
+            new = re.sub(r"^\[transcribe\][^\n]*\n", lambda m: m.group(0) + f"vocabulary = [{quoted}]\n", text, count=1, flags=re.M)
+        else:
+            new = None
+        expected = {**before, "transcribe": {**before.get("transcribe", {}), "vocabulary": [*have, term]}}
+        try:
+            ok = new is not None and tomllib.loads(new) == expected
+        except tomllib.TOMLDecodeError:
+            ok = False
+        if not ok:
+            said.append(f"add {term!r} to [transcribe] vocabulary in chaitime.toml by hand (the file's layout wasn't one the studio edits safely).")
+            return None
+        return new
+
+    config.edit_settings_text(path, add)
+    if said:
+        return said[0]
     return f"{term!r} added to the show's vocabulary (chaitime.toml)."
 
 
