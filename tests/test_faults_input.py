@@ -13,6 +13,7 @@ import pytest
 
 from chaitime import config, fsutil
 from chaitime.errors import ConfigError, InputError
+from chaitime.workspace import Workspace
 from conftest import run_chaitime
 
 
@@ -156,3 +157,23 @@ def test_adding_the_show_guid_keeps_the_bom_line_ends_and_mode_of_chaitime_toml(
     assert data.count(b"\r\n") == data.count(b"\n") == lines + 2  # the comment and the guid line, CRLF like the rest
     assert stat.S_IMODE(toml.stat().st_mode) == 0o644
     assert config.load(root).get("publish", "guid")  # reads back, BOM and all
+
+
+def test_a_copied_episode_folder_with_the_same_guid_is_refused_naming_both_and_the_feed_is_kept(tmp_path):
+    from chaitime.publish.feed import write_feed
+    from chaitime.publish.site import publish_site
+    from test_publish import add_episode, make_workspace
+
+    root = tmp_path / "show"
+    make_workspace(root)
+    ws = Workspace.open(root)
+    feed = write_feed(ws)
+    before = feed.read_bytes()
+    add_episode(root, "003-copy", title="Copy", guid="guid-0001", date="2024-05-01", number=3)
+    ws = Workspace.open(root)
+    line = r"episodes/001-first-brew and episodes/003-copy have the same guid 'guid-0001' .*Give episodes/003-copy/episode.toml its own, e.g. guid = \""
+    with pytest.raises(InputError, match=line):
+        write_feed(ws)
+    with pytest.raises(InputError, match=line):
+        publish_site(ws, tmp_path / "public")
+    assert feed.read_bytes() == before  # both episodes the feed had are still in it

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 from .. import config
 from ..errors import InputError
@@ -70,7 +72,28 @@ def published(ws: Workspace, now: dt.datetime | None = None) -> list[Release]:
     """Every complete episode that is not a draft and whose release time has come, newest first; an
     episode without audio is an error. (An incomplete one, whose stages failed or were interrupted,
     is left out: see pipeline.feed; a scheduled one waits: see ``scheduled``.)"""
-    return due(candidates(ws), now)
+    releases = due(candidates(ws), now)
+    check_unique_guids(ws, releases)
+    return releases
+
+
+def check_unique_guids(ws: Workspace, releases: list[Release]) -> None:
+    """Two episodes with one guid (a copied folder) would be one episode to every app, which keeps
+    whichever it saw first: refuse, naming both folders and the one to give a new guid (the one the
+    written feed doesn't carry yet), rather than publish a feed that hides one of them."""
+    first: dict[str, Release] = {}
+    feed = ws.feed_path.read_text(encoding="utf-8", errors="replace") if ws.feed_path.is_file() else ""
+    for rel in reversed(releases):  # oldest first: the earlier episode keeps the guid
+        other = first.setdefault(rel.meta.guid, rel)
+        if other is rel:
+            continue
+        copy = rel if f"/episodes/{quote(other.slug)}/" in feed or f"/episodes/{quote(rel.slug)}/" not in feed else other
+        fresh = uuid.uuid5(uuid.NAMESPACE_URL, f"chaitime:{copy.slug}:{copy.meta.guid}")
+        raise InputError(
+            f"episodes/{other.slug} and episodes/{rel.slug} have the same guid {rel.meta.guid!r} (a copied folder?); "
+            f"podcast apps would show only one of them. Give episodes/{copy.slug}/episode.toml its own, "
+            f'e.g. guid = "{fresh}", and run this again (never change the guid of an episode already published).'
+        )
 
 
 def scheduled(ws: Workspace, now: dt.datetime | None = None) -> list[Release]:
