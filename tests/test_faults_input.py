@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from chaitime import config, fsutil
 from chaitime.errors import ConfigError, InputError
 from chaitime.workspace import Workspace
 from conftest import run_chaitime
+from test_faults_stages import chaitime_env
 
 
 def test_a_date_before_1900_is_refused_with_the_reason():
@@ -177,3 +180,63 @@ def test_a_copied_episode_folder_with_the_same_guid_is_refused_naming_both_and_t
     with pytest.raises(InputError, match=line):
         publish_site(ws, tmp_path / "public")
     assert feed.read_bytes() == before  # both episodes the feed had are still in it
+
+
+def test_publishing_onto_a_full_disk_is_exit_7_naming_the_destination(tmp_path):
+    from test_publish import add_episode, make_workspace, synthetic_mp3
+
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", str(mnt)], capture_output=True).returncode:
+        pytest.skip("mounting a tmpfs is not permitted here")
+    try:
+        root = tmp_path / "show"
+        make_workspace(root)
+        add_episode(root, "003-long", title="Long", guid="guid-0003", date="2024-05-01", number=3, mp3=lambda p: synthetic_mp3(p, 32000))
+        done = run_chaitime("publish", "--out", str(mnt / "public"), cwd=root)
+        assert done.returncode == 7, done.stderr
+        line = done.stderr.strip().splitlines()[-1]
+        assert line.startswith("chaitime: error: disk full:") and f"{mnt} has no room for the published site public/" in line
+        assert "needs about" in line and "audio.mp3" not in line and "Traceback" not in done.stderr
+        assert not (mnt / "public").exists() and not (mnt / ".public.staging").exists()
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def _limited(resource_id: int, soft: int):
+    import resource
+
+    def limit():
+        resource.setrlimit(resource_id, (soft, resource.getrlimit(resource_id)[1]))
+
+    return limit
+
+
+def test_a_file_size_limit_names_the_limit_not_a_full_disk(tmp_path):
+    import resource
+
+    from test_publish import make_workspace
+
+    root = tmp_path / "show"
+    make_workspace(root)
+    done = subprocess.run([sys.executable, "-m", "chaitime", "feed"], cwd=root, capture_output=True, text=True,
+                          preexec_fn=_limited(resource.RLIMIT_FSIZE, 2048), env=chaitime_env(), timeout=120)
+    assert done.returncode == 1, done.stderr
+    line = done.stderr.strip().splitlines()[-1]
+    assert "file too large: this shell's file-size limit (ulimit -f) is 0.0 MB" in line and "ulimit -f unlimited" in line
+    assert "disk full" not in line and "Traceback" not in done.stderr
+    assert not list((root / "feeds").glob(".*.tmp*"))
+
+
+def test_too_many_open_files_names_the_limit_and_the_fix():
+    import errno
+    import resource
+
+    from chaitime.cli import os_error_line
+
+    line, code = os_error_line(OSError(errno.EMFILE, "Too many open files", "/show/episodes/x/audio.mp3"))
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    assert code == 1 and line == (f"/show/episodes/x/audio.mp3: too many open files: this shell allows {soft} (ulimit -n). "
+                                  "Raise it (`ulimit -n 4096`) and run the command again; it resumes where it stopped.")
+    line, code = os_error_line(OSError(errno.ENOSPC, "No space left on device", "/tmp/x.mp3"))
+    assert code == 7 and line.startswith("disk full:")

@@ -17,7 +17,7 @@ from .errors import DiskFullError, InputError
 # What atomic_path names its temporaries (".audio.k3j_x9.tmp.mp3") and scratch folders (".clip.x.tmp"):
 # anything matching, left in a folder chaitime owns, is a leftover of a killed run.
 TEMP_NAME = re.compile(r"^\..+\.tmp(\.[A-Za-z0-9]+)?$")
-NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)  # EFBIG is a file-size limit (ulimit -f), not a full disk: see cli.os_error_line
 
 
 def _umask() -> int:

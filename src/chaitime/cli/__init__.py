@@ -49,11 +49,41 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as exc:
         if show_traceback:
             raise
-        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-        click.echo(f"chaitime: error: {where}{exc.strerror or exc}. Check the path and its permissions.", err=True)
-        sys.exit(1)
+        line, code = os_error_line(exc)
+        click.echo(f"chaitime: error: {line}", err=True)
+        sys.exit(code)
     except Exception as exc:  # a bug: one line and a distinct exit code; --traceback shows the stack
         if show_traceback:
             raise
         click.echo(internal_error_line(exc), err=True)
         sys.exit(INTERNAL_ERROR_EXIT)
+
+
+def os_error_line(exc: OSError) -> tuple[str, int]:
+    """An operating-system error no stage turned into its own line: what, where and the fix that
+    fits the cause (a full disk is exit 7 like everywhere else; a limit of this shell names the limit)."""
+    import errno
+    import resource
+    from pathlib import Path
+
+    from .. import fsutil
+
+    path = getattr(exc, "filename2", None) or getattr(exc, "filename", None)
+    where = f"{path}: " if path else ""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        full = fsutil.disk_full(Path(path).parent if path else Path.cwd(), None, f"writing {Path(path).name}" if path else "a file")
+        return str(full), full.exit_code
+    if exc.errno == errno.EFBIG:
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        shown = "unlimited" if limit == resource.RLIM_INFINITY else f"{limit / 1e6:.1f} MB"
+        return (f"{where}file too large: this shell's file-size limit (ulimit -f) is {shown}, or the disk's file system "
+                "can't hold a file this big (FAT32: 4 GB). Raise the limit (`ulimit -f unlimited`) or use another disk, and run the command again."), 1
+    if exc.errno in (errno.EMFILE, errno.ENFILE):
+        limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        return (f"{where}too many open files: this shell allows {limit} (ulimit -n). Raise it (`ulimit -n 4096`) "
+                "and run the command again; it resumes where it stopped."), 1
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"{where}{exc.strerror or exc}. Check the path and its permissions (or use a writable folder).", 1
+    if exc.errno == errno.ENOENT:
+        return f"{where}{exc.strerror or exc}. Check the path (was it moved or deleted while chaitime ran?).", 1
+    return f"{where}{exc.strerror or exc}. Check the path and its permissions.", 1

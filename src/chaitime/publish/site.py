@@ -17,6 +17,7 @@ from pathlib import Path
 from string import Template
 from urllib.parse import quote
 
+from .. import fsutil
 from ..errors import InputError
 from ..transcript.formats import clock
 from ..transcript.model import Transcript
@@ -350,6 +351,16 @@ def sitemap(show: Show, releases: list[Release]) -> str:
 # --- Sync: assemble beside, swap in ----------------------------------------------------------
 
 def sync_site(plan: list[SiteFile], out: Path) -> PublishReport:
+    try:
+        return _sync_site(plan, out)
+    except OSError as exc:
+        if exc.errno in fsutil.NO_SPACE:  # named by the destination, not by the file being copied
+            need = sum(len(f.data) if f.data is not None else f.source.stat().st_size for f in plan)
+            raise fsutil.disk_full(out.parent, need, f"the published site {out.name}/") from exc
+        raise
+
+
+def _sync_site(plan: list[SiteFile], out: Path) -> PublishReport:
     staging = out.parent / f".{out.name}.staging"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
