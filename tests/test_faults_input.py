@@ -240,3 +240,23 @@ def test_too_many_open_files_names_the_limit_and_the_fix():
                                   "Raise it (`ulimit -n 4096`) and run the command again; it resumes where it stopped.")
     line, code = os_error_line(OSError(errno.ENOSPC, "No space left on device", "/tmp/x.mp3"))
     assert code == 7 and line.startswith("disk full:")
+
+
+@pytest.mark.parametrize("after_s", [0.15, 0.3, 0.6, 1.0])  # before ~0.05 s the console script pip wrote is still importing re
+def test_ctrl_c_in_the_first_second_is_one_line_and_exit_130(tmp_path, after_s):
+    import signal
+    import time
+
+    from test_publish import make_workspace
+
+    root = tmp_path / "show"
+    make_workspace(root)
+    script = Path(sys.executable).with_name("chaitime")  # the console script a host runs
+    proc = subprocess.Popen([str(script), "check"], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=chaitime_env())
+    time.sleep(after_s)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    if proc.returncode == 0:
+        pytest.skip("check finished before the signal")
+    assert proc.returncode == 130, err
+    assert err.strip() == "chaitime: interrupted; run the same command again to resume."

@@ -10,6 +10,7 @@ import sys
 
 import click
 
+from ..entry import interrupted
 from ..errors import ChaitimeError
 from .base import INTERNAL_ERROR_EXIT, cli, internal_error_line
 
@@ -27,25 +28,21 @@ def _register() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    _register()
     args = list(sys.argv[1:] if argv is None else argv)
     show_traceback = "--traceback" in args
     try:
+        _register()
         cli.main(args=args, standalone_mode=False, prog_name="chaitime")
     except ChaitimeError as exc:
         if show_traceback:
             raise
         click.echo(f"chaitime: error: {exc}", err=True)
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("chaitime: interrupted; run the same command again to resume.", err=True)
-        sys.exit(130)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        interrupted()
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("chaitime: interrupted; run the same command again to resume.", err=True)
-        sys.exit(130)
     except OSError as exc:
         if show_traceback:
             raise
