@@ -1,22 +1,26 @@
 """The studio's routes: pages, a JSON API over studio.episodes, the original-timeline audio.
 
 Every request must carry the run's token (the URL's ?token=, then a cookie; a change also in the
-X-Chaitime-Token header, which another page can't set) and a Host of localhost or 127.0.0.1, so
-another web page or a DNS-rebinding name can't drive it. A bad request is a 4xx with a message; a
-bug in one request is a 500 with a message; the server keeps running either way.
+X-Chaitime-Token header, which another page can't set) and a Host of localhost, 127.0.0.1 or [::1]
+with this server's port or none, so another web page or a DNS-rebinding name can't drive it (403);
+a Host header that isn't one host and port is a 400. A bad request is a 4xx with a one-line JSON
+message and nothing in the terminal; a bug in one request is a 500 with a message and its
+traceback logged once; the server keeps running either way. A body is read up to MAX_BODY and
+refused with 413 past it (at once when its Content-Length says so).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import threading
 from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -31,6 +35,8 @@ STATIC = Path(__file__).parent / "static"
 COOKIE = "chaitime_studio"
 HOSTS = {"127.0.0.1", "localhost", "[::1]"}
 MAX_BODY = 4 << 20  # a post of 1 MB, JSON-escaped
+# A Host header's value: a name (DNS name or IPv4) or an IPv6 literal, then an optional port.
+_HOST = re.compile(r"(?P<name>[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::(?P<port>[0-9]{1,5}))?", re.ASCII | re.IGNORECASE)
 
 
 class Guard:
@@ -44,7 +50,13 @@ class Guard:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        if _hostname(request.headers.get("host") or "") not in HOSTS:
+        hosts = request.headers.getlist("host")
+        host = _host(hosts[0]) if len(hosts) == 1 else None
+        if host is None:
+            await _bad_host()(scope, receive, send)
+            return
+        server = scope.get("server") or (None, None)
+        if host[0] not in HOSTS or (host[1] is not None and server[1] is not None and host[1] != server[1]):
             await _deny("the studio answers only on localhost (Host header).")(scope, receive, send)
             return
         given = request.query_params.get("token") or request.cookies.get(COOKIE) or ""
@@ -66,14 +78,49 @@ class Guard:
         await self.app(scope, receive, send_with_cookie)
 
 
-def _hostname(header: str) -> str:
-    """The name in a Host header, without its port ("[::1]:8000" -> "[::1]")."""
-    header = header.strip().lower()
-    return header.split("]")[0] + "]" if header.startswith("[") else header.rsplit(":", 1)[0]
+def _host(header: str) -> tuple[str, int | None] | None:
+    """A Host header's (name, port): "[::1]:8000" -> ("[::1]", 8000), "localhost" -> ("localhost", None);
+    None unless it is exactly one host and an all-digit port ("localhost:1@evil.example" and
+    "127.0.0.1:8000, evil.example" are None)."""
+    m = _HOST.fullmatch(header.strip(" \t"))
+    if not m:
+        return None
+    return m["name"].lower(), int(m["port"]) if m["port"] else None
 
 
 def _deny(why: str) -> Response:
     return JSONResponse({"error": f"forbidden: {why}"}, status_code=403)
+
+
+def _bad_host() -> Response:
+    return JSONResponse({"error": "bad request: the Host header must be one host name and port, like 127.0.0.1:8000."}, status_code=400)
+
+
+class Bugs:
+    """ASGI middleware: a bug in one request is a 500 with a message and one log record with its
+    traceback (the server doesn't log it again); expected errors never reach it (their handlers answer)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            if started:  # too late to answer: the server logs it and drops the connection
+                raise
+            log.exception("studio: %s %s failed", scope.get("method"), scope.get("path"))
+            await _internal(exc)(scope, receive, send)
 
 
 def make_app(root: Path, token: str | None = None) -> Starlette:
@@ -89,11 +136,24 @@ def make_app(root: Path, token: str | None = None) -> Starlette:
         return w, w.episode(_slug(request.path_params["slug"]))
 
     async def body(request: Request) -> dict:
-        raw = await request.body()
-        if len(raw) > MAX_BODY:
-            raise InputError("request body too large (4 MB at most).")
+        too_large = HTTPException(413, f"request body too large ({MAX_BODY >> 20} MB at most).")
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > MAX_BODY:
+            raise too_large  # refused before a byte of it is read
+        chunks, size = [], 0
+        try:
+            async for chunk in request.stream():  # chunked or lying about its length: counted as it comes
+                size += len(chunk)
+                if size > MAX_BODY:
+                    raise too_large
+                chunks.append(chunk)
+        except ClientDisconnect:
+            raise HTTPException(400, "the request body was cut short (the connection closed).") from None
+        raw = b"".join(chunks)
         try:
             data = json.loads(raw or b"{}")
+        except RecursionError:
+            raise InputError("request body is nested too deeply to be an edit (JSON arrays or objects inside each other).") from None
         except ValueError as exc:
             raise InputError(f"request body is not JSON ({exc}).") from exc
         if not isinstance(data, dict):
@@ -215,8 +275,13 @@ def make_app(root: Path, token: str | None = None) -> Starlette:
         Route("/api/publish", post_publish, methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes, exception_handlers={Exception: _error, HTTPException: _http_error})
-    app.add_middleware(Guard, token=token)
+    # Expected errors have handlers below the middleware (answered, not re-raised, so the terminal
+    # stays quiet); Bugs answers the rest. Exception: only a bug in the middleware itself, logged by
+    # the server when Starlette re-raises it.
+    app = Starlette(routes=routes, exception_handlers={ChaitimeError: _error, HTTPException: _http_error,
+                                                       Exception: _last_resort})
+    app.add_middleware(Bugs)
+    app.add_middleware(Guard, token=token)  # outermost: a request without the token touches nothing
     app.state.token = token
     return app
 
@@ -240,17 +305,32 @@ def _text(data: dict, key: str) -> str:
     return value
 
 
-async def _error(request: Request, exc: Exception) -> Response:
+async def _error(request: Request, exc: ChaitimeError) -> Response:
+    """A ChaitimeError is the user's to fix: 409 for a conflict, 404 for a missing episode, else 400."""
+    message = _line(str(exc))
     if isinstance(exc, (Conflict, BusyError)):
-        return JSONResponse({"error": str(exc), "conflict": isinstance(exc, Conflict)}, status_code=409)
-    if isinstance(exc, ChaitimeError):
-        return JSONResponse({"error": str(exc)}, status_code=404 if "no such episode" in str(exc) else 400)
-    log.exception("studio: %s %s failed", request.method, request.url.path)
-    return JSONResponse({"error": f"internal error: {type(exc).__name__}: {exc}. This is a bug; the studio keeps running."}, status_code=500)
+        return JSONResponse({"error": message, "conflict": isinstance(exc, Conflict)}, status_code=409)
+    return JSONResponse({"error": message}, status_code=404 if "no such episode" in message else 400)
 
 
 async def _http_error(request: Request, exc: HTTPException) -> Response:
-    return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+    if exc.status_code in (204, 304):
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    return JSONResponse({"error": _line(str(exc.detail))}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _last_resort(request: Request, exc: Exception) -> Response:
+    return _internal(exc)
+
+
+def _internal(exc: Exception) -> Response:
+    return JSONResponse({"error": _line(f"internal error: {type(exc).__name__}: {exc}. This is a bug; the studio keeps running.")},
+                        status_code=500)
+
+
+def _line(message: str) -> str:
+    """One line for the page's message bar (a message's line breaks become spaces)."""
+    return re.sub(r"\s*[\r\n]+\s*", " ", message).strip()
 
 
 def _render(ws: Workspace, ep, progress) -> dict:
