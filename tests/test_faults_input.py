@@ -260,3 +260,48 @@ def test_ctrl_c_in_the_first_second_is_one_line_and_exit_130(tmp_path, after_s):
         pytest.skip("check finished before the signal")
     assert proc.returncode == 130, err
     assert err.strip() == "chaitime: interrupted; run the same command again to resume."
+
+
+# Where openai-whisper is installed, a sitecustomize makes whisper and torch absent the way a plain
+# install has them absent: no module to find, no distribution to ask for its version. In the plain
+# install .ci/run makes, the test runs against the real absence.
+ABSENT = '''
+import importlib.metadata, importlib.util, sys
+_gone = {"whisper", "torch"}
+_find = importlib.util.find_spec
+importlib.util.find_spec = lambda name, package=None: None if name.split(".")[0] in _gone else _find(name, package)
+_version = importlib.metadata.version
+def version(name):
+    if name in ("openai-whisper", "torch"):
+        raise importlib.metadata.PackageNotFoundError(name)
+    return _version(name)
+importlib.metadata.version = version
+class _Absent:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in _gone:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, _Absent())
+'''
+
+
+def test_a_missing_engine_is_exit_5_with_the_install_hint_before_any_folder(tmp_path, ffmpeg_bin):
+    from importlib.util import find_spec
+
+    sound_wav = tmp_path / "talk.wav"
+    subprocess.run([ffmpeg_bin, "-v", "error", "-f", "lavfi", "-i", "sine=f=220:d=2", str(sound_wav)], check=True)
+
+    env = chaitime_env()
+    if find_spec("whisper") is not None:
+        shim = tmp_path / "shim"
+        shim.mkdir()
+        (shim / "sitecustomize.py").write_text(ABSENT)
+        env["PYTHONPATH"] = os.pathsep.join([str(shim), *filter(None, [env.get("PYTHONPATH")])])
+    root = tmp_path / "show"
+    root.mkdir()
+    assert run_chaitime("init", cwd=root).returncode == 0
+    done = subprocess.run([sys.executable, "-m", "chaitime", "ingest", str(sound_wav), "--engine", "openai-whisper"],
+                          cwd=root, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 5, done.stderr
+    assert done.stderr.strip() == ('chaitime: error: engine openai-whisper is not installed. Install it with `pip install "chaitime[gpu]"` '
+                                   "(PyTorch and openai-whisper), or use --engine faster-whisper.")
+    assert list((root / "episodes").iterdir()) == []

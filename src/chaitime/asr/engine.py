@@ -79,8 +79,12 @@ def choose(engine: str, device: str) -> tuple[str, str]:
     if device == "cuda" and not has_cuda:
         raise ModelError("--device cuda: no usable CUDA GPU found (no driver or no GPU build of CTranslate2/torch). Use --device cpu or auto.")
     device = device if device != "auto" else ("cuda" if has_cuda else "cpu")
-    if engine == "auto":
-        from . import openai_engine
+    from . import openai_engine
 
+    if engine == "auto":
         engine = "openai-whisper" if device == "cuda" and openai_engine.installed() else "faster-whisper"
+    elif engine == "openai-whisper" and not openai_engine.installed():
+        # Asked for before any folder is made (pipeline.transcribe checks the options first).
+        raise ModelError('engine openai-whisper is not installed. Install it with `pip install "chaitime[gpu]"` '
+                         "(PyTorch and openai-whisper), or use --engine faster-whisper.")
     return engine, device

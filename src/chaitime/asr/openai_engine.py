@@ -48,9 +48,13 @@ def cuda_available() -> bool:
 
 
 def version() -> str:
+    from importlib.metadata import PackageNotFoundError
     from importlib.metadata import version as v
 
-    return f"openai-whisper {v('openai-whisper')}, torch {v('torch')}"
+    try:
+        return f"openai-whisper {v('openai-whisper')}, torch {v('torch')}"
+    except PackageNotFoundError as exc:
+        raise ModelError(INSTALL_HINT) from exc
 
 
 def _modules():
