@@ -305,3 +305,21 @@ def test_a_missing_engine_is_exit_5_with_the_install_hint_before_any_folder(tmp_
     assert done.stderr.strip() == ('chaitime: error: engine openai-whisper is not installed. Install it with `pip install "chaitime[gpu]"` '
                                    "(PyTorch and openai-whisper), or use --engine faster-whisper.")
     assert list((root / "episodes").iterdir()) == []
+
+
+def test_an_episode_without_speech_is_named_by_check_and_its_post_says_so(tmp_path):
+    from test_publish import make_workspace
+
+    from chaitime.publish.check import WARNING, check_workspace
+    from chaitime.transcript.model import Transcript
+    from chaitime.writing.summary import summary
+
+    assert summary(["Sean Evans"], [], [], [], {}) == "No speech was found in this recording."
+    root = tmp_path / "show"
+    make_workspace(root)
+    ws = Workspace.open(root)
+    ep = ws.episode("001-first-brew")
+    ep.path("transcript.json").write_text(Transcript((), "en", 1.0).to_json(), encoding="utf-8")
+    said = [p for p in check_workspace(ws, loudness=False) if "no speech" in p.what]
+    assert [(p.level, p.where) for p in said] == [(WARNING, "episodes/001-first-brew")]
+    assert "published (draft = false)" in said[0].what and "draft = true" in said[0].fix

@@ -26,7 +26,7 @@ from ..writing.draft import YOUTUBE
 from ..writing.owned import behind
 from .cover import image_info, is_placeholder_cover
 from .feed import DESCRIPTION_MAX_BYTES, NS_ITUNES, NS_PODCAST, Show, render_feed, show_from, show_problems
-from .releases import MEDIA_TYPES, Release, due, ordered, release, scheduled_line, upcoming
+from .releases import MEDIA_TYPES, Release, due, has_speech, ordered, release, scheduled_line, upcoming
 
 ERROR, WARNING, NOTE = "error", "warning", "note"  # a note needs nothing done (a scheduled episode)
 COVER_MIN_PX, COVER_MAX_PX = 1400, 3000
@@ -91,6 +91,8 @@ def gather(ws: Workspace, base_url: str | None, loudness: bool, now: dt.datetime
             meta = ep.meta()
             if not meta.draft:
                 ctx.releases.append(release(ep, meta, tz))
+            if not has_speech(ep):
+                ctx.gathered.append(no_speech_problem(ep.slug, meta.draft))
         except ChaitimeError as exc:
             ctx.gathered.append(Problem(ERROR, f"episodes/{ep.slug}", str(exc), "Fix the episode as the message says."))
     every = ordered(ctx.releases)
@@ -100,6 +102,16 @@ def gather(ws: Workspace, base_url: str | None, loudness: bool, now: dt.datetime
     if ctx.show is not None:
         ctx.feed = etree.fromstring(render_feed(ctx.show, ctx.releases))
     return ctx
+
+
+def no_speech_problem(slug: str, draft: bool) -> Problem:
+    where = f"episodes/{slug}"
+    if draft:
+        return Problem(WARNING, where, "no speech found in the recording, so it is a draft (draft = true in episode.toml), "
+                       "kept out of the feed and the site.", "Check the recording (the microphone, the audio stream: "
+                       "`chaitime ingest --audio-stream N`); set draft = false in episode.toml to publish it anyway.")
+    return Problem(WARNING, where, "no speech found in the recording, and it is published (draft = false).",
+                   "Check the recording (the microphone, the audio stream); set draft = true to keep it out of the feed.")
 
 
 # --- Rules ---------------------------------------------------------------------------------------

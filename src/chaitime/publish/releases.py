@@ -16,7 +16,8 @@ from urllib.parse import quote
 from .. import config
 from ..errors import InputError
 from ..media.tags import mp3_duration_s
-from ..workspace import AUDIO, CHAPTERS, CLIPS, FEED_TRANSCRIPTS, POST, VIDEO, Episode, EpisodeMeta, Workspace
+from ..transcript.model import Transcript
+from ..workspace import AUDIO, CHAPTERS, CLIPS, FEED_TRANSCRIPTS, POST, TRANSCRIPT, VIDEO, Episode, EpisodeMeta, Workspace
 from ..writing.chapters import Chapter, load_chapters
 from .markdown import split_front_matter
 
@@ -94,6 +95,18 @@ def check_unique_guids(ws: Workspace, releases: list[Release]) -> None:
             f"podcast apps would show only one of them. Give episodes/{copy.slug}/episode.toml its own, "
             f'e.g. guid = "{fresh}", and run this again (never change the guid of an episode already published).'
         )
+
+
+def has_speech(ep: Episode) -> bool:
+    """Whether the episode's transcript has a word in it (an episode not yet transcribed counts as
+    speech: only a finished transcription can say there is none)."""
+    path = ep.path(TRANSCRIPT)
+    if not path.is_file():
+        return True
+    try:
+        return bool(Transcript.load(path).words)
+    except (OSError, InputError):  # a damaged transcript is its stage's to repair
+        return True
 
 
 def scheduled(ws: Workspace, now: dt.datetime | None = None) -> list[Release]:

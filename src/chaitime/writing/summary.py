@@ -16,6 +16,7 @@ from .text import Sentence, clean_text, normalize_space
 INTRO_S = 180.0  # the introduction is in the first minutes
 MAX_WHO_WORDS = 25
 MAX_TOPICS = 6
+NO_SPEECH_SUMMARY = "No speech was found in this recording."
 # "Ada Guest, a computational biologist at ..." / "Ada Guest, who ..." / "Ada Guest is a ..."
 _APPOSITIVE = r",?\s+(?:(?:is|was)\s+)?((?:an?|the|one of|who|our|my)\s+[^.?!;]+)"
 _SELF = re.compile(r"\bI(?:'m| am)\s+((?:an?|the)\s+[^.?!;,]+(?:,\s*(?:and|at|in|with|working)\s+[^.?!;,]+)?)", re.IGNORECASE)
@@ -25,6 +26,8 @@ def summary(hosts: Sequence[str], guests: Sequence[str], chapters: Sequence[Chap
             names: dict[str, str]) -> str:
     """Two or three sentences: 'Sam Host talks with Ada Guest, a computational biologist at the
     Northfield Institute. They talk about childhood, competitions, the paper and advice.'"""
+    if not sents:  # nothing was said: never "Sam Host talks." over a silent file
+        return NO_SPEECH_SUMMARY
     hosts = [h for h in hosts if h]
     who = _and_list(hosts) or "We"
     verb = "talk" if who == "We" or len(hosts) > 1 else "talks"
