@@ -14,12 +14,13 @@ from ..media import ffmpeg
 SAMPLE_RATE_HZ = 16_000
 
 
-def speech_args(out: Path) -> list[str]:
-    """ffmpeg output options that write 16 kHz mono s16le to ``out`` (added to a larger command).
+def speech_args(out: Path, audio_stream: int = 0) -> list[str]:
+    """ffmpeg output options that write 16 kHz mono s16le to ``out`` (added to a larger command)
+    from audio stream ``audio_stream`` (0: the first) of the first input.
     Frames of 16384 samples: ffmpeg hands each frame from thread to thread, and the decoder's
     1024-sample AAC frames, resampled, cost a quarter of a million context switches an hour
     (same bytes out, 1-3 cpu-s less per hour of audio)."""
-    return ["-map", "0:a:0", "-af", "asetnsamples=n=16384:p=0", "-ac", "1", "-ar", str(SAMPLE_RATE_HZ),
+    return ["-map", f"0:a:{audio_stream}", "-af", "asetnsamples=n=16384:p=0", "-ac", "1", "-ar", str(SAMPLE_RATE_HZ),
             "-c:a", "pcm_s16le", "-f", "s16le", str(out)]
 
 
@@ -28,10 +29,15 @@ def speech_input(path: Path) -> list[str]:
     return ["-f", "s16le", "-ar", str(SAMPLE_RATE_HZ), "-ac", "1", "-i", ffmpeg.as_input(path)]
 
 
-def decode_speech(path: Path, out: Path, progress: ffmpeg.Progress | None = None) -> PcmAudio:
-    """Decode any media file's first audio stream to a raw speech file (atomic)."""
+def decode_speech(path: Path, out: Path, progress: ffmpeg.Progress | None = None, audio_stream: int | None = None) -> PcmAudio:
+    """Decode a media file's audio stream ``audio_stream`` (default: the first with sound, as
+    ingest takes it: probe.probe_recording) to a raw speech file (atomic)."""
+    if audio_stream is None:
+        from ..media.probe import probe_recording
+
+        audio_stream = probe_recording(Path(path)).audio_stream
     with fsutil.atomic_path(out) as tmp:
-        ffmpeg.run(["-i", ffmpeg.as_input(path), "-vn", *speech_args(tmp)], what=f"decoding {path}", progress=progress)
+        ffmpeg.run(["-i", ffmpeg.as_input(path), "-vn", *speech_args(tmp, audio_stream)], what=f"decoding {path}", progress=progress)
     return PcmAudio(out)
 
 

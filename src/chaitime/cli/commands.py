@@ -56,6 +56,7 @@ def _ensure_workspace(rep, demo_host: str | None = None) -> None:
 @click.option("--language", help="Spoken language code, or auto.")
 @click.option("--track", "tracks", multiple=True, metavar='"NAME=FILE"', help="One person's own audio track; repeat per person.")
 @click.option("--speakers", "num_speakers", type=click.IntRange(min=1, max=10), help="How many people speak (default: estimated).")
+@click.option("--audio-stream", type=click.IntRange(min=0), help="Which audio stream of the recording to use, 0 the first (default: the first with sound).")
 @click.option("--draft", is_flag=True, help="Keep the episode out of the feed for now.")
 @click.option("--force", is_flag=True, help="Redo every stage even if it is up to date.")
 @click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -74,20 +74,36 @@ def target_for(channels: int, override: float | None = None) -> float:
     return MONO_TARGET_LUFS if channels == 1 else STEREO_TARGET_LUFS
 
 
+def downmix(channels: int) -> str:
+    """The filter (and a comma) that brings a recording of ``channels`` to the master's stereo;
+    nothing for one or two. The coefficients are normalised (swresample's matrix scaled so each
+    output's gains sum to at most 1), so the downmix never goes past full scale: ffmpeg's default
+    float downmix adds the 7.1 channels at up to 3.1 times (1.88 times full scale on a 7.1
+    recording peaking at -0.7 dBFS, thousands of samples clipped in the master). Loudness is set
+    by mastering after, so the lower level costs nothing."""
+    return "aresample=rematrix_maxval=1,aformat=channel_layouts=stereo," if channels > 2 else ""
+
+
 def level_filter(channels: int) -> str:
     """The measuring filter for a recording of ``channels``: over two, it is downmixed to stereo
-    first, as the master is (measured on six channels and gained after the downmix, dialogue only
-    in the centre came out 5-8 LU too quiet)."""
-    return f"aformat=channel_layouts=stereo,{MEASURE_LEVEL_FILTER}" if channels > 2 else MEASURE_LEVEL_FILTER
+    first (``downmix``), as the master is (measured on six channels and gained after the downmix,
+    dialogue only in the centre came out 5-8 LU too quiet)."""
+    return downmix(channels) + MEASURE_LEVEL_FILTER
 
 
 SILENT_LUFS = -50.0  # speech is -30 to -16: below this a recording is (nearly) silence
+FLOOR_LUFS = -70.0  # BS.1770's absolute gate: ebur128 says this when no 400 ms block is louder
+BLOCK_S = 0.4  # BS.1770's gating block: integrated loudness of anything shorter is the floor
+SHORT_REPEATS = 40  # a sound shorter than a block is measured repeated this often (16 s at most)
+SHORT_MAX_SAMPLES = 192_000  # what aloop holds: a block at any rate up to 192 kHz, and more
+HEARD_DBFS = -70.0  # a peak over this is sound, not silence
 
 
 def silence_note(measured: Loudness) -> str | None:
     """A note when the recording is (nearly) silent: a muted microphone or the wrong track."""
     if measured.integrated_lufs < SILENT_LUFS:
-        level = "digital silence" if measured.integrated_lufs == float("-inf") else f"{measured.integrated_lufs:.1f} LUFS"
+        level = ("digital silence" if measured.integrated_lufs == float("-inf") else "below -70 LUFS"
+                 if measured.integrated_lufs <= FLOOR_LUFS else f"{measured.integrated_lufs:.1f} LUFS")
         return (f"the recording is nearly silent ({level}; speech is -30 to -16 LUFS): check the microphone or the track "
                 "you exported; it was published as is.")
     return None
@@ -109,14 +125,71 @@ def parse_summary(stderr: str) -> Loudness:
 
 def measure(path: Path, progress: ffmpeg.Progress | None = None, *, true_peak: bool = True) -> Loudness:
     """Integrated loudness, loudness range and (unless ``true_peak`` is False) true peak of
-    ``path``'s first audio stream."""
+    ``path``'s first audio stream (a sound shorter than a gating block: ``measured_from``)."""
     args = ["-i", ffmpeg.as_input(path), "-map", "0:a:0", "-af", MEASURE_FILTER if true_peak else MEASURE_LEVEL_FILTER, *ffmpeg.null_sink()]
-    return parse_summary(ffmpeg.run(args, what=f"measuring loudness of {path}", progress=progress))
+    return measured_from(ffmpeg.run(args, what=f"measuring loudness of {path}", progress=progress), path)
+
+
+def measured_from(stderr: str, path: Path) -> Loudness:
+    """The loudness ebur128 printed in ``stderr``, a run over ``path``'s first audio stream (or
+    the same sound); for a sound shorter than one 400 ms gating block, which ebur128 calls
+    FLOOR_LUFS however loud it is (a 0.2 s word peaking at -1.5 dBTP read as -70 LUFS), its
+    loudness over its own length: ``short_loudness``."""
+    measured = parse_summary(stderr)
+    return short_loudness(path, measured) if too_short(stderr, measured) else measured
+
+
+def too_short(stderr: str, measured: Loudness) -> bool:
+    """Whether ebur128 found no gating block (FLOOR_LUFS) in sound that is heard (its peak over
+    HEARD_DBFS) because the sound ended before the first block did (its last 100 ms frame)."""
+    peak = measured.sample_peak_dbfs if measured.sample_peak_dbfs is not None else measured.true_peak_dbtp
+    if measured.integrated_lufs > FLOOR_LUFS or peak is None or not peak > HEARD_DBFS:
+        return False
+    times = re.findall(r"\] t:\s*([\d.]+)\s+TARGET", stderr)
+    return not times or float(times[-1]) < BLOCK_S - 0.05
+
+
+def short_loudness(path: Path, measured: Loudness) -> Loudness:
+    """``measured`` with the integrated loudness of ``path``'s first audio stream over its own
+    length: measured on it repeated SHORT_REPEATS times, so every gating block holds only it
+    (its momentary loudness, as a meter shows it). Peaks stay as measured (the joins of the
+    repeats could read higher); the range is 0."""
+    looped = f"aloop=loop={SHORT_REPEATS}:size={SHORT_MAX_SAMPLES},{MEASURE_LEVEL_FILTER}"
+    args = ["-i", ffmpeg.as_input(path), "-map", "0:a:0", "-af", looped, *ffmpeg.null_sink()]
+    again = parse_summary(ffmpeg.run(args, what=f"measuring loudness of the short {path}"))
+    return replace(measured, integrated_lufs=again.integrated_lufs, lra_lu=0.0)
+
+
+LEVEL_WINDOWS = 6  # stream_levels: stretches measured in a long recording
+LEVEL_WINDOW_S = 10.0
+
+
+def stream_levels(path: Path, streams: int, duration_s: float) -> list[float]:
+    """The integrated loudness (LUFS) of each of ``path``'s first ``streams`` audio streams, to
+    tell the one with speech from a silent or spare track: of the whole file when it is short,
+    else of LEVEL_WINDOWS stretches of LEVEL_WINDOW_S spread over it (a minute of each stream,
+    whatever the length). One ffmpeg run, nothing written."""
+    whole = duration_s <= LEVEL_WINDOWS * LEVEL_WINDOW_S
+    starts = [0.0] if whole else [i * (duration_s - LEVEL_WINDOW_S) / (LEVEL_WINDOWS - 1) for i in range(LEVEL_WINDOWS)]
+    args: list[str] = []
+    for start in starts:
+        args += [] if whole else ["-ss", f"{start:.3f}", "-t", f"{LEVEL_WINDOW_S:g}"]
+        args += ["-vn", "-sn", "-dn", "-i", ffmpeg.as_input(path)]
+    graph, maps = [], []
+    for s in range(streams):
+        pieces = "".join(f"[{k}:a:{s}]" for k in range(len(starts)))
+        join = f"concat=n={len(starts)}:v=0:a=1," if len(starts) > 1 else ""
+        graph.append(f"{pieces}{join}{_named(MEASURE_LEVEL_FILTER, f's{s}')}[level{s}]")
+        maps += ["-map", f"[level{s}]"]
+    stderr = ffmpeg.run([*args, "-filter_complex", ";".join(graph), *maps, *ffmpeg.null_sink()],
+                        what=f"measuring the audio streams of {path}")
+    return [parse_summary(_summary_of(stderr, f"ebur128@s{s}")).integrated_lufs for s in range(streams)]
 
 
 def gain_db(measured: Loudness, target_lufs: float) -> float:
-    """Linear gain to reach the target; digital silence gets none (nothing to normalize)."""
-    if measured.integrated_lufs == float("-inf") or measured.integrated_lufs < -70:
+    """Linear gain to reach the target; silence (nothing over the absolute gate) gets none:
+    nothing to normalize, and its noise is not raised to the target."""
+    if measured.integrated_lufs <= FLOOR_LUFS:
         return 0.0
     return round(target_lufs - measured.integrated_lufs, 2)
 
@@ -141,7 +214,7 @@ def master_mp3(source: Path, before: Loudness, target_lufs: float, channels: int
         after = encode_mp3(source, gain, channels, out, ceiling)
         excess = -1.0 if after.true_peak_dbtp is None else after.true_peak_dbtp - (TRUE_PEAK_MAX_DBTP - ENCODER_MARGIN_DB)
         off = target_lufs - after.integrated_lufs
-        if attempt == ENCODES - 1 or before.integrated_lufs < -70 or (excess <= 0 and abs(off) <= ENCODE_TOLERANCE_LU):
+        if attempt == ENCODES - 1 or before.integrated_lufs <= FLOOR_LUFS or (excess <= 0 and abs(off) <= ENCODE_TOLERANCE_LU):
             break
         if excess > 0:
             ceiling -= excess + 0.2
@@ -161,7 +234,7 @@ def mastering_gain(source: list[str], before: Loudness, target_lufs: float, ceil
     ``estimate_on`` (mono int16 samples, rate), no pass runs when ``limiter_loss_bound`` says
     the limiter takes under LOSS_SKIP_LU off: a few loud plosives, the usual case."""
     plain = gain_db(before, target_lufs)
-    if before.integrated_lufs < -70 or (before.sample_peak_dbfs is not None and before.sample_peak_dbfs + plain <= ceiling_db):
+    if before.integrated_lufs <= FLOOR_LUFS or (before.sample_peak_dbfs is not None and before.sample_peak_dbfs + plain <= ceiling_db):
         return plain
     if estimate_on is not None and limiter_loss_bound(*estimate_on, plain, ceiling_db) < LOSS_SKIP_LU:
         return plain

@@ -433,8 +433,8 @@ def filter_chain(plan: Plan, channels: int) -> str:
     """ffmpeg's part, before RNNoise: clipping counted (astats), downmix over two channels (to mono
     for one sound), high-pass, hum notches, 48 kHz, the light denoiser."""
     steps = ["astats=measure_perchannel=none:measure_overall=Peak_level+Peak_count"]
-    if channels > 2:
-        steps.append("aformat=channel_layouts=stereo")
+    if channels > 2:  # (the extract's master is stereo already: this is for a master that is not)
+        steps.append(loudness.downmix(channels).rstrip(","))
     if plan.one_sound:
         steps.append("pan=mono|c0=0.5*c0+0.5*c1")
     steps.append(f"highpass=f={HIGHPASS_HZ}:p=2")
@@ -520,7 +520,7 @@ def _pass(master: Path, plan: Plan, channels: int, out: Path, proxy: Path, chain
         with pipe as (reader, writer):
             _stream(reader, writer, plan, 1 if mono else ch)
         stderr_dec, stderr_enc = pipe.stderr
-    measured = loudness.parse_summary(stderr_enc)
+    measured = loudness.measured_from(stderr_enc, out)  # (a sound under 0.4 s: measured again on ``out``)
     return measured, _clipped(stderr_dec)
 
 

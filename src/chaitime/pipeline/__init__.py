@@ -74,6 +74,7 @@ class IngestOptions:
     # unfinished; the same ingest without it later (elsewhere: a Ray batch splits an episode's
     # stages across node types) finds them done and runs the rest.
     stop_after: str | None = None
+    audio_stream: int | None = None  # the recording's audio stream to use (0: the first); None: the first with sound
 
     def __post_init__(self) -> None:  # the host's text is checked before anything is written
         config.check_options(title=self.title, guests=self.guests, language=self.language, date=self.date)
@@ -103,7 +104,7 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
     started = time.monotonic()
     progress = progress or (lambda *a, **k: None)
     recording = Path(os.path.expanduser(str(recording)))
-    info = probe_mod.probe(recording)
+    info = probe_mod.probe_recording(recording, opts.audio_stream)
     if opts.stop_after != "extract":  # (a node that only extracts needs no model)
         _check_asr(_asr_options(ws, None, opts))  # a bad model or device fails before any work
     if opts.tracks:
@@ -124,10 +125,10 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
         rendered = bool(_read_render_record(episode))  # render.json, not the records: a lost stages.json keeps the cut
         with ThreadPoolExecutor(max_workers=1) as pool:
             # The model loads (imports and weights, ~1 s) while ffmpeg decodes, unless it won't be needed.
-            warm = None if opts.stop_after == "extract" or rec.fresh("transcribe", _transcribe_key(asr_opts, _extract_key(source_hash)),
+            warm = None if opts.stop_after == "extract" or rec.fresh("transcribe", _transcribe_key(asr_opts, _extract_key(source_hash, info)),
                                                                       [_asr_json(episode)]) else pool.submit(asr.prepare, asr_opts)
             before = _extract(episode, recording, info, source_hash, rec, progress)
-            media_notes = tuple(n for n in (probe_mod.ends_early_note(info, asr.PcmAudio(episode.machine_dir / SPEECH).duration_s),
+            media_notes = info.notes + tuple(n for n in (probe_mod.ends_early_note(info, asr.PcmAudio(episode.machine_dir / SPEECH).duration_s),
                                              loudness.silence_note(before)) if n)
             if opts.stop_after == "extract":
                 return _partial(episode, info, before, rec, started, created, media_notes)

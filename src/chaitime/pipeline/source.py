@@ -75,8 +75,11 @@ def _write_meta(episode: Episode, recording: Path, source_hash: str, opts: Inges
 
 
 # Bytes per second of recording each stage writes, for the free-space check before it starts:
-# speech.s16 (16 kHz s16 mono) + master.flac (48 kHz stereo FLAC, ~60% of PCM) + audio.mp3 (CBR).
+# speech.s16 (16 kHz s16 mono) + master.flac (48 kHz stereo FLAC, ~60% of PCM; 24-bit when
+# downmixed, see _extract) + audio.mp3 (CBR). From the duration probe gives: the audio that is
+# there, not a header's claim (probe.MIN_AUDIO_BPS), so "disk full" means the disk is short.
 EXTRACT_BPS = 32_000 + 48_000 * 2 * 2 * 0.6
+DOWNMIXED_EXTRACT_BPS = 32_000 + 48_000 * 2 * 3 * 0.6
 MASTER_BPS = 24_000
 
 
@@ -84,7 +87,7 @@ def _require_space(folder: Path, info: MediaInfo, records: dict) -> None:
     """Fail before a stage starts, naming the disk, when its outputs can't fit (estimated from the duration)."""
     need = 0.0
     if "extract" not in records:
-        need += EXTRACT_BPS * info.duration_s
+        need += (DOWNMIXED_EXTRACT_BPS if info.channels > 2 else EXTRACT_BPS) * info.duration_s
     if "master" not in records and "render" not in records:
         need += MASTER_BPS * info.duration_s + (info.path.stat().st_size if info.has_video else 0)
     if need:
@@ -108,26 +111,40 @@ def _link_source(episode: Episode, recording: Path, info: MediaInfo) -> None:
 
 # --- stages -------------------------------------------------------------------------------------
 def _extract(episode: Episode, recording: Path, info: MediaInfo, source_hash: str, rec: Records, progress: Progress) -> loudness.Loudness:
-    """Decode once: 16 kHz mono speech for ASR and the lossless master, measuring loudness on the way."""
+    """Decode once: 16 kHz mono speech for ASR and the lossless master, measuring loudness on the way.
+
+    Both come from the audio stream probe chose (``info.audio_stream``: the first with sound, or
+    the host's --audio-stream); everything after (transcription, sound, mastering, render, the
+    video's sound, clips) starts from these two files, never from the recording's audio. Over two
+    channels the master is the normalised stereo downmix (loudness.downmix), 24-bit so the
+    headroom costs no resolution."""
     speech, master = episode.machine_dir / SPEECH, episode.machine_dir / MASTER_FLAC
     measured = episode.machine_dir / LOUDNESS
-    key = _extract_key(source_hash)
+    key = _extract_key(source_hash, info)
     cached = rec.cached("extract", key, [speech, master, measured], lambda: loudness.Loudness(**read_json(measured)))
     if cached is not None:
         return cached
+    depth = ["-sample_fmt", "s32", "-bits_per_raw_sample", "24"] if info.channels > 2 else []
     with fsutil.atomic_path(speech) as sp, fsutil.atomic_path(master) as ma:
         stderr = ffmpeg.run(
-            ["-vn", "-i", ffmpeg.as_input(recording), *speech_args(sp),  # -vn: video packets are skipped, not read through
-             "-map", "0:a:0", "-af", loudness.level_filter(info.channels), "-c:a", "flac", "-f", "flac", str(ma)],
+            ["-vn", "-i", ffmpeg.as_input(recording), *speech_args(sp, info.audio_stream),  # -vn: video packets are skipped, not read through
+             "-map", info.audio_map, "-af", loudness.level_filter(info.channels), "-c:a", "flac", *depth, "-f", "flac", str(ma)],
             what=f"decoding {recording.name}", progress=lambda s: progress("decode", s, info.duration_s))
-        before = loudness.parse_summary(stderr)
+    before = loudness.measured_from(stderr, master)  # (a sound under 0.4 s is measured again, on the master)
     fsutil.write_text(measured, json.dumps(before.__dict__) + "\n")
     rec.done("extract", key)
     return before
 
 
-def _extract_key(source_hash: str) -> str:
-    return stage_key("extract", source_hash, ffmpeg.ffmpeg_version())
+def _extract_key(source_hash: str, info: MediaInfo | None = None) -> str:
+    """The extract stage's key: the recording (with the audio stream taken when not the first,
+    and the normalised downmix over two channels: a master made before it is made again) and ffmpeg."""
+    recording = source_hash
+    if info is not None and info.audio_stream:
+        recording += f" a:{info.audio_stream}"
+    if info is not None and info.channels > 2:
+        recording += " downmix:normalised"
+    return stage_key("extract", recording, ffmpeg.ffmpeg_version())
 
 
 
