@@ -308,11 +308,10 @@ def test_a_missing_engine_is_exit_5_with_the_install_hint_before_any_folder(tmp_
 
 
 def test_an_episode_without_speech_is_named_by_check_and_its_post_says_so(tmp_path):
-    from test_publish import make_workspace
-
     from chaitime.publish.check import WARNING, check_workspace
     from chaitime.transcript.model import Transcript
     from chaitime.writing.summary import summary
+    from test_publish import make_workspace
 
     assert summary(["Sean Evans"], [], [], [], {}) == "No speech was found in this recording."
     root = tmp_path / "show"
@@ -323,3 +322,28 @@ def test_an_episode_without_speech_is_named_by_check_and_its_post_says_so(tmp_pa
     said = [p for p in check_workspace(ws, loudness=False) if "no speech" in p.what]
     assert [(p.level, p.where) for p in said] == [(WARNING, "episodes/001-first-brew")]
     assert "published (draft = false)" in said[0].what and "draft = true" in said[0].fix
+
+
+@pytest.mark.slow
+def test_a_recording_without_speech_becomes_a_draft_kept_out_of_the_feed(tmp_path, ffmpeg_bin):
+    root = tmp_path / "show"
+    root.mkdir()
+    run_chaitime("init", cwd=root, check=True)
+    noise = tmp_path / "empty.wav"
+    subprocess.run([ffmpeg_bin, "-v", "error", "-f", "lavfi", "-i", "anoisesrc=d=6:c=pink:a=0.01", "-ar", "48000", str(noise)], check=True)
+    done = run_chaitime("ingest", str(noise), "--title", "Nothing", cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert "no speech found in the recording, so the episode is a draft (draft = true in episode.toml), kept out of the feed" in done.stdout
+    ep = root / "episodes" / "nothing"
+    assert "draft = true" in (ep / "episode.toml").read_text(encoding="utf-8")
+    assert "No speech was found in this recording." in (ep / "post.md").read_text(encoding="utf-8")
+    assert "talks." not in (ep / "post.md").read_text(encoding="utf-8")
+    assert "<item>" not in (root / "feeds" / "podcast.xml").read_text(encoding="utf-8")
+    check = run_chaitime("check", cwd=root)
+    assert "episodes/nothing: no speech found in the recording, so it is a draft" in check.stdout
+    # the host says otherwise: draft = false stays, and the next run only says so
+    toml = ep / "episode.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace("draft = true", "draft = false"), encoding="utf-8")
+    again = run_chaitime("ingest", str(noise), cwd=root)
+    assert "no speech found in the recording; it is published as it is (draft = false)" in again.stdout
+    assert "draft = false" in toml.read_text(encoding="utf-8") and "<item>" in (root / "feeds" / "podcast.xml").read_text(encoding="utf-8")

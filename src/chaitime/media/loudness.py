@@ -105,7 +105,7 @@ def silence_note(measured: Loudness) -> str | None:
         level = ("digital silence" if measured.integrated_lufs == float("-inf") else "below -70 LUFS"
                  if measured.integrated_lufs <= FLOOR_LUFS else f"{measured.integrated_lufs:.1f} LUFS")
         return (f"the recording is nearly silent ({level}; speech is -30 to -16 LUFS): check the microphone or the track "
-                "you exported; it was published as is.")
+                "you exported.")
     return None
 
 

@@ -40,7 +40,7 @@ from .sound import _drop_sound, _sound, _sound_settings, master_source
 from .source import _episode_for, _extract, _extract_key, _link_source, _require_space, _source_hash, _write_meta, video_source
 from .speakers import _speakers, _write_transcripts
 from .transcribe import _asr_json, _asr_options, _channels_independent, _check_asr, _transcribe, _transcribe_key
-from .writing import _retitle_audio, _suggest_settings, _write_edit_md, _writing
+from .writing import _retitle_audio, _suggest_settings, _write_edit_md, _writing, no_speech
 from .writing import refresh as refresh_writing
 
 __all__ = ["IngestOptions", "IngestResult", "Published", "Records", "RenderResult", "VERSIONS", "clip", "draft", "feed", "ingest",
@@ -149,6 +149,7 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
             after = mastered.result() if mastered is not None else None
             independent = stereo_check.result() if stereo_check is not None else None
         named = _speakers(episode, ws, raw, opts, rec, independent)
+        media_notes += no_speech(episode, ws, named, "transcribe" in rec.ran)  # a draft before the post is drafted
         sound_report = _sound(episode, ws, info, named, rec, opts.tracks) if cleanup else _drop_sound(episode)
         if cleanup and not rendered:
             after = _master(episode, ws, meta, info, before, rec)

@@ -40,6 +40,27 @@ def _writing(episode: Episode, ws: Workspace, rec: Records, new_chapters: bool =
     return tuple(notes)
 
 
+NO_SPEECH_FIX = "Check the recording (the microphone; the audio stream: `--audio-stream N`)"
+
+
+def no_speech(episode: Episode, ws: Workspace, transcript: Transcript, transcribed_now: bool) -> tuple[str, ...]:
+    """A recording with no speech is no episode to publish: the first transcription that finds none
+    makes it a draft (draft = true in episode.toml, before the post is drafted), unless the feed
+    already carries it; later runs only say so, so a host's draft = false stays."""
+    if transcript.words:
+        return ()
+    meta = episode.meta()
+    feed = ws.feed_path.read_text(encoding="utf-8", errors="replace") if ws.feed_path.is_file() else ""
+    if transcribed_now and not meta.draft and f">{meta.guid}<" not in feed:
+        from dataclasses import replace
+
+        episode.write_meta(replace(meta, draft=True))
+        return (f"no speech found in the recording, so the episode is a draft (draft = true in episode.toml), kept out of the feed. "
+                f"{NO_SPEECH_FIX}, or set draft = false to publish it anyway.",)
+    state = "it is a draft" if meta.draft else "it is published as it is (draft = false)"
+    return (f"no speech found in the recording; {state}. {NO_SPEECH_FIX}.",)
+
+
 def refresh(episode: Episode, ws: Workspace) -> tuple[str, ...]:
     """The draft stage brought up to date after a change outside ingest (a studio correction, a
     rename, a render): an untouched post and show notes follow; an edited one gets its .draft
