@@ -315,9 +315,9 @@ except ChaitimeError as exc:
 """
 
 
-def test_file_size_limit_is_reported_as_a_full_disk(tmp_path):
-    """case: RLIMIT_FSIZE of 256 kB on chaitime and its ffmpeg (the full disk where no tmpfs can be
-    mounted); expected: DiskFullError naming the disk, no temporary file left."""
+def test_file_size_limit_is_reported_as_the_limit(tmp_path):
+    """case: RLIMIT_FSIZE of 256 kB on chaitime and its ffmpeg (ulimit -f); expected: the limit
+    named with how to raise it (not "disk full"), no temporary file left."""
     import resource
 
     def limit():
@@ -326,7 +326,7 @@ def test_file_size_limit_is_reported_as_a_full_disk(tmp_path):
     out = tmp_path / "out" / "noise.wav"
     out.parent.mkdir()
     proc = subprocess.run([sys.executable, "-c", RLIMIT, str(out)], capture_output=True, text=True, preexec_fn=limit, env=chaitime_env(), timeout=120)
-    assert proc.stdout.startswith("DiskFullError disk full:"), proc.stdout + proc.stderr
+    assert proc.stdout.startswith("ChaitimeError ") and "file too large: this shell's file-size limit (ulimit -f) is 0.3 MB" in proc.stdout, proc.stdout + proc.stderr
     assert list(out.parent.iterdir()) == []
 
 

@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import DiskFullError, InputError
+from .errors import ChaitimeError, DiskFullError, InputError
 
 # What atomic_path names its temporaries (".audio.k3j_x9.tmp.mp3") and scratch folders (".clip.x.tmp"):
 # anything matching, left in a folder chaitime owns, is a leftover of a killed run.
@@ -153,6 +153,18 @@ def disk_full(where: Path, need_bytes: float | None, what: str) -> DiskFullError
     need = f"needs about {_mb(need_bytes)}, " if need_bytes else ""
     return DiskFullError(f"disk full: {disk} has no room for {what} ({where}): {need}{_mb(free)} free. "
                          "Free space on that disk (or move the workspace to a bigger one) and run the command again to resume.")
+
+
+def file_too_large(path: Path | None) -> ChaitimeError:
+    """The one line for EFBIG / SIGXFSZ: a file-size limit, not a full disk."""
+    import resource
+
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    shown = "unlimited" if limit == resource.RLIM_INFINITY else f"{limit / 1e6:.1f} MB"
+    where = f"{path}: " if path else ""
+    return ChaitimeError(f"{where}file too large: this shell's file-size limit (ulimit -f) is {shown}, or the disk's file system "
+                         "can't hold a file this big (FAT32: 4 GB). Raise the limit (`ulimit -f unlimited`) or use another disk, "
+                         "and run the command again.")
 
 
 def require_space(where: Path, need_bytes: float, what: str) -> None:

@@ -71,10 +71,7 @@ def os_error_line(exc: OSError) -> tuple[str, int]:
         full = fsutil.disk_full(Path(path).parent if path else Path.cwd(), None, f"writing {Path(path).name}" if path else "a file")
         return str(full), full.exit_code
     if exc.errno == errno.EFBIG:
-        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
-        shown = "unlimited" if limit == resource.RLIM_INFINITY else f"{limit / 1e6:.1f} MB"
-        return (f"{where}file too large: this shell's file-size limit (ulimit -f) is {shown}, or the disk's file system "
-                "can't hold a file this big (FAT32: 4 GB). Raise the limit (`ulimit -f unlimited`) or use another disk, and run the command again."), 1
+        return str(fsutil.file_too_large(path)), 1
     if exc.errno in (errno.EMFILE, errno.ENFILE):
         limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
         return (f"{where}too many open files: this shell allows {limit} (ulimit -n). Raise it (`ulimit -n 4096`) "

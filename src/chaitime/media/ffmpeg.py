@@ -91,10 +91,11 @@ def run(args: Sequence[str], *, what: str, progress: Progress | None = None, std
 
 def failure(stderr: str, returncode: int, what: str, output: Path | None = None) -> Exception:
     """The error for a failed ffmpeg: a full disk named as such, else the tail of its stderr."""
-    full = "No space left on device" in stderr or "File too large" in stderr or "Disk quota exceeded" in stderr
-    if full or returncode == -signal.SIGXFSZ:
-        from .. import fsutil
+    from .. import fsutil
 
+    if "File too large" in stderr or returncode == -signal.SIGXFSZ:  # a file-size limit (ulimit -f), not a full disk
+        return fsutil.file_too_large(output)
+    if "No space left on device" in stderr or "Disk quota exceeded" in stderr:
         return fsutil.disk_full(output.parent if output is not None else Path.cwd(), None, what)
     return ToolError(f"ffmpeg failed while {what}: {tail(stderr)}")
 
