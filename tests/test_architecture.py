@@ -92,3 +92,21 @@ def test_docs_architecture_shows_the_table_the_code_declares():
         pytest.fail("docs/architecture.md's tables differ from the code: run `python scripts/architecture_doc.py`")
     for stage in graph.STAGES:
         assert f"| {stage.name} | {stage.version} |" in text
+
+
+def test_engine_device_and_format_choices_come_from_one_registry():
+    """The CLI's choices, chaitime.toml's validation and the engine chooser read the same lists."""
+    from chaitime import config
+    from chaitime.asr import engine
+    from chaitime.cli import commands
+    from chaitime.transcript.formats import WRITERS, format_for
+
+    assert tuple(commands.ENGINE_CHOICE.choices) == config.ENGINES
+    assert tuple(commands.DEVICE_CHOICE.choices) == config.DEVICES
+    assert engine.ENGINES == tuple(e for e in config.ENGINES if e != "auto")
+    assert format_for("talk.podcast.json") == "podcast.json" and format_for("a.VTT") == "vtt" and format_for("a.mp3") is None
+    assert set(WRITERS) == {"json", "vtt", "srt", "txt", "podcast.json"}
+    spelled = offenders(lambda rel, t: rel not in ("config.py",) and {"faster-whisper", "openai-whisper"} <= strings(t)
+                        and any(isinstance(n, ast.Tuple | ast.List) and {getattr(e, "value", None) for e in n.elts} >= {"faster-whisper", "openai-whisper"}
+                                for n in ast.walk(t)))
+    assert spelled == [], spelled  # nobody lists the engines again

@@ -11,9 +11,11 @@ import os
 import sys
 from dataclasses import dataclass
 
+from ..config import DEVICES as DEVICE_CHOICES
+from ..config import ENGINES as ENGINE_CHOICES
 from ..errors import ModelError
 
-ENGINES = ("faster-whisper", "openai-whisper")
+ENGINES = tuple(e for e in ENGINE_CHOICES if e != "auto")
 
 
 @dataclass(frozen=True)
@@ -71,10 +73,10 @@ def cuda_available() -> bool:
 
 def choose(engine: str, device: str) -> tuple[str, str]:
     """(engine, device) from the user's auto/explicit choices."""
-    if engine not in ("auto", *ENGINES):
-        raise ModelError(f"unknown engine {engine!r}. Use auto, faster-whisper or openai-whisper.")
-    if device not in ("auto", "cpu", "cuda"):
-        raise ModelError(f"unknown device {device!r}. Use auto, cpu or cuda.")
+    if engine not in ENGINE_CHOICES:
+        raise ModelError(f"unknown engine {engine!r}. Use one of: {', '.join(ENGINE_CHOICES)}.")
+    if device not in DEVICE_CHOICES:
+        raise ModelError(f"unknown device {device!r}. Use one of: {', '.join(DEVICE_CHOICES)}.")
     has_cuda = cuda_available() if device in ("auto", "cuda") else False
     if device == "cuda" and not has_cuda:
         raise ModelError("--device cuda: no usable CUDA GPU found (no driver or no GPU build of CTranslate2/torch). Use --device cpu or auto.")

@@ -9,10 +9,11 @@ import click
 
 from .. import config, pipeline
 from ..errors import InputError
+from ..transcript.formats import WRITERS, format_for
 from .base import cli, reporting, workspace
 
-ENGINE_CHOICE = click.Choice(["auto", "faster-whisper", "openai-whisper"])
-DEVICE_CHOICE = click.Choice(["auto", "cpu", "cuda"])
+ENGINE_CHOICE = click.Choice(config.ENGINES)  # the registries config validates chaitime.toml against
+DEVICE_CHOICE = click.Choice(config.DEVICES)
 
 
 @cli.command()
@@ -191,7 +192,7 @@ def _print_result(rep, ws, result: pipeline.IngestResult) -> None:
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here (default: stdout).")
-@click.option("--format", "fmt", type=click.Choice(["json", "vtt", "srt", "txt", "podcast.json"]), help="Default: from -o's suffix, else txt.")
+@click.option("--format", "fmt", type=click.Choice(list(WRITERS)), help="Default: from -o's suffix, else txt.")
 @click.option("--model", default=None, help="Whisper model name or local folder (default tiny.en).")
 @click.option("--engine", type=ENGINE_CHOICE, default="auto")
 @click.option("--device", type=DEVICE_CHOICE, default="auto")
@@ -202,7 +203,6 @@ def transcribe(file: Path, output: Path | None, fmt: str | None, model, engine, 
     """Transcribe any audio or video FILE (no episode is made)."""
     from .. import asr, fsutil
     from ..media.probe import probe
-    from ..transcript.formats import WRITERS
 
     fmt = fmt or _format_from(output)
     file, output = file.expanduser(), output.expanduser() if output else None
@@ -222,11 +222,10 @@ def transcribe(file: Path, output: Path | None, fmt: str | None, model, engine, 
 def _format_from(output: Path | None) -> str:
     if output is None:
         return "txt"
-    name = output.name.lower()
-    for fmt in ("podcast.json", "json", "vtt", "srt", "txt"):
-        if name.endswith("." + fmt):
-            return fmt
-    raise InputError(f"-o {output}: can't tell the format from the name. Use .json, .vtt, .srt or .txt, or pass --format.")
+    fmt = format_for(output.name)
+    if fmt is None:
+        raise InputError(f"-o {output}: can't tell the format from the name. Use {', '.join('.' + f for f in WRITERS)}, or pass --format.")
+    return fmt
 
 
 @cli.command()

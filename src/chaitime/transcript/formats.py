@@ -133,6 +133,7 @@ def write_json(transcript: Transcript) -> str:
     return transcript.to_json()
 
 
+# The one registry of transcript formats: `chaitime transcribe --format` and `-o NAME.suffix` read it.
 WRITERS = {
     "json": write_json,
     "vtt": write_vtt,
@@ -140,3 +141,9 @@ WRITERS = {
     "txt": write_txt,
     "podcast.json": write_podcast_json,
 }
+
+
+def format_for(name: str) -> str | None:
+    """The format a file name asks for by its suffix (the longest that matches: podcast.json before json)."""
+    name = name.lower()
+    return next((fmt for fmt in sorted(WRITERS, key=len, reverse=True) if name.endswith("." + fmt)), None)
