@@ -4,6 +4,9 @@ feedgen (the one module that imports it) writes the RSS core and the iTunes tags
 ``PodcastIndexExtension`` adds what it lacks or gets wrong (standards.md, "feedgen 1.0.0, as it
 really behaves"): itunes:explicit true/false, itunes:image for any URL, the 2019 categories, and
 every podcast: tag. Output is deterministic: no "now" stamps, items ordered by us.
+
+Every link in an item's HTML (description, content:encoded) is absolute (``absolute_link``): a
+podcast app resolves a relative one against nothing, and it 404s.
 """
 
 from __future__ import annotations
@@ -12,15 +15,16 @@ import datetime as dt
 import re
 import tomllib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from .. import config
 from ..errors import ConfigError, InputError
 from ..fsutil import write_if_changed
 from ..transcript.formats import clock, timestamp
-from ..workspace import CHAPTERS, EPISODE_FILES, FEED_TRANSCRIPTS, VIDEO, Workspace
+from ..workspace import AUDIO, CHAPTERS, EPISODE_FILES, FEED_TRANSCRIPTS, VIDEO, Workspace
 from . import markdown
 from .categories import parse_category
 from .releases import Release, published
@@ -32,6 +36,8 @@ NS_PSC = "http://podlove.org/simple-chapters"  # Podlove Simple Chapters: what g
 DESCRIPTION_MAX_BYTES = 4000
 GENERATOR = "chaitime"
 SHOW_TYPES = ("episodic", "serial")
+# A time fragment the episode page seeks its player to (player.js reads ^#t=seconds$ on load).
+PAGE_TIME = re.compile(r"t=\d+(?:\.\d+)?")
 
 
 @dataclass(frozen=True)
@@ -242,8 +248,9 @@ def _item(fg, show: Show, rel: Release) -> None:
     fe = fg.add_entry()
     fe.title(meta.title)
     fe.link(href=urls.page(rel.slug))
-    fe.description(description_html(rel))
-    content = content_html(rel)
+    link = absolute_link(urls, rel.slug)
+    fe.description(description_html(rel, link))
+    content = content_html(rel, link)
     if content:
         fe.content(content, type="CDATA")
     fe.guid(meta.guid, permalink=meta.guid.startswith(("http://", "https://")))
@@ -267,23 +274,52 @@ def _fit(parts: list[str], limit: int = DESCRIPTION_MAX_BYTES) -> str:
     return "\n".join(kept)
 
 
-def description_html(rel: Release) -> str:
+def absolute_link(urls: SiteUrls, slug: str) -> Callable[[str], str]:
+    """A link of episode ``slug``'s text as an address that works anywhere (a podcast app, a
+    mail): a relative one resolved against the episode's page; a time link into an episode's
+    audio or video (``audio.mp3#t=147``, as the drafter writes them) opens that episode's page
+    at that time, where the player seeks to it (its share button makes the same links); any other
+    media fragment stays on the file (``audio.mp3#t=10,20``). An absolute link (https:, mailto:)
+    is kept as it is."""
+    page = urls.page(slug)
+    episodes = f"{urls.base}/episodes/"
+
+    def resolve(href: str) -> str:
+        try:
+            if urlsplit(href).scheme:
+                return href
+            url = urljoin(page, href)
+        except ValueError:  # an unreadable address (markdown-it let it through): left as written
+            return href
+        where, _, fragment = url.partition("#")
+        folder, _, name = where.rpartition("/")
+        if PAGE_TIME.fullmatch(fragment) and name in (AUDIO, VIDEO) and folder.startswith(episodes) \
+                and "/" not in folder[len(episodes):]:
+            return f"{folder}/#{fragment}"
+        return url
+
+    return resolve
+
+
+def description_html(rel: Release, link: Callable[[str], str] | None = None) -> str:
     """The item's description: the summary (episode.toml's description or post.md's summary) and
-    the post's show notes (the chapter list when it has none), within the 4000 bytes Apple reads; the title when there is neither."""
+    the post's show notes (the chapter list when it has none), within the 4000 bytes Apple reads; the title when there is neither.
+    ``link`` rewrites each link (the feed passes ``absolute_link``)."""
     notes = markdown.section(rel.post_body, r"^show\s*notes") if rel.post_body else None
     if not notes and rel.chapters:  # no show notes in the post: the chapter list stands in for them, once
         notes = "\n".join(f"- {clock(c.start_s)} {markdown.escape(c.title, quote=False)}" for c in rel.chapters)
-    parts = [markdown.render(rel.summary) if rel.summary else "", markdown.render(notes) if notes else ""]
+    parts = [markdown.render(rel.summary, link=link) if rel.summary else "", markdown.render(notes, link=link) if notes else ""]
     return _fit(parts) or markdown.escape(rel.meta.title)[:DESCRIPTION_MAX_BYTES]
 
 
-def content_html(rel: Release) -> str:
+def content_html(rel: Release, link: Callable[[str], str] | None = None) -> str:
     """content:encoded: the whole post as HTML (headings demoted under the episode title), or
-    the description when there is no post. Apps show it as the episode's notes."""
+    the description when there is no post. Apps show it as the episode's notes. ``link``
+    rewrites each link (the feed passes ``absolute_link``)."""
     if not rel.post_body:
         return ""
     _, body = markdown.strip_title(rel.post_md or "")
-    return markdown.render(body, heading_offset=markdown.offset_to(body, 2))
+    return markdown.render(body, heading_offset=markdown.offset_to(body, 2), link=link)
 
 
 # --- Our feedgen extension: the tags feedgen lacks or gets wrong -------------------------------

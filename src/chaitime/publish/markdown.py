@@ -4,6 +4,8 @@ This is the one escaping path of the site and the feed: ``escape`` for any user 
 HTML (text or attribute), ``render`` for Markdown. Raw HTML is off, so markup a post carries is
 shown as text; markdown-it's link validation refuses javascript:, vbscript:, file: and data:
 URLs (a refused link stays text). Control characters are dropped before anything is parsed.
+``render(..., link=...)`` passes every link's href and image's src through a function: the feed
+makes them absolute with it (a relative link works on the site, not in a podcast app).
 post.md's YAML front matter is split off once (``split_front_matter``) and never rendered.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 # Characters XML forbids (C0 controls but tab and newlines, lone surrogates, U+FFFE/FFFF) and C1
@@ -44,14 +47,22 @@ def _parser():
     return MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
 
 
-def render(markdown: str, heading_offset: int = 0) -> str:
-    """Markdown text -> HTML fragment. ``heading_offset`` demotes headings (# -> h2 with 1)."""
+def render(markdown: str, heading_offset: int = 0, link: Callable[[str], str] | None = None) -> str:
+    """Markdown text -> HTML fragment. ``heading_offset`` demotes headings (# -> h2 with 1);
+    ``link`` rewrites each link's href and image's src (already checked and percent-encoded)."""
     md = _parser()
     tokens = md.parse(clean(markdown).replace("\r\n", "\n"))
     if heading_offset:
         for tok in tokens:
             if tok.type in ("heading_open", "heading_close"):
                 tok.tag = f"h{min(6, int(tok.tag[1]) + heading_offset)}"
+    if link is not None:
+        for tok in tokens:
+            for child in tok.children or ():
+                name = {"link_open": "href", "image": "src"}.get(child.type)
+                value = child.attrGet(name) if name else None
+                if isinstance(value, str):
+                    child.attrSet(name, link(value))
     return md.renderer.render(tokens, md.options, {}).strip()
 
 

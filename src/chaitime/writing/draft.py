@@ -57,7 +57,8 @@ def draft_episode(episode: Episode, settings: Settings, *, new_chapters: bool = 
     content = compose(transcript, meta, settings, chapters, audio_path=AUDIO, video_path=video, duration_s=duration_s)
     post_path = write_draft(episode, render(content))
     youtube = youtube_description(
-        meta, content.chapters, summary=content.summary, duration_s=duration_s, settings=settings, links=content.links, hosts=content.hosts
+        meta, content.chapters, summary=content.summary, duration_s=duration_s, settings=settings, links=content.links, hosts=content.hosts,
+        slug=episode.slug,  # its page's address, from [publish] base_url
     )
     youtube_path = write_owned(episode, YOUTUBE, youtube)
     return DraftResult(post_path, youtube_path, chapters_path, made, content.warnings)
