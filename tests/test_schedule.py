@@ -127,3 +127,32 @@ def test_serve_and_deploy_send_the_types_the_feed_declares(show):
         sent = content_type(f"episodes/004-next-month/{name}")
         assert sent.split(";")[0] == kind, (name, sent, kind)
         assert SiteHandler.guess_type(None, f"/site/episodes/004-next-month/{name}") == sent
+
+
+def test_publish_draws_a_16_9_poster_for_the_show_and_each_episode_and_the_feed_offers_it(show, tmp_path):
+    import feedparser
+
+    from chaitime.publish.cover import image_info
+
+    out = tmp_path / "public"
+    publish_site(show, out, now=BERLIN_JUNE_1_0900)
+    posters = [out / "poster.jpg", out / "episodes" / "001-first-brew" / "poster.jpg", out / "episodes" / "004-next-month" / "poster.jpg"]
+    for path in posters:
+        info = image_info(path)
+        assert (info.format, info.width, info.height) == ("jpeg", 1280, 720) and path.stat().st_size < 2_000_000
+    assert posters[1].read_bytes() != posters[2].read_bytes()  # each episode's title on its own
+    feed = build_feed(show, now=BERLIN_JUNE_1_0900)
+    root = etree.fromstring(feed)
+    social = root.findall(f"channel/{{{NS_PODCAST}}}image[@purpose='social']")
+    assert [e.get("href") for e in social] == ["https://pod.example.org/show/poster.jpg"]
+    assert social[0].get("aspect-ratio") == "16/9"
+    parsed = feedparser.parse(feed)
+    thumbs = [e["media_thumbnail"][0] for e in parsed.entries]
+    assert thumbs[0] == {"url": "https://pod.example.org/show/episodes/004-next-month/poster.jpg", "width": "1280", "height": "720"}
+    for entry, thumb in zip(parsed.entries, thumbs, strict=True):  # every URL the feed names is a file of the site
+        assert (out / thumb["url"].removeprefix("https://pod.example.org/show/")).is_file(), entry["title"]
+    # the second publish draws nothing again: the posters come from the workspace's cache
+    cache = show.root / ".chaitime" / "posters"
+    before = {p: p.stat().st_mtime_ns for p in cache.iterdir()}
+    publish_site(show, out, now=BERLIN_JUNE_1_0900)
+    assert {p: p.stat().st_mtime_ns for p in cache.iterdir()} == before

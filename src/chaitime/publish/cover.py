@@ -103,6 +103,43 @@ def is_placeholder_cover(path: Path) -> bool:
     return first == row
 
 
+def text_canvas(width: int, height: int, texts: list[tuple[str, tuple[int, int, int, int], int]]) -> bytes:
+    """A ``width`` x ``height`` RGB PNG on the placeholder's background with each text in the bitmap
+    font, as large as fits its box (x, y, w, h) in at most its number of lines, centred in the box."""
+    rows = [bytearray(bytes(BACKGROUND) * width) for _ in range(height)]
+    for text, (x0, y0, w, h), max_lines in texts:
+        plain = " ".join(unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").upper().split())
+        if not plain:
+            continue
+        best: tuple[bool, int, list[str]] | None = None
+        for chars in range(8, 61):
+            lines = textwrap.wrap(plain, width=chars, break_long_words=True)
+            whole = len(lines) <= max_lines
+            if not whole:
+                lines = lines[:max_lines]
+                lines[-1] = lines[-1][: max(1, chars - 3)].rstrip() + "..."
+            scale = min(w // (max(len(line) for line in lines) * 6), h // (len(lines) * 9))
+            score = (whole and scale >= 4, scale, lines)  # the whole text while it reads, else the largest
+            if best is None or score[:2] > best[:2]:
+                best = score
+        _, scale, lines = best
+        if scale < 1:
+            continue
+        top = y0 + (h - (len(lines) * 9 - 2) * scale) // 2
+        ink = bytes(INK) * scale
+        for n, line in enumerate(lines):
+            left = x0 + (w - (len(line) * 6 - 1) * scale) // 2
+            for gy in range(7):
+                for i, ch in enumerate(line):
+                    bits = FONT.get(ch, FONT["?"] if ch != " " else FONT[" "])[gy]
+                    for gx, bit in enumerate(bits):
+                        if bit == "#":
+                            x = left + (i * 6 + gx) * scale
+                            for y in range(top + (n * 9 + gy) * scale, top + (n * 9 + gy + 1) * scale):
+                                rows[y][x * 3 : (x + scale) * 3] = ink
+    return encode_png(width, height, [bytes(r) for r in rows])
+
+
 def _title_lines(title: str) -> list[str]:
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
     text = " ".join(ascii_title.upper().split()) or "PODCAST"

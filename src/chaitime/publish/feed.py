@@ -28,11 +28,12 @@ from ..workspace import AUDIO, CHAPTERS, EPISODE_FILES, FEED_TRANSCRIPTS, VIDEO,
 from . import markdown
 from .categories import parse_category
 from .releases import Release, published
-from .urls import SiteUrls, podcast_guid
+from .urls import POSTER_SIZE, SiteUrls, podcast_guid
 
 NS_ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 NS_PODCAST = "https://podcastindex.org/namespace/1.0"
 NS_PSC = "http://podlove.org/simple-chapters"  # Podlove Simple Chapters: what gPodder (podcastparser) reads
+NS_MEDIA = "http://search.yahoo.com/mrss/"  # Media RSS: media:thumbnail, the 16:9 picture YouTube's RSS import reads
 DESCRIPTION_MAX_BYTES = 4000
 GENERATOR = "chaitime"
 SHOW_TYPES = ("episodic", "serial")
@@ -362,7 +363,7 @@ class PodcastIndexExtension:
         self._dated = dated
 
     def extend_ns(self) -> dict[str, str]:
-        return {"itunes": NS_ITUNES, "podcast": NS_PODCAST, "psc": NS_PSC}
+        return {"itunes": NS_ITUNES, "podcast": NS_PODCAST, "psc": NS_PSC, "media": NS_MEDIA}
 
     def extend_rss(self, feed):
         show = self._show
@@ -376,6 +377,7 @@ class PodcastIndexExtension:
                 channel.remove(stamp)
         _sub(channel, NS_ITUNES, "image", href=show.image_url)
         _artwork(channel, show.image_url, show.image)
+        _poster(channel, show.urls.poster())
         parent, child = show.category
         cat = _sub(channel, NS_ITUNES, "category", text=parent)
         if child:
@@ -452,6 +454,8 @@ class PodcastIndexEntryExtension(PodcastIndexExtension):
         if rel.art is not None:
             _sub(entry, NS_ITUNES, "image", href=show.urls.file(rel.slug, rel.art.name))
             _artwork(entry, show.urls.file(rel.slug, rel.art.name), rel.art)
+        _poster(entry, show.urls.poster(rel.slug))
+        _sub(entry, NS_MEDIA, "thumbnail", url=show.urls.poster(rel.slug), width=str(POSTER_SIZE[0]), height=str(POSTER_SIZE[1]))
         return entry
 
 
@@ -470,6 +474,12 @@ def _artwork(parent, url: str, path: Path | None) -> None:
             attrs["aspect-ratio"] = "1/1"
     _sub(parent, NS_PODCAST, "image", purpose="artwork", **attrs)
 
+
+
+def _poster(parent, url: str) -> None:
+    """<podcast:image purpose="social">: the 16:9 poster publish draws (publish/poster.py)."""
+    _sub(parent, NS_PODCAST, "image", href=url, purpose="social", type="image/jpeg", width=str(POSTER_SIZE[0]),
+         height=str(POSTER_SIZE[1]), **{"aspect-ratio": "16/9"})
 
 
 def _soundbite_title(rel: Release, start_s: float, duration_s: float) -> str:

@@ -21,12 +21,12 @@ from .. import fsutil
 from ..errors import InputError
 from ..transcript.formats import clock
 from ..transcript.model import Transcript
-from ..workspace import AUDIO, EPISODE_FILES, TRANSCRIPT, VIDEO, VTT, Workspace
+from ..workspace import AUDIO, EPISODE_FILES, MACHINE_DIR, TRANSCRIPT, VIDEO, VTT, Workspace
 from . import markdown
 from .cover import image_info
 from .feed import Show, render_feed, require_publishable, show_from
 from .releases import Release, published
-from .urls import FEED_NAME
+from .urls import FEED_NAME, POSTER
 
 MANIFEST = ".chaitime-site.json"
 STATIC_FILES = ("style.css", "player.js")
@@ -64,8 +64,19 @@ def publish_site(ws: Workspace, out: Path, base_url: str | None = None, now: dt.
         require_episode_art(rel)
     out = Path(out).resolve()
     require_ours(out, ws)
-    plan = site_plan(show, releases, host_files=_host_files(out))
+    plan = site_plan(show, releases, host_files=_host_files(out)) + posters(ws, show, releases)
     return sync_site(plan, out)
+
+
+def posters(ws: Workspace, show: Show, releases: list[Release]) -> list[SiteFile]:
+    """The show's 16:9 poster and each episode's (its art or the cover, its title, the show's)."""
+    from .poster import poster_bytes
+
+    cache = ws.root / MACHINE_DIR / "posters"
+    files = [SiteFile(POSTER, poster_bytes(show.image, show.title, "", cache))]
+    files += [SiteFile(f"episodes/{rel.slug}/{POSTER}", poster_bytes(rel.art or show.image, rel.meta.title, show.title, cache))
+              for rel in releases]
+    return files
 
 
 def require_cover(show: Show) -> None:

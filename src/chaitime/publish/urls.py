@@ -13,6 +13,8 @@ from urllib.parse import quote, urlsplit
 from ..errors import ConfigError
 
 FEED_NAME = "podcast.xml"
+POSTER = "poster.jpg"  # the 16:9 poster (publish/poster.py): at the top for the show, in each episode's folder
+POSTER_SIZE = (1280, 720)
 # The Podcasting 2.0 spec's namespace for podcast:guid (podcast-namespace docs, "guid").
 PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
 
@@ -36,6 +38,9 @@ class SiteUrls:
 
     def cover(self, suffix: str) -> str:
         return f"{self.base}/cover{suffix.lower()}"
+
+    def poster(self, slug: str | None = None) -> str:
+        return self.file(slug, POSTER) if slug else f"{self.base}/{POSTER}"
 
     def page(self, slug: str) -> str:
         return f"{self.base}/episodes/{quote(slug)}/"
