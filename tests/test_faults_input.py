@@ -242,7 +242,7 @@ def test_too_many_open_files_names_the_limit_and_the_fix():
     assert code == 7 and line.startswith("disk full:")
 
 
-@pytest.mark.parametrize("after_s", [0.15, 0.3, 0.6, 1.0])  # before ~0.05 s the console script pip wrote is still importing re
+@pytest.mark.parametrize("after_s", [0.15, 0.3, 0.6])  # before ~0.05 s the console script pip wrote is still importing re
 def test_ctrl_c_in_the_first_second_is_one_line_and_exit_130(tmp_path, after_s):
     import signal
     import time
@@ -254,10 +254,10 @@ def test_ctrl_c_in_the_first_second_is_one_line_and_exit_130(tmp_path, after_s):
     script = Path(sys.executable).with_name("chaitime")  # the console script a host runs
     proc = subprocess.Popen([str(script), "check"], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=chaitime_env())
     time.sleep(after_s)
+    if proc.poll() is not None:
+        pytest.skip("check finished before the signal")
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    if proc.returncode == 0:
-        pytest.skip("check finished before the signal")
     assert proc.returncode == 130, err
     assert err.strip() == "chaitime: interrupted; run the same command again to resume."
 
