@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 import xml.etree.ElementTree as ET
 from fractions import Fraction
 from pathlib import Path
@@ -234,3 +235,46 @@ def test_export_edl_excludes_a_struck_line(tmp_path, sample_recording):
     bad = run_chaitime("export", "fcpxml", SLUG, cwd=ws)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "edit.md" in bad.stderr and "Traceback" not in bad.stderr
     shutil.rmtree(other)
+
+
+@pytest.mark.slow
+def test_youtube_and_spotify_folders_ready_to_upload(tmp_path, sample_recording, ffmpeg_bin):
+    from chaitime.publish.cover import image_info
+    from conftest import ebur128, media_duration
+
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    run_chaitime("ingest", str(sample_recording.path), "--guest", "Sam Okafor", "--date", "2026-11-23", cwd=ws, check=True)
+    ep = ws / "episodes" / SLUG
+    done = run_chaitime("export", "youtube", SLUG, cwd=ws, check=True)
+    yt = ep / "export" / "youtube"
+    assert f"ready to upload to YouTube in {yt}" in done.stdout
+    assert sorted(p.name for p in yt.iterdir()) == ["description.txt", "tags.txt", "thumbnail.jpg", "title.txt", "transcript.srt",
+                                                    "transcript.vtt", "video.mp4"]
+    assert (yt / "video.mp4").read_bytes() == (ep / "video.mp4").read_bytes()  # the podcast master's video as it is
+    assert (yt / "description.txt").read_text() == (ep / "youtube.txt").read_text()
+    assert (yt / "transcript.vtt").read_text().startswith("WEBVTT")
+    thumb = image_info(yt / "thumbnail.jpg")
+    assert (thumb.format, thumb.width, thumb.height) == ("jpeg", 1280, 720)
+    # --lufs -14: the sound mastered for YouTube (measured here, not by chaitime), the picture copied
+    loud = tmp_path / "yt14"
+    done = run_chaitime("export", "youtube", SLUG, "--lufs", "-14", "--out", str(loud), cwd=ws, check=True)
+    measured = ebur128(ffmpeg_bin, loud / "video.mp4")
+    assert abs(measured["I"] + 14) <= 0.5 and measured["TP"] <= -1.0, measured
+    assert abs(ebur128(ffmpeg_bin, ep / "video.mp4")["I"] + 16) <= 0.5
+    assert abs(media_duration(ffmpeg_bin, loud / "video.mp4", "v") - media_duration(ffmpeg_bin, ep / "video.mp4", "v")) < 0.1
+    # Spotify: the video, the transcripts it takes, the cover
+    run_chaitime("export", "spotify", SLUG, cwd=ws, check=True)
+    assert {"video.mp4", "transcript.vtt", "transcript.srt", "cover.png", "title.txt", "description.txt"} == \
+        {p.name for p in (ep / "export" / "spotify").iterdir()}
+    # an audio-only episode: its sound over the poster, a real H.264 picture
+    (ep / "video.mp4").unlink()
+    still = tmp_path / "still"
+    run_chaitime("export", "youtube", SLUG, "--out", str(still), cwd=ws, check=True)
+    probe = subprocess.run([ffmpeg_bin, "-hide_banner", "-i", str(still / "video.mp4")], capture_output=True, text=True).stderr
+    assert "Video: h264" in probe and "1280x720" in probe and "Audio: aac" in probe
+    assert abs(media_duration(ffmpeg_bin, still / "video.mp4") - media_duration(ffmpeg_bin, ep / "audio.mp3")) < 0.6
+    assert abs(ebur128(ffmpeg_bin, still / "video.mp4")["I"] + 14) <= 0.5
+    # bad input: one line, nothing written
+    bad = run_chaitime("export", "youtube", SLUG, "--lufs", "-3", "--out", str(tmp_path / "bad"), cwd=ws)
+    assert bad.returncode == 2 and "--lufs -3: out of range" in bad.stderr and not (tmp_path / "bad").exists()

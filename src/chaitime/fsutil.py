@@ -65,6 +65,29 @@ def write_bytes(target: Path, data: bytes) -> None:
         raise
 
 
+def copy_file(source: Path, target: Path) -> None:
+    """``target`` made the same as ``source``, atomically: a hard link where the disk allows (chaitime
+    replaces its files by rename, never in place, so the link keeps what was copied), else a copy."""
+    target = Path(target)
+    _ensure_dir(target.parent)
+    tmp = target.parent / f".{target.stem}.{os.getpid()}.tmp{target.suffix}"
+    try:
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(source, tmp)  # the same inode: its mode is the source's, left alone
+        except OSError as exc:
+            if exc.errno in NO_SPACE:
+                raise
+            shutil.copy2(source, tmp)
+        os.replace(tmp, target)
+    except OSError as exc:
+        if exc.errno in NO_SPACE:
+            raise disk_full(target.parent, Path(source).stat().st_size, f"copying {Path(source).name}") from exc
+        raise
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def write_text(target: Path, text: str) -> None:
     write_bytes(target, text.encode("utf-8"))
 

@@ -31,7 +31,7 @@ SOURCE_HASH = "source.hash"
 
 # --- the folder contract: the one place the episode folder's file names are spelled -------------
 AUDIO, VIDEO, CHAPTERS, TRANSCRIPT, POST = "audio.mp3", "video.mp4", "chapters.json", "transcript.json", "post.md"
-EDIT, YOUTUBE, SOUND_SVG, CLIPS, VTT = "edit.md", "youtube.txt", "sound.svg", "clips", "transcript.vtt"
+EDIT, YOUTUBE, SOUND_SVG, CLIPS, VTT, SRT = "edit.md", "youtube.txt", "sound.svg", "clips", "transcript.vtt", "transcript.srt"
 # .chaitime/: the machine's files (never published; a damaged one is made again by its owner)
 SPEECH, MASTER_FLAC, LOUDNESS, LOUDNESS_OUT = "speech.s16", "master.flac", "loudness.json", "loudness.out.json"
 ASR_JSON, SPEAKERS_JSON, RAW = "transcript.asr.json", "speakers.json", "transcript.raw.json"
@@ -65,7 +65,7 @@ FOLDER = (
     EpisodeFile(AUDIO, "master, render", "audio/mpeg", "MP3"),
     EpisodeFile(VIDEO, "master, render", "video/mp4", "Video"),
     EpisodeFile(VTT, "speakers, render", "text/vtt", "Transcript (VTT)", "vtt", feed_transcript=True, captions=True),
-    EpisodeFile("transcript.srt", "speakers, render", "application/x-subrip", "Transcript (SRT)", "srt", feed_transcript=True, captions=True),
+    EpisodeFile(SRT, "speakers, render", "application/x-subrip", "Transcript (SRT)", "srt", feed_transcript=True, captions=True),
     EpisodeFile("transcript.txt", "speakers, render", "text/plain", "Transcript (text)", "txt"),
     EpisodeFile("transcript.podcast.json", "speakers, render", "application/json", "Transcript (JSON)", "podcast.json",
                 feed_transcript=True),

@@ -14,7 +14,7 @@ OUT = click.option("--out", "out", type=click.Path(file_okay=False, path_type=Pa
 
 @cli.group()
 def export() -> None:
-    """Export EPISODE's current edit.md for finishing elsewhere.
+    """Export EPISODE for another editor (edl, fcpxml, audacity) or a platform (youtube, spotify).
 
     The cut list is the one `chaitime render` would apply now: the kept stretches of the original
     recording, on its frames (a video recording's own frame rate; 25 fps for audio only). The cut
@@ -78,3 +78,53 @@ def audacity(episode: str, out: Path | None) -> None:
     import over the recording itself.
     """
     _run("audacity", episode, out)
+
+
+def _platform(kind: str, episode: str, out: Path | None, lufs: float | None) -> None:
+    from ..pipeline.export import platform_export
+
+    ws = workspace()
+    ep = ws.episode(episode)
+    if out is not None:
+        out = out.expanduser()
+        out = out if out.is_absolute() else Path.cwd() / out
+    result = platform_export(ep, ws, kind, out, lufs)
+    for note in result.notes:
+        click.echo(f"  note: {note}")
+    click.echo(f"{ep.slug}: ready to upload to {PLATFORM_NAMES[kind]} in {result.folder}")
+    for path in result.paths:
+        click.echo(f"  {path.name}")
+
+
+PLATFORM_NAMES = {"youtube": "YouTube", "spotify": "Spotify"}
+LUFS = click.option("--lufs", type=float, default=None,
+                    help="Loudness of the video's sound (YouTube plays at -14; default: the podcast master's as it is).")
+
+
+@export.command()
+@click.argument("episode")
+@OUT
+@LUFS
+def youtube(episode: str, out: Path | None, lufs: float | None) -> None:
+    """A folder for YouTube Studio (default: the episode's export/youtube/).
+
+    video.mp4 (the episode's video with its mastered sound; for an audio-only episode, its sound over
+    the 16:9 poster at -14 LUFS), thumbnail.jpg (1280x720), title.txt, description.txt (youtube.txt:
+    the episode link, chapters from 0:00 or why there are none, guests and links), tags.txt and
+    captions (transcript.srt, transcript.vtt). `--lufs -14` masters the video's sound for YouTube,
+    which turns louder videos down to -14 LUFS and never turns quieter ones up.
+    """
+    _platform("youtube", episode, out, lufs)
+
+
+@export.command()
+@click.argument("episode")
+@OUT
+@LUFS
+def spotify(episode: str, out: Path | None, lufs: float | None) -> None:
+    """A folder for Spotify for Creators (default: the episode's export/spotify/).
+
+    video.mp4 when the episode has one (else audio.mp3), the transcripts Spotify takes
+    (transcript.vtt, transcript.srt), the cover, title.txt and description.txt (with chapters).
+    """
+    _platform("spotify", episode, out, lufs)

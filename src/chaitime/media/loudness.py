@@ -349,3 +349,22 @@ def encode_mp3(source: Path, gain: float, channels: int, out: Path, ceiling_db: 
         ffmpeg.run(["-i", ffmpeg.as_input(source), "-map", "0:a:0", "-af", master_filter(gain, ceiling_db=ceiling_db),
                     *mp3_args(channels), "-write_xing", "1", "-f", "mp3", str(tmp)], what=f"encoding {out}")
         return measure(tmp)
+
+
+def relevel_video(source: Path, target_lufs: float, out: Path, *, still: Path | None = None) -> Loudness:
+    """A video at another loudness (YouTube plays loud audio down to -14 LUFS and never raises
+    quiet audio): ``source``'s sound through gain and the master's limiter (the gain found by
+    ``mastering_gain``) into AAC-LC at 48 kHz; its picture copied as it is, or, for a sound-only
+    ``source``, ``still`` (an image) held as H.264 at 2 frames a second. Returns the loudness of
+    the result as written."""
+    from ..fsutil import atomic_path
+
+    before = measure(source)
+    gain = mastering_gain(_input(source), before, target_lufs)
+    picture = ["-map", "0:v:0", "-c:v", "copy"] if still is None else \
+        ["-map", "1:v:0", "-c:v", "libx264", "-tune", "stillimage", "-preset", "veryfast", "-r", "2", "-pix_fmt", "yuv420p", "-shortest"]
+    still_input = [] if still is None else ["-loop", "1", "-framerate", "2", "-i", ffmpeg.as_input(still)]
+    with atomic_path(out) as tmp:
+        ffmpeg.run([*_input(source), *still_input, *picture, "-map", "0:a:0", "-af", master_filter(gain, 48000),
+                    "-c:a", "aac", "-b:a", "192k", "-movflags", "+faststart", "-f", "mp4", str(tmp)], what=f"encoding {out}")
+        return measure(tmp)
