@@ -86,6 +86,10 @@ def test_gpodder_reads_the_chapters_and_the_feed_carries_artwork(show):
     parsed = podcastparser.parse("https://pod.example.org/show/podcast.xml", io.BytesIO(feed))
     chapters = parsed["episodes"][0]["chapters"]
     assert [(c["start"], c["title"]) for c in chapters] == [(0, "Hello"), (5, "Tea & code")]
+    import feedparser  # and feedparser, from the same psc:chapters
+
+    psc = feedparser.parse(feed).entries[0]["psc_chapters"]["chapters"]
+    assert [(c["start_parsed"].total_seconds(), c["title"]) for c in psc] == [(0, "Hello"), (5, "Tea & code")]
     channel = etree.fromstring(feed).find("channel")
     image = channel.find(f"{{{NS_PODCAST}}}image")
     assert image.get("purpose") == "artwork" and image.get("width") == "3000" and image.get("aspect-ratio") == "1/1"
