@@ -8,20 +8,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import fsutil
-from ..media import ffmpeg
+from ..media import ffmpeg, pcm
 
 SAMPLE_RATE_HZ = 16_000
 
 
 def speech_args(out: Path, audio_stream: int = 0) -> list[str]:
     """ffmpeg output options that write 16 kHz mono s16le to ``out`` (added to a larger command)
-    from audio stream ``audio_stream`` (0: the first) of the first input.
-    Frames of 16384 samples: ffmpeg hands each frame from thread to thread, and the decoder's
-    1024-sample AAC frames, resampled, cost a quarter of a million context switches an hour
-    (same bytes out, 1-3 cpu-s less per hour of audio)."""
-    return ["-map", f"0:a:{audio_stream}", "-af", "asetnsamples=n=16384:p=0", "-ac", "1", "-ar", str(SAMPLE_RATE_HZ),
-            "-c:a", "pcm_s16le", "-f", "s16le", str(out)]
+    from audio stream ``audio_stream`` (0: the first) of the first input (media.pcm's decoder)."""
+    return [*pcm.output_args(rate=SAMPLE_RATE_HZ, stream=audio_stream), str(out)]
 
 
 def speech_input(path: Path) -> list[str]:
@@ -36,8 +31,7 @@ def decode_speech(path: Path, out: Path, progress: ffmpeg.Progress | None = None
         from ..media.probe import probe_recording
 
         audio_stream = probe_recording(Path(path)).audio_stream
-    with fsutil.atomic_path(out) as tmp:
-        ffmpeg.run(["-i", ffmpeg.as_input(path), "-vn", *speech_args(tmp, audio_stream)], what=f"decoding {path}", progress=progress)
+    pcm.decode_file(path, out, rate=SAMPLE_RATE_HZ, stream=audio_stream, progress=progress)
     return PcmAudio(out)
 
 

@@ -209,19 +209,10 @@ EDGE_LISTEN_S = 5.0
 def quiet_edges_s(path: Path) -> tuple[float, float]:
     """Seconds before the first and after the last speech heard in a media file (its first and
     last EDGE_LISTEN_S seconds are listened to)."""
-    from ..media import ffmpeg
+    from ..media import pcm
 
-    def read(position: list[str]) -> np.ndarray:
-        import tempfile
-
-        with tempfile.TemporaryFile() as out:
-            ffmpeg.run([*position, "-i", ffmpeg.as_input(Path(path)), "-map", "0:a:0", "-t", f"{EDGE_LISTEN_S}", "-ac", "1",
-                        "-ar", str(RATE_HZ), "-f", "s16le", "-c:a", "pcm_s16le", "-"], what=f"listening to the ends of {Path(path).name}", stdout_file=out)
-            out.seek(0)
-            return np.frombuffer(out.read(), dtype="<i2")
-
-    head = read([])
-    tail = read(["-sseof", f"-{EDGE_LISTEN_S}"])
+    head = pcm.decode(path, rate=RATE_HZ, length_s=EDGE_LISTEN_S)[:, 0]
+    tail = pcm.decode(path, rate=RATE_HZ, last_s=EDGE_LISTEN_S, length_s=EDGE_LISTEN_S)[:, 0]
     first = listen(head).speech
     last = listen(tail).speech
     lead = first[0][0] if first else len(head) / RATE_HZ
