@@ -178,3 +178,52 @@ def test_correct_reassign_move_chapter_conflict_and_render_in_the_page(studio, f
     removed = sum(min(b, original) - a for a, b in cuts)
     assert media_duration(ffmpeg_bin, ep.path("audio.mp3")) == pytest.approx(original - removed, abs=0.05)
     assert "Kaggles." in ep.path("transcript.vtt").read_text()
+
+
+def launch(p):
+    return p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--mute-audio"])
+
+
+def open_episode(browser, base: str, slug: str = "001-sample", audio: bool = True):
+    """A page on the episode, its words drawn and the waveform's overlays on (``audio`` false: the
+    audio never loads, so the waveform has only the peaks' duration)."""
+    page = browser.new_page()
+    if not audio:
+        page.route("**/audio", lambda route: route.abort())
+    page.goto(f"{base}/?token={TOKEN}")
+    page.goto(f"{base}/episodes/{slug}")
+    page.wait_for_selector("#transcript .w")
+    page.wait_for_function(REGIONS_JS + ".length > 0", timeout=20_000)
+    return page
+
+
+# The waveform's overlays (in wavesurfer's shadow root): [part, left %, width %].
+REGIONS_JS = """[...(document.querySelector('#waveform > div')?.shadowRoot?.querySelectorAll('[part~="region"], [part~="marker"]') || [])]
+  .map(e => [e.getAttribute('part'), parseFloat(e.style.left), 100 - parseFloat(e.style.left) - parseFloat(e.style.right || 0)])"""
+
+
+def test_the_waveforms_regions_sit_at_their_times(studio):
+    """Speaker bands, cuts and chapter marks are placed where they are in time, not all at 0:00:
+    also when the audio's metadata comes after the waveform's peaks (here: never)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    ws, base = studio
+    with sync_api.sync_playwright() as p:
+        browser = launch(p)
+        try:
+            for audio in (False, True):
+                page = open_episode(browser, base, audio=audio)
+                data = page.evaluate("fetch('/api/episodes/001-sample').then(r => r.json())")
+                duration = data["duration_s"]
+                placed = {part.split()[-1]: (left, width) for part, left, width in page.evaluate(REGIONS_JS)}
+                for i, ln in enumerate(data["lines"]):
+                    left, width = placed[f"spk-{i}"]
+                    assert left == pytest.approx(100 * ln["start_s"] / duration, abs=0.3), (audio, i, ln)
+                    assert width == pytest.approx(100 * max(ln["end_s"] - ln["start_s"], 0.05) / duration, abs=0.3), (i, ln)
+                for i, c in enumerate(data["chapters"]):
+                    assert placed[f"chapter-{i}"][0] == pytest.approx(100 * c["start_s"] / duration, abs=0.3)
+                for i, (a, _b) in enumerate(data["cuts"]):
+                    assert placed[f"cut-{i}"][0] == pytest.approx(100 * a / duration, abs=0.3)
+                assert len({round(left) for left, _ in placed.values()}) > 5  # spread over the waveform
+                page.close()
+        finally:
+            browser.close()

@@ -78,6 +78,7 @@
     var player = document.getElementById("player");
     var box = document.getElementById("transcript");
     var ep, spans = [], starts = [], current = -1, anchor = null, sel = null, wave = null, regions = null, waveSel = null;
+    var waveReady = false;  // the waveform knows the duration: regions placed before that collapse to 0:00
 
     api("GET", base).then(function (data) {
       ep = data;
@@ -135,7 +136,7 @@
         ep.chapters = r.chapters;
         ep.versions.chapters = r.versions.chapters;
         drawSide();
-        if (regions) drawRegions();
+        if (waveReady) drawRegions();
       });
     }
     function chapterList() { return ep.chapters.map(function (c) { return {start_s: c.start_s, title: c.title}; }); }
@@ -163,7 +164,7 @@
 
     function showRemoved() {
       document.getElementById("removed").textContent = ep.removed_s ? clock(ep.removed_s, true) + " cut, " + clock(ep.duration_s - ep.removed_s) + " left" : "nothing cut";
-      if (regions) drawRegions();
+      if (waveReady) drawRegions();
     }
 
     // Waveform: peaks precomputed by the server, the audio element as the media.
@@ -180,7 +181,9 @@
           waveSel = r;
           selectRange(firstWordAfter(r.start), lastWordBefore(r.end));
         });
-        drawRegions();
+        // The regions go on once the waveform has its duration (wavesurfer loads the peaks a moment
+        // after create): one added before that is clamped to 0:00 and stays there.
+        wave.on("ready", function () { waveReady = true; drawRegions(); });
       }).catch(function (err) { document.getElementById("waveform").textContent = "No waveform: " + err.message; });
     }
 
@@ -417,7 +420,7 @@
         p.style.setProperty("--spk", colour(name));
         p.querySelector(".who").textContent = name;
         drawSide();
-        if (regions) drawRegions();
+        if (waveReady) drawRegions();
       });
     }
     document.getElementById("speakers").addEventListener("click", function (e) {
