@@ -182,6 +182,8 @@ def test_chapters_are_added_moved_renamed_and_deleted_in_chapters_json(client, w
     assert r.status_code == 200, r.text
     on_disk = load_chapters(ep.path("chapters.json"))
     assert [(c.start_s, c.title) for c in on_disk] == [(0.0, "Kaggle"), (3.0, "Intro over"), (moved_to, "Shipping it")]
+    # each ends where the next starts, the last at the end of the episode (endTime is kept)
+    assert [c.end_s for c in on_disk] == [3.0, moved_to, pytest.approx(data["duration_s"], abs=0.001)]
     r = client.post(f"/api/episodes/{SLUG}/chapters", json={"chapters": r.json()["chapters"][:2], "version": r.json()["versions"]["chapters"]})
     assert [c.title for c in load_chapters(ep.path("chapters.json"))] == ["Kaggle", "Intro over"]
     bad = client.post(f"/api/episodes/{SLUG}/chapters", json={"chapters": [{"start_s": -1, "title": "x"}], "version": r.json()["versions"]["chapters"]})
@@ -246,3 +248,26 @@ def test_the_command_listens_on_127_0_0_1_only_and_a_taken_port_is_one_line(ws, 
         assert len(err) == 1 and "is taken" in err[0] and "--port" in err[0]
     finally:
         sock.close()
+
+
+def test_chapters_json_keeps_end_times_after_a_render_and_the_favicon_is_served(client, ws):
+    """After a render chapters.json is on the edited timeline: a studio edit ends the last chapter at
+    the rendered audio's end; every page links a favicon the server answers (no 404 on each page)."""
+    import json
+
+    from chaitime import pipeline
+
+    ep = ws.episode(SLUG)
+    pipeline.render(ep, ws)
+    data = client.get(f"/api/episodes/{SLUG}").json()
+    chapters = data["chapters"] + [{"start_s": round(data["chapters"][-1]["start_s"] + 2.0, 3), "title": "Later"}]
+    r = client.post(f"/api/episodes/{SLUG}/chapters", json={"chapters": chapters, "version": data["versions"]["chapters"]})
+    assert r.status_code == 200, r.text
+    items = json.loads(ep.path("chapters.json").read_text())["chapters"]
+    assert all("endTime" in c for c in items)
+    assert [c["endTime"] for c in items[:-1]] == [c["startTime"] for c in items[1:]]
+    assert items[-1]["endTime"] == pytest.approx(pipeline.render_record(ep)["duration_s"], abs=0.001)
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml") and b"<svg" in icon.content
+    for page in ("/", f"/episodes/{SLUG}", f"/episodes/{SLUG}/post"):
+        assert 'rel="icon" href="/favicon.ico"' in client.get(page).text

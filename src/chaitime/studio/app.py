@@ -251,8 +251,12 @@ def make_app(root: Path, token: str | None = None) -> Starlette:
         data = await body(request)
         return JSONResponse(await _thread(_publish, ws(), bool(data.get("confirm"))))
 
+    async def favicon(request: Request) -> Response:
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
+
     routes = [
         Route("/", page("index.html")),
+        Route("/favicon.ico", favicon),
         Route("/episodes/{slug}", page("episode.html")),
         Route("/episodes/{slug}/post", page("post.html")),
         Route("/api/episodes", list_episodes),

@@ -464,6 +464,14 @@ def _render_map(ep: Episode):
     return TimeMap(tuple(tuple(k) for k in keeps), float(record.get("offset_s", 0.0))) if keeps else None
 
 
+def _timeline_end(ep: Episode, original_s: float) -> float:
+    """Where chapters.json's timeline ends: the rendered audio's length once rendered, else the recording's."""
+    from .. import pipeline
+
+    rendered = pipeline.render_record(ep).get("duration_s")
+    return float(rendered) if isinstance(rendered, (int, float)) and not isinstance(rendered, bool) else original_s
+
+
 def chapters_of(ep: Episode) -> list[dict]:
     """chapters.json on the original timeline (after a render it is on the edited one: moved back)."""
     from ..edit.retime import unretime_chapters
@@ -500,6 +508,11 @@ def set_chapters(ws: Workspace, ep: Episode, items: object, seen: object) -> dic
         raise InputError("two chapters start less than 1 s apart: move one, or delete it.")
     timemap = _render_map(ep)
     on_file = [Chapter(round(timemap(c.start_s), 3), c.title) if timemap else c for c in chapters]
+    # Each ends where the next starts, the last at the end of the timeline the file is on (as the
+    # draft writes them: Podcasting 2.0 players show endTime, and the MP3's CHAP frames carry it).
+    end = _timeline_end(ep, duration)
+    on_file = [Chapter(c.start_s, c.title, round(max(c.start_s, nxt.start_s if nxt else end), 3))
+               for c, nxt in zip(on_file, [*on_file[1:], None])]
     path = ep.path(CHAPTERS)
     with held(ep):
         check_version(path, seen)
