@@ -271,3 +271,46 @@ def test_chapters_json_keeps_end_times_after_a_render_and_the_favicon_is_served(
     assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml") and b"<svg" in icon.content
     for page in ("/", f"/episodes/{SLUG}", f"/episodes/{SLUG}/post"):
         assert 'rel="icon" href="/favicon.ico"' in client.get(page).text
+
+
+def test_a_speaker_typed_in_another_case_is_the_same_person_and_new_people_go_into_episode_toml(client, ws):
+    ep = ws.episode(SLUG)
+    data = client.get(f"/api/episodes/{SLUG}").json()
+    assert sorted(data["speakers"]) == ["Maya Patel", "Sam Okafor"] and set(data["people"]) >= set(data["speakers"])
+    first = data["lines"][0]["speaker"]
+    other = next(s for s in data["speakers"] if s != first)
+    r = client.post(f"/api/episodes/{SLUG}/speaker", json={"line": 0, "speaker": f"  {other.lower()} ", "version": data["versions"]["transcript"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["speaker"] == other and sorted(r.json()["speakers"]) == sorted(data["speakers"])  # no third speaker
+    # someone new: a guest in episode.toml; typed again in lower case, the same one
+    r = client.post(f"/api/episodes/{SLUG}/speaker", json={"line": 1, "speaker": "Guest One", "version": r.json()["versions"]["transcript"]})
+    assert r.status_code == 200 and "Guest One" in ep.meta().guests and "Guest One" in r.json()["people"]
+    r = client.post(f"/api/episodes/{SLUG}/speaker", json={"line": 2, "speaker": "guest one", "version": r.json()["versions"]["transcript"]})
+    assert r.json()["speaker"] == "Guest One" and len(r.json()["speakers"]) == 3
+    after = client.get(f"/api/episodes/{SLUG}").json()
+    assert [ln["speaker"] for ln in after["lines"][1:3]] == ["Guest One", "Guest One"]
+    assert ep.meta().guests.count("Guest One") == 1
+    # a host is never listed as a guest
+    toml = ws.root / "chaitime.toml"
+    toml.write_text(toml.read_text().replace('hosts = ["Your Name"]', 'hosts = ["Priya Host"]', 1))
+    r = client.post(f"/api/episodes/{SLUG}/speaker", json={"line": 3, "speaker": "priya host", "version": r.json()["versions"]["transcript"]})
+    assert r.json()["speaker"] == "Priya Host" and "Priya Host" not in ep.meta().guests
+
+
+def test_a_rename_updates_episode_toml_and_a_merge_lists_the_name_once(client, ws):
+    from chaitime.workspace import update_meta
+
+    ep = ws.episode(SLUG)
+    ep.write_meta(update_meta(ep.meta(), guests=("Sam Okafor",), speakers={"S1": "Maya Patel", "S2": "Sam Okafor"}))
+    data = client.get(f"/api/episodes/{SLUG}").json()
+    r = client.post(f"/api/episodes/{SLUG}/rename", json={"old": "Sam Okafor", "new": "Samuel Okafor", "version": data["versions"]["transcript"]})
+    assert r.status_code == 200, r.text
+    meta = ep.meta()
+    assert meta.guests == ("Samuel Okafor",) and meta.speakers == {"S1": "Maya Patel", "S2": "Samuel Okafor"}
+    # renamed to another speaker's name (in another case): merged, listed once, episode.toml too
+    r = client.post(f"/api/episodes/{SLUG}/rename", json={"old": "Samuel Okafor", "new": "MAYA patel", "version": r.json()["versions"]["transcript"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["speaker"] == "Maya Patel" and r.json()["speakers"] == ["Maya Patel"]
+    meta = ep.meta()
+    assert meta.speakers == {"S1": "Maya Patel", "S2": "Maya Patel"} and meta.guests == ("Maya Patel",)
+    assert client.get(f"/api/episodes/{SLUG}").json()["speakers"] == ["Maya Patel"]

@@ -128,9 +128,9 @@ def test_correct_reassign_move_chapter_conflict_and_render_in_the_page(studio, f
             # give a line to the other speaker
             n = next(k for k, ln in enumerate(data["lines"]) if ln["speaker"] != data["lines"][0]["speaker"])
             other = data["lines"][0]["speaker"]
-            page.once("dialog", lambda d: d.accept(other))
+            page.click(f".who[data-line='{n}']")
             with page.expect_response(lambda r: r.url.endswith("/speaker")):
-                page.click(f".who[data-line='{n}']")
+                page.click(f"#picker button[data-person={json.dumps(other)}]")
             page.wait_for_function(f"document.querySelector(\".who[data-line='{n}']\").textContent === {json.dumps(other)}")
 
             # move the second chapter to the playhead
@@ -225,5 +225,50 @@ def test_the_waveforms_regions_sit_at_their_times(studio):
                     assert placed[f"cut-{i}"][0] == pytest.approx(100 * a / duration, abs=0.3)
                 assert len({round(left) for left, _ in placed.values()}) > 5  # spread over the waveform
                 page.close()
+        finally:
+            browser.close()
+
+
+def test_the_speaker_picker_offers_the_people_and_matches_a_typed_name_without_case(studio):
+    """Click a line's name: a picker lists the people; typing "maya patel" gives the line to "Maya
+    Patel" (no new speaker); a new name is a new person, in episode.toml's guests; a rename that
+    merges two lists the name once, at once."""
+    import json
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    ws, base = studio
+    ep = ws.episode("001-sample")
+    with sync_api.sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page = open_episode(browser, base)
+            data = page.evaluate("fetch('/api/episodes/001-sample').then(r => r.json())")
+            first = data["lines"][0]["speaker"]
+            other = next(s for s in data["speakers"] if s != first)
+            page.click(".who[data-line='0']")
+            offered = page.eval_on_selector_all("#picker button[data-person]", "bs => bs.map(b => b.dataset.person)")
+            assert other in offered and first not in offered
+            page.fill("#picker input", other.lower())
+            with page.expect_response(lambda r: r.url.endswith("/speaker")) as given:
+                page.press("#picker input", "Enter")
+            assert given.value.json()["speaker"] == other
+            page.wait_for_function(f"document.querySelector(\".who[data-line='0']\").textContent === {json.dumps(other)}")
+            assert page.eval_on_selector_all("#speakers li", "ls => ls.length") == 2
+            # a new person
+            page.click(".who[data-line='1']")
+            page.fill("#picker input", "Guest One")
+            with page.expect_response(lambda r: r.url.endswith("/speaker")):
+                page.press("#picker input", "Enter")
+            page.wait_for_function("document.querySelectorAll('#speakers li').length === 3")
+            assert "Guest One" in ep.meta().guests
+            # rename Guest One to "maya patel": merged, listed once without a reload
+            page.click("#speakers button[data-rename='Guest One']")
+            page.fill("#picker input", "maya patel")
+            with page.expect_response(lambda r: r.url.endswith("/rename")):
+                page.press("#picker input", "Enter")
+            page.wait_for_function("document.querySelectorAll('#speakers li').length === 2")
+            names = page.eval_on_selector_all("#speakers li .grow", "ls => ls.map(l => l.textContent)")
+            assert sorted(names) == sorted(data["speakers"])
+            assert page.text_content(".who[data-line='1']") == "Maya Patel"
         finally:
             browser.close()

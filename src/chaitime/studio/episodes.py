@@ -196,7 +196,7 @@ def editor(ws: Workspace, ep: Episode) -> dict:
               int(t.index in suggested), int(round(t.start_s, 3) in corrected)] for t in tokens_of(transcript)]
     return {
         "slug": ep.slug, "title": meta.title, "guests": list(meta.guests), "duration_s": transcript.duration_s,
-        "speakers": transcript.speakers(),
+        "speakers": transcript.speakers(), "people": people(ws, ep, transcript),
         "lines": [{"speaker": ln.speaker, "start_s": round(ln.start_s, 3), "end_s": round(ln.end_s, 3),
                    "first": ln.tokens[0].index, "last": ln.tokens[-1].index} for ln in lines],
         "words": words,  # [start, end, text, line, cut, suggested, corrected]
@@ -349,32 +349,104 @@ def add_vocabulary(ws: Workspace, term: str) -> str:
     return f"{term!r} added to the show's vocabulary (chaitime.toml)."
 
 
+# --- people: who speaks, matched by name whatever its case --------------------------------------------
+def _key(name: object) -> str:
+    return " ".join(str(name).split()).casefold()
+
+
+def people(ws: Workspace, ep: Episode, transcript: Transcript) -> list[str]:
+    """Everyone the episode knows, for the page's picker: who speaks in the transcript, the show's
+    hosts, the episode's guests; one spelling each (the first met), compared without case."""
+    from ..speakers.names import real_names
+
+    seen: dict[str, str] = {}
+    for name in [*transcript.speakers(), *real_names(ws.settings.hosts), *real_names(ep.meta().guests)]:
+        if _key(name):
+            seen.setdefault(_key(name), " ".join(str(name).split()))
+    return list(seen.values())
+
+
+def known_as(ws: Workspace, ep: Episode, transcript: Transcript, name: str) -> str:
+    """``name`` as the episode already spells that person ("guest one" is "Guest One"), else as typed."""
+    wanted = _key(name)
+    return next((p for p in people(ws, ep, transcript) if _key(p) == wanted), " ".join(name.split()))
+
+
+def _generic(name: str) -> bool:
+    """A diarization label or a role, not a person's name: never listed as a guest."""
+    import re
+
+    from ..config import PLACEHOLDER_NAME
+    from ..speakers.names import HOST_ROLE
+
+    return bool(re.fullmatch(r"(speaker|spk|s)[ _-]?\d+|unknown|\?", _key(name))) or name in (PLACEHOLDER_NAME, HOST_ROLE)
+
+
+def _update_people(ws: Workspace, ep: Episode, old: str | None, new: str) -> None:
+    """episode.toml after ``new`` speaks (``old`` renamed to ``new``, or a line given to ``new``):
+    [speakers] names ``old``'s label ``new``; ``guests`` has ``new`` (unless a host or a label) in
+    ``old``'s place, once. The feed and the site take the people from episode.toml."""
+    from ..speakers.names import real_names
+    from ..workspace import update_meta
+
+    meta = ep.meta()
+    hosts = {_key(h) for h in real_names(ws.settings.hosts)}
+    mapping = dict(meta.speakers)
+    guests = list(meta.guests)
+    if old is not None:
+        mapping = {label: (new if _key(name) == _key(old) else name) for label, name in mapping.items()}
+        guests = [new if _key(g) == _key(old) else g for g in guests]
+    if _key(new) in hosts or _generic(new):
+        guests = [g for g in guests if _key(g) != _key(new)]
+    elif all(_key(g) != _key(new) for g in guests):
+        guests.append(new)
+    once: dict[str, str] = {}
+    for g in guests:
+        once.setdefault(_key(g), g)
+    guests = list(once.values())
+    if mapping != meta.speakers or tuple(guests) != meta.guests:
+        ep.write_meta(update_meta(meta, speakers=mapping, guests=tuple(guests)))
+
+
+def _people_result(ws: Workspace, ep: Episode, result: dict, name: str) -> dict:
+    transcript = Files(ep).transcript()
+    return {**result, "speaker": name, "speakers": transcript.speakers(), "people": people(ws, ep, transcript),
+            "guests": list(ep.meta().guests)}
+
+
 def reassign(ws: Workspace, ep: Episode, line: int, speaker: str, seen: object) -> dict:
-    """A whole edit line said by ``speaker``."""
+    """A whole edit line said by ``speaker`` (an existing person matched without case; a new one
+    goes into episode.toml's guests)."""
     from ..edit.lines import split_lines
     from ..transcript import corrections
+
+    chosen = {}
 
     def change(t: Transcript) -> Transcript:
         lines = split_lines(t)
         if not isinstance(line, int) or not 0 <= line < len(lines):
             raise InputError(f"no line {line!r} in the transcript. Reload the page.")
-        return corrections.reassign(t, lines[line].start_s, lines[line].end_s, speaker)
+        chosen["name"] = known_as(ws, ep, t, speaker)
+        return corrections.reassign(t, lines[line].start_s, lines[line].end_s, chosen["name"])
 
-    return _revise_transcript(ws, ep, seen, change)
+    result = _revise_transcript(ws, ep, seen, change, then=lambda: _update_people(ws, ep, None, chosen["name"]))
+    return _people_result(ws, ep, result, chosen["name"])
 
 
 def rename(ws: Workspace, ep: Episode, old: str, new: str, seen: object) -> dict:
-    """A speaker renamed in the transcript and in episode.toml's [speakers] table (so a re-ingest names them alike)."""
+    """A speaker renamed in the transcript and in episode.toml's [speakers] table and guests (so a
+    re-ingest names them alike, and the feed and site list them); a name another speaker has
+    (without case) merges the two."""
     from ..transcript import corrections
-    from ..workspace import update_meta
 
-    def names() -> None:
-        meta = ep.meta()
-        mapping = {label: (new if name == old else name) for label, name in meta.speakers.items()}
-        if mapping != meta.speakers:
-            ep.write_meta(update_meta(meta, speakers=mapping))
+    chosen = {}
 
-    return _revise_transcript(ws, ep, seen, lambda t: corrections.rename(t, old, new), then=names)
+    def change(t: Transcript) -> Transcript:
+        chosen["name"] = known_as(ws, ep, t, new) if _key(new) != _key(old) else " ".join(new.split())
+        return corrections.rename(t, old, chosen["name"])
+
+    result = _revise_transcript(ws, ep, seen, change, then=lambda: _update_people(ws, ep, old, chosen["name"]))
+    return _people_result(ws, ep, result, chosen["name"])
 
 
 def _revise_transcript(ws: Workspace, ep: Episode, seen: object, change, then=None) -> dict:

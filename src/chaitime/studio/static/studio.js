@@ -408,32 +408,73 @@
       }).catch(fail);
     }
 
+    // Who says it: a picker of the people the episode knows (speakers, hosts, guests), or a new name
+    // typed (matched without case, so "guest one" is the existing "Guest One").
+    function samePerson(a, b) { return String(a).trim().replace(/\s+/g, " ").toLowerCase() === String(b).trim().replace(/\s+/g, " ").toLowerCase(); }
+    function asKnown(name) {
+      var found = (ep.people || ep.speakers).filter(function (p) { return samePerson(p, name); })[0];
+      return found || name.trim().replace(/\s+/g, " ");
+    }
+    function pickPerson(anchor, title, current, done) {
+      var box = document.getElementById("picker");
+      var others = (ep.people || ep.speakers).filter(function (p) { return !samePerson(p, current); });
+      box.innerHTML = '<div class="picker-title">' + esc(title) + "</div>" + others.map(function (p) {
+        return '<button type="button" class="person" data-person="' + esc(p) + '" style="--spk:' + colour(p) + '"><span class="swatch"></span>' + esc(p) + "</button>";
+      }).join("") + '<form class="picker-new"><input name="name" placeholder="Someone else…" aria-label="Another name" autocomplete="off">' +
+        '<button type="submit">OK</button></form>';
+      var r = anchor.getBoundingClientRect();
+      box.style.left = Math.max(4, Math.min(r.left, window.innerWidth - 260)) + "px";
+      box.style.top = Math.min(r.bottom + 4, window.innerHeight - 40) + "px";
+      box.hidden = false;
+      var input = box.querySelector("input");
+      function close() { box.hidden = true; box.innerHTML = ""; document.removeEventListener("mousedown", outside, true); }
+      function outside(e) { if (!box.contains(e.target)) close(); }
+      function pick(name) {
+        close();
+        name = asKnown(name || "");
+        if (name && name !== current) done(name);  // (the same person spelled better is a rename)
+      }
+      box.onclick = function (e) { var b = e.target.closest("button[data-person]"); if (b) pick(b.dataset.person); };
+      box.querySelector("form").onsubmit = function (e) { e.preventDefault(); pick(input.value); };
+      box.onkeydown = function (e) { if (e.key === "Escape") { e.stopPropagation(); close(); } };
+      document.addEventListener("mousedown", outside, true);
+      (box.querySelector("button.person") || input).focus();
+    }
+    function setPeople(r) {
+      ep.speakers = r.speakers;
+      ep.people = r.people;
+      ep.guests = r.guests;
+    }
+
     function reassign(li) {
       var ln = ep.lines[li];
-      var name = prompt("Who says this line? (" + ep.speakers.join(", ") + ")", ln.speaker || "");
-      if (!name || name === ln.speaker) return;
-      change("/speaker", {line: li, speaker: name, version: ep.versions.transcript}, function (r) {
-        ep.versions.transcript = r.versions.transcript;
-        ln.speaker = name;
-        if (ep.speakers.indexOf(name) < 0) ep.speakers.push(name);
-        var p = box.querySelector('.line[data-line="' + li + '"]');
-        p.style.setProperty("--spk", colour(name));
-        p.querySelector(".who").textContent = name;
-        drawSide();
-        if (waveReady) drawRegions();
+      var who = box.querySelector('.who[data-line="' + li + '"]');
+      pickPerson(who, "Who says this line?", ln.speaker || "", function (name) {
+        change("/speaker", {line: li, speaker: name, version: ep.versions.transcript}, function (r) {
+          ep.versions.transcript = r.versions.transcript;
+          ln.speaker = r.speaker;
+          setPeople(r);
+          var p = box.querySelector('.line[data-line="' + li + '"]');
+          p.style.setProperty("--spk", colour(r.speaker));
+          p.querySelector(".who").textContent = r.speaker;
+          drawSide();
+          if (waveReady) drawRegions();
+        });
       });
     }
     document.getElementById("speakers").addEventListener("click", function (e) {
       var b = e.target.closest("button[data-rename]");
       if (!b) return;
-      var old = b.dataset.rename, name = prompt("Rename " + old + " to:", old);
-      if (!name || name === old) return;
-      change("/rename", {old: old, new: name, version: ep.versions.transcript}, function (r) {
-        ep.versions.transcript = r.versions.transcript;
-        ep.speakers = ep.speakers.map(function (s) { return s === old ? name : s; });
-        ep.lines.forEach(function (ln) { if (ln.speaker === old) ln.speaker = name; });
-        draw();
-        drawSide();
+      var old = b.dataset.rename;
+      pickPerson(b, "Rename " + old + " to (a name listed merges the two):", old, function (name) {
+        change("/rename", {old: old, new: name, version: ep.versions.transcript}, function (r) {
+          ep.versions.transcript = r.versions.transcript;
+          setPeople(r);
+          ep.lines.forEach(function (ln) { if (ln.speaker === old) ln.speaker = r.speaker; });
+          draw();
+          drawSide();
+          if (waveReady) drawRegions();
+        });
       });
     });
 
@@ -456,6 +497,7 @@
 
     document.addEventListener("keydown", function (e) {
       if (e.target.tagName === "INPUT" && e.target.type !== "checkbox") return;
+      if (e.target.closest && e.target.closest("#picker")) return;
       if (e.ctrlKey || e.metaKey || e.altKey) return;
       if (e.key === " ") { e.preventDefault(); toggle(); }
       else if (e.key === "ArrowLeft") { e.preventDefault(); skip(-5); }
