@@ -314,3 +314,67 @@ def test_a_rename_updates_episode_toml_and_a_merge_lists_the_name_once(client, w
     meta = ep.meta()
     assert meta.speakers == {"S1": "Maya Patel", "S2": "Maya Patel"} and meta.guests == ("Maya Patel",)
     assert client.get(f"/api/episodes/{SLUG}").json()["speakers"] == ["Maya Patel"]
+
+
+def _state(client) -> dict:
+    return client.get("/api/episodes").json()["episodes"][0]
+
+
+def test_the_state_follows_what_happened_not_the_file_times(client, ws):
+    """ingested however new edit.md is; edited after a cut or a correction (saying which); rendered;
+    published while the site has the episode's files as they are; after a re-render, rendered again."""
+    import os
+    import shutil
+
+    from chaitime import pipeline
+    from chaitime.workspace import EPISODE_FILES
+
+    ep = ws.episode(SLUG)
+    later = ep.path("edit.md").stat().st_mtime + 60
+    os.utime(ep.path("edit.md"), (later, later))  # ingest writes edit.md last
+    assert _state(client)["state"] == "ingested"
+    data = client.get(f"/api/episodes/{SLUG}").json()
+    line = data["lines"][4]
+    r = client.post(f"/api/episodes/{SLUG}/cut", json={"words": list(range(line["first"], line["last"] + 1)), "version": data["versions"]["edit"]})
+    assert r.status_code == 200
+    first = _state(client)
+    assert first["state"] == "edited" and "cut" in first["note"]
+    r = client.post(f"/api/episodes/{SLUG}/correct", json={"word": 0, "text": "Hullo", "version": data["versions"]["transcript"]})
+    assert r.status_code == 200
+    assert "1 word corrected" in _state(client)["note"]
+    settle()
+    pipeline.render(ep, ws)
+    assert _state(client)["state"] == "rendered"
+    # the site as publish leaves it: the page, and copies of the files keeping their times
+    site = ws.root / "public" / "episodes" / SLUG
+    site.mkdir(parents=True)
+    (site / "index.html").write_text("<html></html>")
+    for f in EPISODE_FILES:
+        if ep.path(f.name).is_file():
+            shutil.copy2(ep.path(f.name), site / f.name)
+    assert _state(client)["state"] == "published"
+    # a change after the render: edited since the render; rendered again: not published any more
+    data = client.get(f"/api/episodes/{SLUG}").json()
+    word = next(i for i, w in enumerate(data["words"]) if not w[4] and w[0] > 20)
+    r = client.post(f"/api/episodes/{SLUG}/cut", json={"words": [word], "version": data["versions"]["edit"]})
+    assert r.status_code == 200, r.text
+    after = _state(client)
+    assert after["state"] == "edited" and after["note"] == "cuts since the render"
+    pipeline.render(ep, ws)
+    again = _state(client)
+    assert again["state"] == "rendered" and "published before" in again["note"]
+
+
+def test_a_hand_edit_is_edited_and_a_held_lock_is_ingest_running(client, ws):
+    ep = ws.episode(SLUG)
+    text = ep.path("edit.md").read_text()
+    row = next(r for r in text.splitlines() if r.startswith("[") and "**" in r and "~~" not in r)
+    head, words = row.split(":** ", 1)
+    ep.path("edit.md").write_text(text.replace(row, f"{head}:** ~~{words.split(' ', 1)[0]}~~ {words.split(' ', 1)[1]}"))
+    assert _state(client)["state"] == "edited"
+    ep.mark_incomplete("`chaitime ingest` started and has not finished (interrupted?); run it again")
+    with ep.lock():  # as the ingest in another terminal holds it
+        item = _state(client)
+        assert item["state"] == "running" and item["note"] == "ingest running"
+        assert not any("interrupted" in p["what"] for p in item["problems"])
+    assert _state(client)["state"] == "incomplete"

@@ -272,3 +272,45 @@ def test_the_speaker_picker_offers_the_people_and_matches_a_typed_name_without_c
             assert page.text_content(".who[data-line='1']") == "Maya Patel"
         finally:
             browser.close()
+
+
+def test_the_list_shows_states_from_what_happened_and_a_running_ingest(studio):
+    """A fresh episode is "ingested" (though edit.md is newer than the transcript), "edited" after a
+    cut in the page, "ingest running" while an ingest holds it, and the list follows when it ends."""
+    import os
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    ws, base = studio
+    ep = ws.episode("001-sample")
+    later = ep.path("edit.md").stat().st_mtime + 60
+    os.utime(ep.path("edit.md"), (later, later))
+    state = "document.querySelector('#episodes tr[data-slug=\"001-sample\"] .state').textContent"
+    with sync_api.sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page = browser.new_page()
+            page.goto(f"{base}/?token={TOKEN}")
+            page.wait_for_selector("#episodes tr[data-slug]")
+            assert page.evaluate(state) == "ingested"
+            page.click("#episodes a")
+            page.wait_for_selector("#transcript .w")
+            data = page.evaluate("fetch('/api/episodes/001-sample').then(r => r.json())")
+            line = data["lines"][4]
+            page.click(f".w[data-i='{line['first']}']")
+            page.click(f".w[data-i='{line['last']}']", modifiers=["Shift"])
+            with page.expect_response(lambda r: r.url.endswith("/cut")):
+                page.keyboard.press("x")
+            page.goto(f"{base}/")
+            page.wait_for_selector("#episodes tr[data-slug]")
+            assert page.evaluate(state) == "edited"
+            assert "words cut" in page.text_content(".state-note")
+            ep.mark_incomplete("`chaitime ingest` started and has not finished (interrupted?); run it again")
+            with ep.lock():
+                page.reload()
+                page.wait_for_selector("#episodes tr[data-slug]")
+                assert page.evaluate(state) == "ingest running"
+                assert "interrupted" not in page.text_content("#episodes")
+                ep.mark_complete()
+            page.wait_for_function(f"{state} === 'edited'", timeout=10_000)  # the list looked again by itself
+        finally:
+            browser.close()

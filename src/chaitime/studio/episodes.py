@@ -29,6 +29,9 @@ from ..workspace import (
     AUDIO,
     CHAPTERS,
     EDIT,
+    EPISODE_FILES,
+    EPISODE_TOML,
+    MACHINE_DIR,
     MASTER_FLAC,
     PEAKS,
     POST,
@@ -41,8 +44,10 @@ from ..workspace import (
     Episode,
     Workspace,
 )
+from .history import History
 
 log = logging.getLogger("chaitime")
+RAW_NAME = f"{MACHINE_DIR}/{RAW}"  # the raw transcript, by its name in the episode folder (the history's)
 PEAKS_PER_S = 20  # waveform resolution: 72,000 peaks for an hour
 PEAKS_VERSION = 1
 
@@ -76,7 +81,10 @@ def summaries(ws: Workspace) -> dict:
     for ep in ws.episodes():
         mine = [p for p in problems["episodes"] if p["where"] == f"episodes/{ep.slug}" or p["where"].startswith(f"episodes/{ep.slug}/")]
         try:
-            items.append({**_summary(ws, ep), "problems": mine})
+            item = _summary(ws, ep)
+            if item["state"] == "running":  # not "interrupted?": it is running; the list updates when it is done
+                mine = [p for p in mine if not p["what"].startswith("incomplete")]
+            items.append({**item, "problems": mine})
         except (ChaitimeError, OSError, ValueError) as exc:
             items.append({"slug": ep.slug, "title": ep.slug, "state": "broken", "error": str(exc), "problems": mine,
                           "guests": [], "duration_s": None})
@@ -84,32 +92,170 @@ def summaries(ws: Workspace) -> dict:
 
 
 def _summary(ws: Workspace, ep: Episode) -> dict:
-    meta = ep.meta()
     from .. import pipeline
 
+    running = _running(ep)
+    if running:  # an ingest (or a render) holds the episode: its files are being written
+        return {"slug": ep.slug, "title": _title(ep), "number": None, "date": None, "guests": [], "draft": False,
+                "state": "running", "note": running, "duration_s": None, "incomplete": None}
+    meta = ep.meta()
     render = pipeline.render_record(ep)
     raw = ep.machine_dir / RAW
     duration = render.get("duration_s") if render else None
     if duration is None and raw.is_file():
-        duration = Transcript.load(raw).duration_s
+        duration = Files(ep).transcript().duration_s
+    found = state(ws, ep, meta.draft, render)
     return {"slug": ep.slug, "title": meta.title, "number": meta.number, "date": meta.date, "guests": list(meta.guests),
-            "draft": meta.draft, "state": state(ws, ep, meta.draft, bool(render)), "duration_s": duration,
+            "draft": meta.draft, "state": found["state"], "note": found.get("note", ""), "duration_s": duration,
             "incomplete": ep.incomplete_reason()}
 
 
-def state(ws: Workspace, ep: Episode, draft: bool, rendered: bool) -> str:
-    """ingested, edited (edit.md changed after ingest), rendered, or published (its page is in the
-    site `chaitime publish` built in the workspace's public/, and it is not a draft)."""
+def _title(ep: Episode) -> str:
+    try:
+        return ep.meta().title
+    except ChaitimeError:
+        return ep.slug
+
+
+def _running(ep: Episode) -> str | None:
+    """"ingest running" (or render, draft...) while another chaitime holds the episode's lock (the
+    lock's own file, probed without waiting: a held lock can't be taken shared); None when free.
+    The studio's own short saves don't count."""
+    import fcntl
+    import os
+    import re
+
+    mine = _THREAD_LOCKS.get(ep.folder)
+    lock = ep.machine_dir / "lock"
+    if (mine is not None and mine.locked()) or not lock.is_file():
+        return None
+    fd = os.open(lock, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            reason = ep.incomplete_reason() or ""
+            found = re.match(r"`?(?:chaitime )?(\w+)`? started", reason)
+            return f"{found.group(1) if found else 'chaitime'} running"
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def state(ws: Workspace, ep: Episode, draft: bool, render: dict) -> dict:
+    """What happened to the episode, from its files: incomplete; edited (the host changed the cuts,
+    words, speakers or chapters since the ingest, or since the last render once rendered);
+    published (the site in the workspace's public/ has this episode's files as they are now, by
+    the site's own size-and-time rule); rendered; else ingested. ``note`` says what changed."""
     if ep.incomplete_reason() is not None:
-        return "incomplete"
-    if not draft and (ws.root / "public" / "episodes" / ep.slug / "index.html").is_file():
-        return "published"
-    if rendered:
-        return "rendered"
-    edit, raw = ep.path(EDIT), ep.machine_dir / RAW
-    if edit.is_file() and raw.is_file() and edit.stat().st_mtime > raw.stat().st_mtime + 1:
-        return "edited"
-    return "ingested"
+        return {"state": "incomplete"}
+    changed = changes_since_render(ws, ep, render) if render else host_changes(ws, ep)
+    site = _site_copy(ws, ep, draft)
+    if changed:
+        return {"state": "edited", "note": ", ".join(changed) + (" since the render" if render else "")}
+    if site == "current":
+        return {"state": "published"}
+    note = "published before: publish again to update the site" if site == "older" else ""
+    return {"state": "rendered" if render else "ingested", "note": note}
+
+
+_DEFAULT_CUTS: dict[tuple, frozenset[int]] = {}
+
+
+def host_changes(ws: Workspace, ep: Episode) -> list[str]:
+    """What the host changed since the ingest: words cut beyond the suggestions edit.md starts with,
+    corrections and speaker fixes recorded in the transcript, and anything the studio changed
+    (its history's files differ from what they were before its first change)."""
+    from ..edit.lines import tokens_of
+    from ..edit.markdown import write_edit_md
+
+    files = Files(ep)
+    found = []
+    if not files.raw.is_file():
+        return found
+    transcript = files.transcript()
+    fixes = [c for c in transcript.meta.get("corrections", []) if isinstance(c, dict)]
+    words = sum(c.get("kind") == "word" for c in fixes)
+    if words:
+        found.append(f"{words} word{'s' if words != 1 else ''} corrected")
+    if any(c.get("kind") == "speaker" for c in fixes):
+        found.append("speakers")
+    if files.edit.is_file():
+        key = (str(files.raw), version(files.raw))
+        if key not in _DEFAULT_CUTS:  # the suggestions (without the audio check, which only takes some back)
+            if len(_DEFAULT_CUTS) > 32:
+                _DEFAULT_CUTS.clear()
+            _DEFAULT_CUTS[key] = frozenset(edit_state(ws, ep, transcript, write_edit_md(transcript))["removed"])
+        cut = edit_state(ws, ep, transcript, files.edit_text())["removed"] - _DEFAULT_CUTS[key]
+        if cut:
+            found.append(f"{len(cut)} of {len(tokens_of(transcript))} words cut")
+    studio = History(ep).changed({EDIT: version(files.edit), RAW_NAME: version(files.raw),
+                                  CHAPTERS: version(ep.path(CHAPTERS)), EPISODE_TOML: version(ep.meta_path)})
+    names = {EDIT: "cuts", RAW_NAME: "transcript", CHAPTERS: "chapters", EPISODE_TOML: "episode.toml"}
+    found += [names[n] for n in studio if names[n] not in " ".join(found) and not (n == RAW_NAME and (words or "speakers" in found))]
+    return found
+
+
+def changes_since_render(ws: Workspace, ep: Episode, render: dict) -> list[str]:
+    """What changed since the last render: the cuts (edit.md's keeps against the render's), the
+    corrections or speakers (the raw transcript against the rendered one), chapters.json (against
+    the hash the render recorded)."""
+    from ..edit.markdown import parse_edit_md
+    from ..pipeline import _suggest_settings
+
+    files = Files(ep)
+    found = []
+    keeps = render.get("keeps") or []
+    if files.edit.is_file() and files.raw.is_file() and keeps:
+        transcript = files.transcript()
+        options = _suggest_settings(ws.settings)
+        cuts = parse_edit_md(files.edit_text(), transcript, path=files.edit, silence_max_s=options["silence_max_s"],
+                             silence_keep_s=options["silence_keep_s"])
+        now = cuts.keeps(max(float(keeps[-1][1]), 0.0))
+        # (a video's cuts are snapped to its frames: a boundary within a frame is the same one)
+        if len(now) != len(keeps) or any(abs(a - c) > 0.05 or abs(b - d) > 0.05 for (a, b), (c, d) in zip(now, keeps)):
+            found.append("cuts")
+        rendered = _rendered_transcript(ep)
+        if rendered is not None:
+            if (transcript.meta.get("corrections") or []) != (rendered.meta.get("corrections") or []):
+                found.append("corrections")
+            elif sorted(transcript.speakers()) != sorted(rendered.speakers()):
+                found.append("speakers")
+    chapters = ep.path(CHAPTERS)
+    if render.get("chapters_hash") and version(chapters) != render["chapters_hash"]:
+        found.append("chapters")
+    return found
+
+
+def _rendered_transcript(ep: Episode) -> Transcript | None:
+    path = ep.path(TRANSCRIPT)
+    if not path.is_file():
+        return None
+    key = (str(path), version(path))
+    if key not in _TRANSCRIPTS:
+        if len(_TRANSCRIPTS) > 8:
+            _TRANSCRIPTS.clear()
+        _TRANSCRIPTS[key] = Transcript.load(path)
+    return _TRANSCRIPTS[key]
+
+
+def _site_copy(ws: Workspace, ep: Episode, draft: bool) -> str:
+    """"current" when the workspace's site (public/) has the episode's page and every one of its
+    files as they are (size and time: the copies publish makes keep the time), "older" when it
+    has the page with older files, else "none"."""
+    site = ws.root / "public" / "episodes" / ep.slug
+    if draft or not (site / "index.html").is_file():
+        return "none"
+    for f in EPISODE_FILES:
+        mine, theirs = ep.path(f.name), site / f.name
+        if mine.is_file():
+            if not theirs.is_file():
+                return "older"
+            a, b = mine.stat(), theirs.stat()
+            if a.st_size != b.st_size or a.st_mtime_ns != b.st_mtime_ns:
+                return "older"
+    return "current"
 
 
 def _check_problems(ws: Workspace) -> dict:
@@ -230,23 +376,27 @@ def cut_words(ws: Workspace, ep: Episode, indices: list[int], cut: bool, seen: o
     """Strike (or keep) words in edit.md, as a hand edit would."""
     from ..edit.revise import set_words
 
-    return _revise_edit(ws, ep, seen, lambda text, t: set_words(text, t, indices, cut, path=ep.path(EDIT)))
+    what = f"{'cut' if cut else 'kept'} {len(indices)} word{'s' if len(indices) != 1 else ''}"
+    return _revise_edit(ws, ep, seen, lambda text, t: set_words(text, t, indices, cut, path=ep.path(EDIT)), what)
 
 
 def cut_marker(ws: Workspace, ep: Episode, stamp: str, cut: bool, seen: object) -> dict:
     from ..edit.revise import set_marker
 
-    return _revise_edit(ws, ep, seen, lambda text, t: set_marker(text, t, stamp, cut, path=ep.path(EDIT)))
+    return _revise_edit(ws, ep, seen, lambda text, t: set_marker(text, t, stamp, cut, path=ep.path(EDIT)),
+                        f"{'cut' if cut else 'kept'} the {stamp} pause")
 
 
-def _revise_edit(ws: Workspace, ep: Episode, seen: object, change) -> dict:
+def _revise_edit(ws: Workspace, ep: Episode, seen: object, change, what: str = "cut") -> dict:
     files = Files(ep)
     with held(ep):
         check_version(files.edit, seen)
         transcript = files.transcript()
+        before = files.edit.read_bytes()
         new = change(files.edit_text(), transcript)
         state = edit_state(ws, ep, transcript, new)  # never write a file render would refuse
         fsutil.write_text(files.edit, new)
+        History(ep).record("edit", what, {EDIT: before}, {EDIT: new.encode("utf-8")})
     return {"removed": sorted(state["removed"]), "cuts": state["cuts"], "markers": state["markers"],
             "removed_s": state["removed_s"], "versions": {"edit": version(files.edit)}}
 
@@ -263,7 +413,7 @@ def correct(ws: Workspace, ep: Episode, index: int, text: str, seen: object) -> 
             raise InputError(f"no word {index!r} in the transcript. Reload the page.")
         return corrections.correct_word(t, token.start_s, token.text, same_sentences(token.text, text))
 
-    return _revise_transcript(ws, ep, seen, change)
+    return _revise_transcript(ws, ep, seen, change, what=f"corrected a word to “{' '.join(text.split())}”")
 
 
 def same_sentences(was: str, text: str) -> str:
@@ -296,7 +446,7 @@ def replace_all(ws: Workspace, ep: Episode, index: object, text: str, vocabulary
         new, count["n"] = corrections.replace_everywhere(t, token.text, text)
         return new
 
-    result = _revise_transcript(ws, ep, seen, change)
+    result = _revise_transcript(ws, ep, seen, change, what=f"replaced every “{' '.join(text.split())}”")
     result["replaced"] = count["n"]
     if vocabulary:
         result["vocabulary"] = add_vocabulary(ws, text.strip().strip(".,!?;:\"'()…"))
@@ -429,7 +579,8 @@ def reassign(ws: Workspace, ep: Episode, line: int, speaker: str, seen: object) 
         chosen["name"] = known_as(ws, ep, t, speaker)
         return corrections.reassign(t, lines[line].start_s, lines[line].end_s, chosen["name"])
 
-    result = _revise_transcript(ws, ep, seen, change, then=lambda: _update_people(ws, ep, None, chosen["name"]))
+    result = _revise_transcript(ws, ep, seen, change, then=lambda: _update_people(ws, ep, None, chosen["name"]),
+                                what=f"line {line} given to {' '.join(speaker.split())}")
     return _people_result(ws, ep, result, chosen["name"])
 
 
@@ -445,19 +596,20 @@ def rename(ws: Workspace, ep: Episode, old: str, new: str, seen: object) -> dict
         chosen["name"] = known_as(ws, ep, t, new) if _key(new) != _key(old) else " ".join(new.split())
         return corrections.rename(t, old, chosen["name"])
 
-    result = _revise_transcript(ws, ep, seen, change, then=lambda: _update_people(ws, ep, old, chosen["name"]))
+    result = _revise_transcript(ws, ep, seen, change, then=lambda: _update_people(ws, ep, old, chosen["name"]),
+                                what=f"{old} renamed {' '.join(new.split())}")
     return _people_result(ws, ep, result, chosen["name"])
 
 
-def _revise_transcript(ws: Workspace, ep: Episode, seen: object, change, then=None) -> dict:
+def _revise_transcript(ws: Workspace, ep: Episode, seen: object, change, then=None, what: str = "transcript") -> dict:
     """A change of the raw transcript (a correction, a speaker), saved at once; ``then()`` runs
     under the same hold (episode.toml's names). Not rendered yet: the transcript files, and then the
     untouched post and show notes, follow on the formats thread. Rendered: render brings them."""
-    from .. import pipeline
 
     files = Files(ep)
     with held(ep):
         check_version(files.raw, seen)
+        before = {RAW_NAME: files.raw.read_bytes(), EPISODE_TOML: _read(ep.meta_path)}
         new = change(files.transcript())
         text = new.to_json()
         fsutil.write_text(files.raw, text)
@@ -465,10 +617,26 @@ def _revise_transcript(ws: Workspace, ep: Episode, seen: object, change, then=No
         _TRANSCRIPTS[(str(files.raw), seen_now)] = new
         if then is not None:
             then()
-        if not pipeline.rendered(ep):  # not rendered: the episode's files are the raw transcript
-            fsutil.write_if_changed(ep.path(TRANSCRIPT), text)
-            _FORMATS.submit(_refresh_formats, ws, ep)
-    return {"versions": {"transcript": seen_now}}
+        History(ep).record("transcript", what, before, {RAW_NAME: text.encode("utf-8"), EPISODE_TOML: _read(ep.meta_path)})
+        _follow_transcript(ws, ep, text)
+    return {"versions": {"transcript": seen_now, "meta": version(ep.meta_path)}}
+
+
+def _follow_transcript(ws: Workspace, ep: Episode, text: str) -> None:
+    """Not rendered: the episode's transcript files are the raw transcript (transcript.json now, the
+    formats on their thread). Rendered: render brings them."""
+    from .. import pipeline
+
+    if not pipeline.rendered(ep):
+        fsutil.write_if_changed(ep.path(TRANSCRIPT), text)
+        _FORMATS.submit(_refresh_formats, ws, ep)
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
 
 
 # VTT, SRT, text and the Podcasting 2.0 JSON follow a correction a moment after it is saved, on one
@@ -588,7 +756,10 @@ def set_chapters(ws: Workspace, ep: Episode, items: object, seen: object) -> dic
     path = ep.path(CHAPTERS)
     with held(ep):
         check_version(path, seen)
-        fsutil.write_text(path, chapters_json(on_file))
+        before = _read(path)
+        text = chapters_json(on_file)
+        fsutil.write_text(path, text)
+        History(ep).record("chapters", "chapters changed", {CHAPTERS: before}, {CHAPTERS: text.encode("utf-8")})
     return {"chapters": chapters_of(ep), "versions": {"chapters": version(path)}}
 
 

@@ -40,20 +40,30 @@
 
   // --- the episode list --------------------------------------------------------------------------
   function listPage() {
-    api("GET", "/api/episodes").then(function (data) {
-      var rows = data.episodes.map(function (ep) {
-        var probs = (ep.error ? [{level: "error", what: ep.error}] : []).concat(ep.problems);
-        return "<tr><td><a href=\"/episodes/" + encodeURIComponent(ep.slug) + "\">" + esc(ep.title) + "</a><br><span class=muted>" + esc(ep.slug) + "</span></td>" +
-          "<td><span class=\"state " + esc(ep.state) + "\">" + esc(ep.state) + "</span></td>" +
-          "<td>" + (ep.duration_s != null ? clock(ep.duration_s) : "–") + "</td>" +
-          "<td>" + esc((ep.guests || []).join(", ")) + "</td>" +
-          "<td><ul class=problems>" + probs.map(function (p) { return "<li class=\"" + esc(p.level) + "\">" + esc(p.what) + (p.fix ? " <span class=muted>" + esc(p.fix) + "</span>" : "") + "</li>"; }).join("") + "</ul></td></tr>";
-      });
-      document.querySelector("#episodes tbody").innerHTML = rows.join("") || "<tr><td colspan=5>No episodes yet: run <code>chaitime ingest RECORDING</code>.</td></tr>";
-      document.getElementById("workspace-problems").innerHTML = data.workspace_problems.map(function (p) {
-        return "<li class=\"" + esc(p.level) + "\">" + esc(p.where) + ": " + esc(p.what) + " <span class=muted>" + esc(p.fix) + "</span></li>";
-      }).join("");
-    }).catch(fail);
+    var timer = null;
+    function load() {
+      api("GET", "/api/episodes").then(function (data) {
+        var running = false;
+        var rows = data.episodes.map(function (ep) {
+          var probs = (ep.error ? [{level: "error", what: ep.error}] : []).concat(ep.problems);
+          var label = ep.state === "running" ? ep.note : ep.state;
+          running = running || ep.state === "running";
+          return "<tr data-slug=\"" + esc(ep.slug) + "\"><td><a href=\"/episodes/" + encodeURIComponent(ep.slug) + "\">" + esc(ep.title) + "</a><br><span class=muted>" + esc(ep.slug) + "</span></td>" +
+            "<td><span class=\"state " + esc(ep.state) + "\">" + esc(label) + "</span>" +
+            (ep.note && ep.state !== "running" ? "<br><span class=\"muted state-note\">" + esc(ep.note) + "</span>" : "") + "</td>" +
+            "<td>" + (ep.duration_s != null ? clock(ep.duration_s) : "–") + "</td>" +
+            "<td>" + esc((ep.guests || []).join(", ")) + "</td>" +
+            "<td><ul class=problems>" + probs.map(function (p) { return "<li class=\"" + esc(p.level) + "\">" + esc(p.what) + (p.fix ? " <span class=muted>" + esc(p.fix) + "</span>" : "") + "</li>"; }).join("") + "</ul></td></tr>";
+        });
+        document.querySelector("#episodes tbody").innerHTML = rows.join("") || "<tr><td colspan=5>No episodes yet: run <code>chaitime ingest RECORDING</code>.</td></tr>";
+        document.getElementById("workspace-problems").innerHTML = data.workspace_problems.map(function (p) {
+          return "<li class=\"" + esc(p.level) + "\">" + esc(p.where) + ": " + esc(p.what) + " <span class=muted>" + esc(p.fix) + "</span></li>";
+        }).join("");
+        clearTimeout(timer);
+        if (running) timer = setTimeout(load, 3000);  // an ingest or render is writing: look again
+      }).catch(fail);
+    }
+    load();
     document.getElementById("publish").onclick = function () { publish(false); };
   }
 
