@@ -314,3 +314,81 @@ def test_the_list_shows_states_from_what_happened_and_a_running_ingest(studio):
             page.wait_for_function(f"{state} === 'edited'", timeout=10_000)  # the list looked again by itself
         finally:
             browser.close()
+
+
+def test_render_keeps_its_progress_shows_its_warnings_and_post_conflicts_keep_the_hosts_text(studio, monkeypatch):
+    """Render: the button is disabled while it runs (a second click changes nothing) and its warnings
+    are shown with the result. post.md changed on disk while the host typed: both texts are shown,
+    the host's stays in the editor, and "save mine" saves it over the file."""
+    import chaitime.pipeline as pipeline
+    from chaitime.pipeline.render import RenderResult
+
+    def slow_render(ep, ws, progress=None):
+        for k in range(8):
+            progress("cut", k, 8)
+            time.sleep(0.25)
+        return RenderResult(ep.path("audio.mp3"), None, 40.0, 2.5, ("audio.mp3",), None,
+                            ("the feed was not refreshed: chaitime.toml has no [show] image",))
+
+    monkeypatch.setattr(pipeline, "render", slow_render)
+    sync_api = pytest.importorskip("playwright.sync_api")
+    ws, base = studio
+    ep = ws.episode("001-sample")
+    with sync_api.sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page = open_episode(browser, base)
+            page.click("#render")
+            page.wait_for_function("!document.getElementById('progress').hidden && document.getElementById('render').disabled")
+            page.evaluate("document.getElementById('render').click()")  # a second click: nothing
+            page.wait_for_timeout(700)
+            assert page.is_visible("#progress") and page.is_disabled("#render")
+            page.wait_for_function("document.getElementById('message').textContent.includes('Render done')", timeout=20_000)
+            assert "no [show] image" in page.text_content("#message") and page.is_enabled("#render")
+            assert page.is_hidden("#progress")
+
+            # the post editor: a conflict keeps the host's text
+            ep.path("post.md").write_text("# Sample\n\nThe draft.\n")
+            page.goto(f"{base}/episodes/001-sample/post")
+            page.wait_for_function("document.getElementById('post-text').value.includes('The draft.')")
+            page.fill("#post-text", "# Sample\n\nMy own words.\n")
+            ep.path("post.md").write_text("# Sample\n\nThe draft, edited elsewhere.\n")
+            with page.expect_response(lambda r: r.url.endswith("/post/save")) as refused:
+                page.keyboard.press("Control+s")
+            assert refused.value.status == 409
+            page.wait_for_selector("#conflict-keep")
+            assert "My own words." in page.text_content("#conflict-mine")
+            assert "edited elsewhere" in page.text_content("#conflict-disk")
+            assert page.input_value("#post-text") == "# Sample\n\nMy own words.\n"
+            with page.expect_response(lambda r: r.url.endswith("/post/save") and r.status == 200):
+                page.click("#conflict-keep")
+            assert ep.path("post.md").read_text() == "# Sample\n\nMy own words.\n"
+        finally:
+            browser.close()
+
+
+def test_a_stopped_server_shows_an_offline_banner_and_the_change_goes_through_on_retry(studio):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    ws, base = studio
+    ep = ws.episode("001-sample")
+    with sync_api.sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page = open_episode(browser, base)
+            data = page.evaluate("fetch('/api/episodes/001-sample').then(r => r.json())")
+            line = data["lines"][4]
+            before = ep.path("edit.md").read_text()
+            page.route("**/*", lambda route: route.abort("connectionrefused"))  # the server is gone
+            page.click(f".w[data-i='{line['first']}']")
+            page.click(f".w[data-i='{line['last']}']", modifiers=["Shift"])
+            page.keyboard.press("x")
+            page.wait_for_selector("#offline:not([hidden])")
+            assert "not answering" in page.text_content("#offline") and "Failed to fetch" not in page.text_content("body")
+            assert ep.path("edit.md").read_text() == before
+            page.unroute("**/*")
+            with page.expect_response(lambda r: r.url.endswith("/cut") and r.status == 200):
+                page.click("#offline-retry")
+            page.wait_for_selector("#offline", state="hidden")
+            page.wait_for_selector(f".w.cut[data-i='{line['last']}']")
+        finally:
+            browser.close()

@@ -6,15 +6,51 @@
   var TOKEN = (document.querySelector('meta[name="chaitime-token"]') || {}).content || "";
   var COLOURS = ["#1f77b4", "#d35400", "#27ae60", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d", "#b7950b"];
 
+  // A request the server can't answer (it was stopped) waits behind the offline banner and is sent
+  // again once the server answers: nothing the host did is lost, nothing is sent twice (the
+  // version check turns a change that did arrive into a 409).
   function api(method, url, body) {
     var opts = {method: method, headers: {"X-Chaitime-Token": TOKEN}, credentials: "same-origin"};
     if (body !== undefined) { opts.body = JSON.stringify(body); opts.headers["Content-Type"] = "application/json"; }
-    return fetch(url, opts).then(function (r) {
-      return r.json().catch(function () { return {error: r.status + " " + r.statusText}; }).then(function (data) {
-        if (!r.ok) { var e = new Error(data.error || r.statusText); e.status = r.status; e.conflict = data.conflict; throw e; }
-        return data;
-      });
-    });
+    function attempt() {
+      return fetch(url, opts).then(function (r) {
+        return r.json().catch(function () { return {error: r.status + " " + r.statusText}; }).then(function (data) {
+          if (!r.ok) { var e = new Error(data.error || r.statusText); e.status = r.status; e.conflict = data.conflict; throw e; }
+          return data;
+        });
+      }, function () { return whenBack().then(attempt); });
+    }
+    return attempt();
+  }
+  var back = null;  // while offline: the promise of the server answering again
+  function whenBack() {
+    if (back) return back.promise;
+    var banner = document.getElementById("offline");
+    if (!banner) {
+      banner = document.createElement("div");
+      banner.id = "offline";
+      banner.className = "offline";
+      banner.setAttribute("role", "alert");
+      document.body.insertBefore(banner, document.body.firstChild);
+    }
+    banner.innerHTML = "The studio is not answering: is <code>chaitime studio</code> still running in its terminal? " +
+      "Your change waits and is sent when it answers. <button type=\"button\" id=\"offline-retry\">Retry</button>";
+    banner.hidden = false;
+    back = {};
+    back.promise = new Promise(function (resolve) { back.resolve = resolve; });
+    var timer = null;
+    function ping() {
+      clearTimeout(timer);
+      fetch("/favicon.ico", {credentials: "same-origin", cache: "no-store"}).then(function () {
+        banner.hidden = true;
+        var done = back;
+        back = null;
+        done.resolve();
+      }, function () { timer = setTimeout(ping, 3000); });
+    }
+    document.getElementById("offline-retry").onclick = ping;
+    timer = setTimeout(ping, 3000);
+    return back.promise;
   }
   function esc(s) { return String(s).replace(/[&<>"]/g, function (c) { return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]; }); }
   function clock(s, tenths) {
@@ -488,22 +524,39 @@
       });
     });
 
-    document.getElementById("render").onclick = function () {
+    // Render: the button stays disabled while the render runs (a second click can't hide its
+    // progress); a render already running when the page opens is shown too. Its warnings (a feed
+    // that wasn't refreshed) are shown with the result, not dropped.
+    var renderButton = document.getElementById("render");
+    function pollRender(first) {
+      var bar = document.getElementById("progress");
+      api("GET", base + "/job").then(function (j) {
+        if (first && !j.running) return;
+        renderButton.disabled = !!j.running;
+        bar.hidden = !j.running;
+        var pct = j.total ? Math.min(100, 100 * j.done / j.total) : 5;
+        bar.querySelector(".fill").style.width = pct + "%";
+        bar.querySelector(".label").textContent = j.running ? "Rendering: " + (j.stage || "starting") + " " + Math.round(pct) + "%" : "";
+        if (j.running) { setTimeout(pollRender, 500); return; }
+        if (j.error) { say(esc(j.error), "error"); return; }
+        ep.rendered = true;
+        var warnings = (j.result && j.result.warnings) || [];
+        say("Render done: " + esc(j.result.line) + "." + (warnings.length ? "<ul class=\"warnings\">" + warnings.map(function (w) {
+          return "<li>" + esc(w) + "</li>"; }).join("") + "</ul>" : ""), warnings.length ? "warn" : "");
+      }).catch(function (err) { renderButton.disabled = false; bar.hidden = true; fail(err); });
+    }
+    renderButton.onclick = function () {
+      if (renderButton.disabled) return;
+      renderButton.disabled = true;
       var bar = document.getElementById("progress");
       bar.hidden = false;
-      api("POST", base + "/render").then(poll).catch(function (err) { bar.hidden = true; fail(err); });
-      function poll() {
-        api("GET", base + "/job").then(function (j) {
-          var pct = j.total ? Math.min(100, 100 * j.done / j.total) : 5;
-          bar.querySelector(".fill").style.width = pct + "%";
-          bar.querySelector(".label").textContent = j.running ? "Rendering: " + (j.stage || "starting") + " " + Math.round(pct) + "%" : "";
-          if (j.running) { setTimeout(poll, 500); return; }
-          bar.hidden = true;
-          if (j.error) say(esc(j.error), "error");
-          else { ep.rendered = true; say("Render done: " + esc(j.result.line) + "."); }
-        }).catch(fail);
-      }
+      bar.querySelector(".fill").style.width = "0%";
+      bar.querySelector(".label").textContent = "Rendering: starting";
+      say("");
+      api("POST", base + "/render").then(function () { pollRender(false); })
+        .catch(function (err) { bar.hidden = true; renderButton.disabled = false; fail(err); });
     };
+    pollRender(true);
 
     document.addEventListener("keydown", function (e) {
       if (e.target.tagName === "INPUT" && e.target.type !== "checkbox") return;
@@ -543,11 +596,39 @@
     });
     function save() {
       say("");
-      api("POST", base + "/save", {text: area.value, version: version}).then(function (r) {
+      var text = area.value;
+      api("POST", base + "/save", {text: text, version: version}).then(function (r) {
         version = r.version;
+        dirty = area.value !== text;
+        document.getElementById("saved").textContent = dirty ? "not saved" : "saved";
+      }).catch(function (err) {
+        if (!err.conflict) { fail(err); return; }
+        api("GET", base).then(conflict).catch(fail);
+      });
+    }
+    // post.md changed on disk since the page read it: the host's text stays where it is; both are
+    // shown, and the host chooses (theirs over the file's, or the file's, or merge by hand and save).
+    function conflict(disk) {
+      var panel = document.getElementById("post-conflict");
+      panel.hidden = false;
+      panel.innerHTML = "<p><b>post.md changed on disk</b> since this page read it (edited in another program, or a quote " +
+        "added). Nothing was saved. Your text is still in the editor; the file's is below.</p>" +
+        '<div class="post-columns"><div><h3>Yours</h3><pre id="conflict-mine"></pre></div><div><h3>On disk</h3><pre id="conflict-disk"></pre></div></div>' +
+        '<button type="button" id="conflict-keep">Save mine over it</button> <button type="button" id="conflict-take">Take the file’s (drop mine)</button> ' +
+        '<button type="button" id="conflict-close">Merge by hand, then save</button>';
+      document.getElementById("conflict-mine").textContent = area.value;
+      document.getElementById("conflict-disk").textContent = disk.text;
+      function close() { panel.hidden = true; panel.innerHTML = ""; }
+      document.getElementById("conflict-keep").onclick = function () { version = disk.version; close(); save(); };
+      document.getElementById("conflict-take").onclick = function () {
+        area.value = disk.text;
+        preview.innerHTML = disk.html;
+        version = disk.version;
         dirty = false;
-        document.getElementById("saved").textContent = "saved";
-      }).catch(fail);
+        document.getElementById("saved").textContent = "the file's";
+        close();
+      };
+      document.getElementById("conflict-close").onclick = function () { version = disk.version; close(); area.focus(); };
     }
     document.getElementById("save").onclick = save;
     document.addEventListener("keydown", function (e) {
