@@ -378,3 +378,60 @@ def test_a_hand_edit_is_edited_and_a_held_lock_is_ingest_running(client, ws):
         assert item["state"] == "running" and item["note"] == "ingest running"
         assert not any("interrupted" in p["what"] for p in item["problems"])
     assert _state(client)["state"] == "incomplete"
+
+
+def test_undo_and_redo_put_the_files_back_exactly_across_cuts_corrections_speakers_and_chapters(client, ws):
+    ep = ws.episode(SLUG)
+    files = [ep.path("edit.md"), ep.machine_dir / "transcript.raw.json", ep.path("chapters.json"), ep.path("episode.toml")]
+    original = [f.read_bytes() for f in files]
+    data = client.get(f"/api/episodes/{SLUG}").json()
+    assert data["history"] == {"undo": None, "redo": None}
+    v = data["versions"]
+    line = data["lines"][4]
+    r = client.post(f"/api/episodes/{SLUG}/cut", json={"words": list(range(line["first"], line["last"] + 1)), "version": v["edit"]})
+    assert r.json()["history"]["undo"].startswith("cut ")
+    r = client.post(f"/api/episodes/{SLUG}/correct", json={"word": 0, "text": "Hullo", "version": v["transcript"]})
+    r = client.post(f"/api/episodes/{SLUG}/speaker", json={"line": 2, "speaker": "Guest One", "version": r.json()["versions"]["transcript"]})
+    chapters = data["chapters"] + [{"start_s": 3.0, "title": "Intro over"}]
+    r = client.post(f"/api/episodes/{SLUG}/chapters", json={"chapters": chapters, "version": v["chapters"]})
+    changed = [f.read_bytes() for f in files]
+    assert all(a != b for a, b in zip(original[:3], changed[:3])) and original[3] != changed[3]  # Guest One is a guest now
+    steps = [client.post(f"/api/episodes/{SLUG}/undo").json() for _ in range(4)]
+    assert [s["kind"] for s in steps] == ["chapters", "transcript", "transcript", "edit"]
+    assert [f.read_bytes() for f in files] == original
+    assert steps[-1]["history"]["undo"] is None and steps[-1]["history"]["redo"].startswith("cut ")
+    settle()
+    assert "Hullo" not in ep.path("transcript.json").read_text() and "Hullo" not in ep.path("transcript.vtt").read_text()
+    nothing = client.post(f"/api/episodes/{SLUG}/undo")
+    assert nothing.status_code == 400 and "nothing to undo" in nothing.json()["error"]
+    assert _state(client)["state"] == "ingested"  # everything undone: as ingested
+    for _ in range(4):
+        assert client.post(f"/api/episodes/{SLUG}/redo").status_code == 200
+    assert [f.read_bytes() for f in files] == changed
+    # a hand edit since the studio's last change: undo refuses instead of overwriting it
+    hand = ep.path("chapters.json").read_text().replace("Intro over", "Intro, done")
+    ep.path("chapters.json").write_text(hand)
+    refused = client.post(f"/api/episodes/{SLUG}/undo")
+    assert refused.status_code == 409 and "chapters.json changed" in refused.json()["error"]
+    assert ep.path("chapters.json").read_text() == hand
+    # a new change after an undo: nothing to redo
+    ep.path("chapters.json").write_bytes(changed[2])
+    client.post(f"/api/episodes/{SLUG}/undo")
+    d = client.get(f"/api/episodes/{SLUG}").json()
+    assert d["history"]["redo"] == "chapters changed"
+    client.post(f"/api/episodes/{SLUG}/cut", json={"words": [1], "version": d["versions"]["edit"]})
+    assert client.get(f"/api/episodes/{SLUG}").json()["history"]["redo"] is None
+
+
+def test_a_word_corrected_back_to_what_it_was_is_no_correction(client, ws):
+    ep = ws.episode(SLUG)
+    data = client.get(f"/api/episodes/{SLUG}").json()
+    i = next(k for k, w in enumerate(data["words"]) if w[2].strip(",.?").lower() == "kaggle")
+    was = data["words"][i][2]
+    r = client.post(f"/api/episodes/{SLUG}/correct", json={"word": i, "text": "Kaggles", "version": data["versions"]["transcript"]})
+    r = client.post(f"/api/episodes/{SLUG}/correct", json={"word": i, "text": was.rstrip(".,?"), "version": r.json()["versions"]["transcript"]})
+    assert r.status_code == 200, r.text
+    raw = Transcript.load(ep.machine_dir / "transcript.raw.json")
+    assert not raw.meta.get("corrections")
+    after = client.get(f"/api/episodes/{SLUG}").json()
+    assert after["words"][i][2] == was and after["words"][i][6] == 0

@@ -392,3 +392,64 @@ def test_a_stopped_server_shows_an_offline_banner_and_the_change_goes_through_on
             page.wait_for_selector(f".w.cut[data-i='{line['last']}']")
         finally:
             browser.close()
+
+
+def test_undo_redo_in_the_page_and_a_chapter_delete_asks_first(studio):
+    """Ctrl+Z and Ctrl+Shift+Z (and the buttons) undo and redo a cut and a correction, edit.md and
+    the transcript as they were; a chapter's × asks before deleting, and Undo brings it back."""
+    import json
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    ws, base = studio
+    ep = ws.episode("001-sample")
+    edit_before = ep.path("edit.md").read_text()
+    with sync_api.sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page = open_episode(browser, base)
+            assert page.is_disabled("#undo") and page.is_disabled("#redo")
+            data = page.evaluate("fetch('/api/episodes/001-sample').then(r => r.json())")
+            line = data["lines"][4]
+            page.click(f".w[data-i='{line['first']}']")
+            page.click(f".w[data-i='{line['last']}']", modifiers=["Shift"])
+            with page.expect_response(lambda r: r.url.endswith("/cut")):
+                page.keyboard.press("x")
+            page.wait_for_selector(f".w.cut[data-i='{line['last']}']")
+            assert page.is_enabled("#undo")
+            with page.expect_response(lambda r: r.url.endswith("/undo")):
+                page.keyboard.press("Control+z")
+            page.wait_for_selector(f".w.cut[data-i='{line['last']}']", state="detached")
+            assert ep.path("edit.md").read_text() == edit_before
+            with page.expect_response(lambda r: r.url.endswith("/redo")):
+                page.keyboard.press("Control+Shift+Z")
+            page.wait_for_selector(f".w.cut[data-i='{line['last']}']")
+            assert ep.path("edit.md").read_text() != edit_before
+
+            # a correction, undone with the button
+            i = next(k for k, w in enumerate(data["words"]) if w[2].strip(",.?").lower() == "kaggle")
+            page.dblclick(f".w[data-i='{i}']")
+            page.fill(f".w[data-i='{i}'] input", "Kaggles")
+            with page.expect_response(lambda r: r.url.endswith("/correct")):
+                page.keyboard.press("Enter")
+            page.wait_for_selector(f".w.fixed[data-i='{i}']")
+            with page.expect_response(lambda r: r.url.endswith("/undo")):
+                page.click("#undo")
+            page.wait_for_function(f"document.querySelector(\".w[data-i='{i}']\").textContent === {json.dumps(data['words'][i][2])}")
+            assert not page.is_visible(f".w.fixed[data-i='{i}']")
+            assert "Kaggles" not in (ep.machine_dir / "transcript.raw.json").read_text()
+
+            # a chapter's ×: asked first; declined, nothing changes; accepted, deleted; Undo, back
+            page.once("dialog", lambda d: d.dismiss())
+            page.click("button[data-delete='1']")
+            page.wait_for_timeout(300)
+            assert len(json.loads(ep.path("chapters.json").read_text())["chapters"]) == 2
+            page.once("dialog", lambda d: d.accept())
+            with page.expect_response(lambda r: r.url.endswith("/chapters")):
+                page.click("button[data-delete='1']")
+            assert len(json.loads(ep.path("chapters.json").read_text())["chapters"]) == 1
+            with page.expect_response(lambda r: r.url.endswith("/undo")):
+                page.click("#undo")
+            page.wait_for_function("document.querySelectorAll('#chapters input').length === 2")
+            assert len(json.loads(ep.path("chapters.json").read_text())["chapters"]) == 2
+        finally:
+            browser.close()

@@ -222,6 +222,14 @@ def make_app(root: Path, token: str | None = None) -> Starlette:
         data = await body(request)
         return JSONResponse(await _thread(episodes.set_chapters, w, ep, data.get("chapters"), data.get("version")))
 
+    async def post_undo(request: Request) -> Response:
+        w, ep = episode(request)
+        return JSONResponse(await _thread(episodes.step, w, ep, True))
+
+    async def post_redo(request: Request) -> Response:
+        w, ep = episode(request)
+        return JSONResponse(await _thread(episodes.step, w, ep, False))
+
     async def get_post(request: Request) -> Response:
         _, ep = episode(request)
         return JSONResponse(await _thread(episodes.post, ep))
@@ -270,6 +278,8 @@ def make_app(root: Path, token: str | None = None) -> Starlette:
         Route("/api/episodes/{slug}/speaker", post_speaker, methods=["POST"]),
         Route("/api/episodes/{slug}/rename", post_rename, methods=["POST"]),
         Route("/api/episodes/{slug}/chapters", post_chapters, methods=["POST"]),
+        Route("/api/episodes/{slug}/undo", post_undo, methods=["POST"]),
+        Route("/api/episodes/{slug}/redo", post_redo, methods=["POST"]),
         Route("/api/episodes/{slug}/post", get_post),
         Route("/api/episodes/{slug}/post/save", save_post, methods=["POST"]),
         Route("/api/episodes/{slug}/post/preview", preview_post, methods=["POST"]),

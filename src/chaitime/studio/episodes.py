@@ -348,7 +348,9 @@ def editor(ws: Workspace, ep: Episode) -> dict:
         "words": words,  # [start, end, text, line, cut, suggested, corrected]
         "markers": state["markers"], "cuts": state["cuts"], "removed_s": state["removed_s"],
         "chapters": chapters_of(ep),
-        "versions": {"edit": version(files.edit), "transcript": version(files.raw), "chapters": version(ep.path(CHAPTERS))},
+        "versions": {"edit": version(files.edit), "transcript": version(files.raw), "chapters": version(ep.path(CHAPTERS)),
+                     "meta": version(ep.meta_path)},
+        "history": history_state(ep),
         "rendered": pipeline.rendered(ep), "fillers": sorted(FILLERS),
     }
 
@@ -398,7 +400,7 @@ def _revise_edit(ws: Workspace, ep: Episode, seen: object, change, what: str = "
         fsutil.write_text(files.edit, new)
         History(ep).record("edit", what, {EDIT: before}, {EDIT: new.encode("utf-8")})
     return {"removed": sorted(state["removed"]), "cuts": state["cuts"], "markers": state["markers"],
-            "removed_s": state["removed_s"], "versions": {"edit": version(files.edit)}}
+            "removed_s": state["removed_s"], "versions": {"edit": version(files.edit)}, "history": history_state(ep)}
 
 
 def correct(ws: Workspace, ep: Episode, index: int, text: str, seen: object) -> dict:
@@ -411,9 +413,25 @@ def correct(ws: Workspace, ep: Episode, index: int, text: str, seen: object) -> 
         token = token_at(t, index) if isinstance(index, int) and not isinstance(index, bool) else None
         if token is None:
             raise InputError(f"no word {index!r} in the transcript. Reload the page.")
-        return corrections.correct_word(t, token.start_s, token.text, same_sentences(token.text, text))
+        return _no_empty_correction(corrections.correct_word(t, token.start_s, token.text, same_sentences(token.text, text)),
+                                    token.start_s)
 
     return _revise_transcript(ws, ep, seen, change, what=f"corrected a word to “{' '.join(text.split())}”")
+
+
+def _no_empty_correction(t: Transcript, start_s: float) -> Transcript:
+    """A word corrected back to what the transcript first said is no correction: its record goes."""
+    from dataclasses import replace
+
+    items = t.meta.get("corrections")
+    if not isinstance(items, list):
+        return t
+    kept = [c for c in items if not (isinstance(c, dict) and c.get("kind") == "word" and abs(c.get("start", -1) - round(start_s, 3)) < 0.0015
+                                     and str(c.get("text", "")).strip() == str(c.get("was", "")).strip())]
+    if len(kept) == len(items):
+        return t
+    meta = {k: v for k, v in t.meta.items() if k != "corrections"}
+    return replace(t, meta={**meta, "corrections": kept} if kept else meta)
 
 
 def same_sentences(was: str, text: str) -> str:
@@ -619,7 +637,7 @@ def _revise_transcript(ws: Workspace, ep: Episode, seen: object, change, then=No
             then()
         History(ep).record("transcript", what, before, {RAW_NAME: text.encode("utf-8"), EPISODE_TOML: _read(ep.meta_path)})
         _follow_transcript(ws, ep, text)
-    return {"versions": {"transcript": seen_now, "meta": version(ep.meta_path)}}
+    return {"versions": {"transcript": seen_now, "meta": version(ep.meta_path)}, "history": history_state(ep)}
 
 
 def _follow_transcript(ws: Workspace, ep: Episode, text: str) -> None:
@@ -760,7 +778,7 @@ def set_chapters(ws: Workspace, ep: Episode, items: object, seen: object) -> dic
         text = chapters_json(on_file)
         fsutil.write_text(path, text)
         History(ep).record("chapters", "chapters changed", {CHAPTERS: before}, {CHAPTERS: text.encode("utf-8")})
-    return {"chapters": chapters_of(ep), "versions": {"chapters": version(path)}}
+    return {"chapters": chapters_of(ep), "versions": {"chapters": version(path)}, "history": history_state(ep)}
 
 
 # --- the post -----------------------------------------------------------------------------------------
@@ -823,6 +841,53 @@ def _post_text(text: object) -> str:
     if not isinstance(text, str) or len(text) > MAX_POST or "\x00" in text:
         raise InputError("post.md must be text (1 MB at most, no NUL bytes).")
     return text
+
+
+# --- undo and redo: the studio's history of its own changes ----------------------------------------------
+def history_state(ep: Episode) -> dict:
+    """What Undo and Redo would do now (None: nothing)."""
+    data = History(ep).load()
+    return {"undo": data["done"][-1]["what"] if data["done"] else None, "redo": data["undone"][-1]["what"] if data["undone"] else None}
+
+
+def step(ws: Workspace, ep: Episode, undo: bool) -> dict:
+    """Undo (or redo) the studio's last change: its files put back exactly as they were before it
+    (or after it), each only if it is still as the change left it (else a Conflict: a hand edit
+    since is never overwritten). The transcript's files follow as after any correction."""
+    history = History(ep)
+    word = "undo" if undo else "redo"
+    with held(ep):
+        data = history.load()
+        source, target = ("done", "undone") if undo else ("undone", "done")
+        if not data[source]:
+            raise InputError(f"nothing to {word}.")
+        entry = data[source][-1]
+        put = {}
+        for name, (before, after) in entry["files"].items():
+            expected, wanted = (after, before) if undo else (before, after)
+            if version(ep.folder / name) != expected:
+                raise Conflict(f"{Path(name).name} changed since the studio's change ({entry['what']}), in another program or by "
+                               f"a command: {word} would lose that. Reload to see it; change it back by hand if you want.")
+            content = history.content(wanted)
+            if wanted is not None and content is None:
+                raise InputError(f"the studio's copy of {Path(name).name} for this {word} is gone (.chaitime/studio-history/). "
+                                 "Change it back by hand.")
+            put[name] = content
+        for name, content in put.items():
+            path = ep.folder / name
+            if content is None:
+                path.unlink(missing_ok=True)
+            else:
+                fsutil.write_bytes(path, content)
+        data[source].pop()
+        data[target].append(entry)
+        history.save(data)
+        if RAW_NAME in put and put[RAW_NAME] is not None:
+            _follow_transcript(ws, ep, put[RAW_NAME].decode("utf-8"))
+    result = {"kind": entry["kind"], "what": entry["what"], "files": sorted(put), "history": history_state(ep),
+              "versions": {"edit": version(ep.path(EDIT)), "transcript": version(ep.machine_dir / RAW),
+                           "chapters": version(ep.path(CHAPTERS)), "meta": version(ep.meta_path)}}
+    return result
 
 
 # --- the waveform -------------------------------------------------------------------------------------

@@ -132,6 +132,7 @@
       document.getElementById("title").textContent = ep.title;
       document.getElementById("post-link").href = "/episodes/" + encodeURIComponent(slug) + "/post";
       player.src = base + "/audio";
+      setHistory(ep.history);
       draw();
       drawSide();
       showRemoved();
@@ -191,7 +192,11 @@
       var t = e.target, list = chapterList();
       if (t.dataset.seek) { player.currentTime = +t.dataset.seek; return; }
       if (t.dataset.move) { list[+t.dataset.move].start_s = Math.round(player.currentTime * 1000) / 1000; saveChapters(list); }
-      if (t.dataset.delete) { list.splice(+t.dataset.delete, 1); saveChapters(list); }
+      if (t.dataset.delete) {
+        if (!confirm("Delete the chapter “" + list[+t.dataset.delete].title + "” at " + clock(list[+t.dataset.delete].start_s) + "? (Undo brings it back.)")) return;
+        list.splice(+t.dataset.delete, 1);
+        saveChapters(list);
+      }
     });
     chaptersBox.addEventListener("change", function (e) {
       if (!e.target.dataset.chapter) return;
@@ -340,7 +345,7 @@
                   "/rename": "transcript", "/chapters": "chapters"};
     function change(url, body, then) {
       say("");
-      return api("POST", base + url, body).then(then).catch(function (err) {
+      return api("POST", base + url, body).then(function (r) { if (r.history) setHistory(r.history); return then(r); }).catch(function (err) {
         if (!err.conflict || !WRITES[url]) { fail(err); return; }
         // The file changed on disk: the host chooses. Reload (take the file as it is now), or make
         // this same change again on the file as it is now (nothing else in it is touched).
@@ -356,6 +361,58 @@
         };
       });
     }
+    // Undo and redo: the server puts the files back as they were (its history of the studio's
+    // changes); the page then takes the episode as it is now and changes only what differs.
+    function setHistory(h) {
+      ep.history = h;
+      var u = document.getElementById("undo"), r = document.getElementById("redo");
+      u.disabled = !h.undo;
+      r.disabled = !h.redo;
+      u.title = h.undo ? "Undo: " + h.undo + " (Ctrl+Z)" : "Nothing to undo (Ctrl+Z)";
+      r.title = h.redo ? "Redo: " + h.redo + " (Ctrl+Shift+Z)" : "Nothing to redo (Ctrl+Shift+Z)";
+    }
+    function step(undo) {
+      var what = undo ? ep.history.undo : ep.history.redo;
+      if (!what) { say(undo ? "Nothing to undo." : "Nothing to redo."); return; }
+      say("");
+      api("POST", base + (undo ? "/undo" : "/redo")).then(function (r) {
+        setHistory(r.history);
+        return api("GET", base).then(function (d) {
+          refresh(d);
+          say((undo ? "Undone: " : "Redone: ") + esc(r.what) + ".");
+        });
+      }).catch(fail);
+    }
+    // The episode as the server has it now: words, lines, speakers, chapters, cuts; only what
+    // differs from the page is changed.
+    function refresh(d) {
+      if (d.words.length !== ep.words.length || d.lines.length !== ep.lines.length) {
+        Object.assign(ep, d);
+        draw();
+      } else {
+        d.words.forEach(function (w, i) {
+          var o = ep.words[i], span = spans[i];
+          if (w[2] !== o[2] && !span.querySelector("input")) span.textContent = w[2];
+          if (w[4] !== o[4]) span.classList.toggle("cut", !!w[4]);
+          if (w[5] !== o[5]) span.classList.toggle("sug", !!w[5]);
+          if (w[6] !== o[6]) span.classList.toggle("fixed", !!w[6]);
+        });
+        var old = ep.lines;
+        Object.assign(ep, d);
+        d.lines.forEach(function (ln, i) {
+          if (ln.speaker === old[i].speaker) return;
+          var p = box.querySelector('.line[data-line="' + i + '"]');
+          p.style.setProperty("--spk", colour(ln.speaker));
+          p.querySelector(".who").textContent = ln.speaker || "?";
+        });
+      }
+      setHistory(d.history);
+      drawSide();
+      showRemoved();
+    }
+    document.getElementById("undo").onclick = function () { step(true); };
+    document.getElementById("redo").onclick = function () { step(false); };
+
     function cutSelection(cut) {
       var range = selected();
       if (!range) { say("Select words first: click one, shift-click another (or drag over them, or over the waveform)."); return; }
@@ -559,8 +616,13 @@
     pollRender(true);
 
     document.addEventListener("keydown", function (e) {
-      if (e.target.tagName === "INPUT" && e.target.type !== "checkbox") return;
+      if ((e.target.tagName === "INPUT" && e.target.type !== "checkbox") || e.target.tagName === "TEXTAREA") return;
       if (e.target.closest && e.target.closest("#picker")) return;
+      if ((e.ctrlKey || e.metaKey) && !e.altKey && (e.key === "z" || e.key === "Z" || e.key === "y")) {
+        e.preventDefault();
+        step(e.key.toLowerCase() === "z" && !e.shiftKey);
+        return;
+      }
       if (e.ctrlKey || e.metaKey || e.altKey) return;
       if (e.key === " ") { e.preventDefault(); toggle(); }
       else if (e.key === "ArrowLeft") { e.preventDefault(); skip(-5); }
