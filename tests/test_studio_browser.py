@@ -453,3 +453,46 @@ def test_undo_redo_in_the_page_and_a_chapter_delete_asks_first(studio):
             assert len(json.loads(ep.path("chapters.json").read_text())["chapters"]) == 2
         finally:
             browser.close()
+
+
+def test_one_selection_the_latest_and_the_keys(studio):
+    """A clicked word is a selection (X cuts it); a range dragged on the waveform, then words
+    selected in the text: X cuts the text's words, not the waveform's; Shift+X cuts too; "?" lists
+    the keys."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    ws, base = studio
+    with sync_api.sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page = open_episode(browser, base)
+            data = page.evaluate("fetch('/api/episodes/001-sample').then(r => r.json())")
+            word = next(i for i, w in enumerate(data["words"]) if not w[4] and data["lines"][w[3]]["first"] < i)
+            page.click(f".w[data-i='{word}']")
+            with page.expect_response(lambda r: r.url.endswith("/cut")) as one:
+                page.keyboard.press("x")
+            assert one.value.request.post_data_json["words"] == [word]
+            page.wait_for_selector(f".w.cut[data-i='{word}']")
+
+            # a range on the waveform (the first seconds), then words of line 6 in the text
+            box = page.locator("#waveform").bounding_box()
+            y = box["y"] + box["height"] / 2
+            page.mouse.move(box["x"] + 5, y)
+            page.mouse.down()
+            page.mouse.move(box["x"] + 60, y, steps=5)
+            page.mouse.up()
+            page.wait_for_function("document.querySelectorAll('.w.sel').length > 0")
+            line = data["lines"][6]
+            page.click(f".w[data-i='{line['first']}']")
+            page.click(f".w[data-i='{line['first'] + 1}']", modifiers=["Shift"])
+            with page.expect_response(lambda r: r.url.endswith("/cut")) as latest:
+                page.keyboard.press("Shift+X")
+            assert latest.value.request.post_data_json["words"] == [line["first"], line["first"] + 1]
+            placed = [part for part, _, _ in page.evaluate(REGIONS_JS)]
+            assert all(part.split()[-1].split("-")[0] in ("spk", "cut", "chapter") for part in placed)  # the waveform's range is gone
+
+            page.keyboard.press("?")
+            assert page.is_visible("#keys") and "Ctrl+Z" in page.text_content("#keys")
+            page.keyboard.press("Escape")
+            assert page.is_hidden("#keys")
+        finally:
+            browser.close()

@@ -230,7 +230,8 @@
           if (/^(cut|spk|chapter)-/.test(r.id)) return;
           if (waveSel && waveSel !== r) waveSel.remove();
           waveSel = r;
-          selectRange(firstWordAfter(r.start), lastWordBefore(r.end));
+          window.getSelection().removeAllRanges();
+          selectRange(firstWordAfter(r.start), lastWordBefore(r.end), true);
         });
         // The regions go on once the waveform has its duration (wavesurfer loads the peaks a moment
         // after create): one added before that is clamped to 0:00 and stays there.
@@ -301,36 +302,49 @@
     document.getElementById("back").onclick = function () { skip(-5); };
     document.getElementById("fwd").onclick = function () { skip(5); };
 
-    // Selection: click (anchor) then shift-click, a mouse drag over words, or a waveform range.
-    function selectRange(a, b) {
-      clearSel();
+    // Selection: a clicked word, click then shift-click, a mouse drag over words, or a range dragged
+    // on the waveform. There is one selection, the latest: a new one in the text drops the
+    // waveform's range, and a new range on the waveform drops the text's.
+    function selectRange(a, b, fromWave) {
+      clearSel(!fromWave);
       if (a > b) { var t = a; a = b; b = t; }
       sel = [a, b];
-      for (var i = a; i <= b; i++) spans[i].classList.add("sel");
+      for (var i = a; i <= b; i++) if (spans[i]) spans[i].classList.add("sel");
     }
-    function clearSel() {
-      if (sel) for (var i = sel[0]; i <= sel[1]; i++) spans[i].classList.remove("sel");
+    function clearSel(alsoWave) {
+      if (sel) for (var i = sel[0]; i <= sel[1]; i++) if (spans[i]) spans[i].classList.remove("sel");
       sel = null;
+      if (alsoWave && waveSel) { waveSel.remove(); waveSel = null; }
     }
-    function selected() {
-      if (sel) return sel;
+    function selected() { return sel; }
+    function domRange() {
       var s = window.getSelection();
       if (!s || s.isCollapsed) return null;
-      var a = s.anchorNode && s.anchorNode.parentElement && s.anchorNode.parentElement.closest(".w");
-      var b = s.focusNode && s.focusNode.parentElement && s.focusNode.parentElement.closest(".w");
-      if (!a || !b) return null;
-      var i = +a.dataset.i, j = +b.dataset.i;
-      return i <= j ? [i, j] : [j, i];
+      var a = s.anchorNode && (s.anchorNode.nodeType === 1 ? s.anchorNode : s.anchorNode.parentElement);
+      var b = s.focusNode && (s.focusNode.nodeType === 1 ? s.focusNode : s.focusNode.parentElement);
+      a = a && a.closest(".w");
+      b = b && b.closest(".w");
+      if (!a || !b || !box.contains(a) || !box.contains(b)) return null;
+      return [+a.dataset.i, +b.dataset.i];
     }
+    var dragged = false;
+    box.addEventListener("mouseup", function () {
+      var r = domRange();
+      if (!r) return;
+      dragged = true;  // the click that follows the drag is not a click on a word
+      setTimeout(function () { dragged = false; }, 0);
+      selectRange(r[0], r[1]);
+      anchor = Math.min(r[0], r[1]);
+      window.getSelection().removeAllRanges();
+    });
     box.addEventListener("click", function (e) {
       var who = e.target.closest(".who");
       if (who) { reassign(+who.dataset.line); return; }
       var w = e.target.closest(".w");
-      if (!w || w.querySelector("input")) return;
+      if (!w || w.querySelector("input") || dragged) return;
       var i = +w.dataset.i;
       if (e.shiftKey && anchor !== null) { selectRange(anchor, i); window.getSelection().removeAllRanges(); return; }
-      if (!window.getSelection().isCollapsed) return;  // a drag selection, not a click
-      clearSel();
+      selectRange(i, i);  // a clicked word is a selection of one
       anchor = i;
       player.currentTime = ep.words[i][0];
       highlight();
@@ -410,6 +424,15 @@
       drawSide();
       showRemoved();
     }
+    function toggleKeys(show) {
+      var keys = document.getElementById("keys");
+      keys.hidden = show === undefined ? !keys.hidden : !show;
+      if (!keys.hidden) keys.querySelector("button").focus();
+    }
+    document.getElementById("keys-open").onclick = function () { toggleKeys(true); };
+    document.getElementById("keys").addEventListener("click", function (e) {
+      if (e.target.id === "keys" || e.target.closest("button")) toggleKeys(false);
+    });
     document.getElementById("undo").onclick = function () { step(true); };
     document.getElementById("redo").onclick = function () { step(false); };
 
@@ -419,9 +442,8 @@
       var idx = [];
       for (var i = range[0]; i <= range[1]; i++) idx.push(i);
       cutWords(idx, cut);
-      clearSel();
+      clearSel(true);
       window.getSelection().removeAllRanges();
-      if (waveSel) { waveSel.remove(); waveSel = null; }
     }
     function cutWords(idx, cut) {
       change("/cut", {words: idx, cut: cut, version: ep.versions.edit}, applyEdit);
@@ -617,22 +639,24 @@
 
     document.addEventListener("keydown", function (e) {
       if ((e.target.tagName === "INPUT" && e.target.type !== "checkbox") || e.target.tagName === "TEXTAREA") return;
-      if (e.target.closest && e.target.closest("#picker")) return;
+      if (e.target.closest && (e.target.closest("#picker") || (e.target.closest("#keys") && e.key !== "Escape" && e.key !== "?"))) return;
       if ((e.ctrlKey || e.metaKey) && !e.altKey && (e.key === "z" || e.key === "Z" || e.key === "y")) {
         e.preventDefault();
         step(e.key.toLowerCase() === "z" && !e.shiftKey);
         return;
       }
       if (e.ctrlKey || e.metaKey || e.altKey) return;
-      if (e.key === " ") { e.preventDefault(); toggle(); }
-      else if (e.key === "ArrowLeft") { e.preventDefault(); skip(-5); }
-      else if (e.key === "ArrowRight") { e.preventDefault(); skip(5); }
-      else if (e.key === "x" || e.key === "Delete" || e.key === "Backspace") { e.preventDefault(); cutSelection(true); }
-      else if (e.key === "k") { cutSelection(false); }
-      else if (e.key === "p") { var p = document.getElementById("preview"); p.checked = !p.checked; }
-      else if (e.key === "c") { addChapter(); }
-      else if (e.key === "q") { quoteSelection(); }
-      else if (e.key === "Escape") { clearSel(); }
+      var key = e.key.length === 1 ? e.key.toLowerCase() : e.key;  // Shift or Caps Lock: the same key
+      if (key === "?") { e.preventDefault(); toggleKeys(); }
+      else if (key === "Escape") { if (!document.getElementById("keys").hidden) toggleKeys(false); else clearSel(true); }
+      else if (key === " ") { e.preventDefault(); toggle(); }
+      else if (key === "ArrowLeft") { e.preventDefault(); skip(-5); }
+      else if (key === "ArrowRight") { e.preventDefault(); skip(5); }
+      else if (key === "x" || key === "Delete" || key === "Backspace") { e.preventDefault(); cutSelection(true); }
+      else if (key === "k") { cutSelection(false); }
+      else if (key === "p") { var p = document.getElementById("preview"); p.checked = !p.checked; }
+      else if (key === "c") { addChapter(); }
+      else if (key === "q") { quoteSelection(); }
     });
   }
 
