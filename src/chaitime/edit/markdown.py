@@ -105,7 +105,11 @@ def _marker(gap: Gap, cut: bool = True) -> str:
 
 def _line_text(line: EditLine, struck: set[int]) -> str:
     words, run = [], []
-    for tok in line.tokens:
+    for n, tok in enumerate(line.tokens):
+        if n and _hyphen_piece(tok) and (tok.index in struck) == (line.tokens[n - 1].index in struck):
+            # " age" "-old": one word, as it was said ("age -old" would read as two)
+            (run if tok.index in struck else words)[-1] += tok.text
+            continue
         if tok.index in struck:
             run.append(tok.text)
             continue
@@ -117,6 +121,11 @@ def _line_text(line: EditLine, struck: set[int]) -> str:
         words.append(STRIKE + " ".join(run) + STRIKE)
     who = f"**{line.speaker}:** " if line.speaker else ""
     return f"[{timestamp(line.start_s)}] {who}{' '.join(words)}"
+
+
+def _hyphen_piece(tok: Token) -> bool:
+    """A word piece that goes on the word before it: Whisper's "-old" of "age-old" (no leading space)."""
+    return tok.word.text[:1] == "-" and tok.word.text[1:2].isalnum()
 
 
 # --- parsing ---------------------------------------------------------------------------------

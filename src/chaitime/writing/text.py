@@ -1,8 +1,10 @@
 """Sentences with times, content words, and cleaning spoken text for reading.
 
 A Sentence is the unit every writer here works on: chapters start at one, the Q&A is built from
-them, pull quotes are picked among them. Cleaning removes filler words and false starts
-("I I think", "we- we"), which read badly on a page though they are fine to hear.
+them, pull quotes are picked among them. A sentence ends at its full stop, not at an
+abbreviation's ("Mr. Hale", "e.g."), a number's ("3.5") or a segment break; a few words that a
+speaker change cut off go with the sentence they belong to. Cleaning removes filler words and
+false starts ("I I think", "we- we"), which read badly on a page though they are fine to hear.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from ..transcript.model import FILLERS, Segment, Transcript, Word
 
 JOIN_PAUSE_S = 1.0  # a sentence broken across segments is joined over a pause shorter than this
 JOIN_MAX_WORDS = 60  # ... unless it is this long already (unpunctuated talk is not one sentence)
+FRAGMENT_WORDS = 8  # a speaker change this few words from a sentence's start or end leaves a fragment
 _END = re.compile(r"[.?!…][\"')\]]*$")
-_ABBREVIATIONS = {"dr.", "mr.", "mrs.", "ms.", "prof.", "e.g.", "i.e.", "etc.", "vs.", "st.", "jr."}
+# Points that never end a sentence (a title before a name, "e.g."); "etc." and "no." may.
+_ABBREVIATIONS = frozenset("dr. mr. mrs. ms. mx. prof. e.g. i.e. eg. ie. st. mt. vs. cf. jr. sr. gen. gov. rev. sgt. lt. col. capt.".split())
 _ATTACHES = set(".,;:!?%'’-/)")  # a word piece starting with one of these continues the word before
-_SPLIT_TEXT = re.compile(r"(?<=[.?!…])\s+(?=\S)")
+_SPLIT_TEXT = re.compile(r"(?<=[.?!…])[\"')\]]*\s+(?=\S)")
 
 
 @dataclass(frozen=True)
@@ -42,10 +46,16 @@ def sentences(transcript: Transcript) -> list[Sentence]:
     for seg in transcript.segments:
         for n, (start, end, text, speaker) in enumerate(_segment_sentences(seg)):
             prev = out[-1] if out else None
-            if (prev and n == 0 and speaker == prev.speaker and not _END.search(prev.text) and start - prev.end_s < JOIN_PAUSE_S
-                    and len(prev.text.split()) < JOIN_MAX_WORDS):
-                # A segment that ends mid-sentence ("... the side chains of") goes on in the next.
-                out[-1] = replace(prev, end_s=end, text=f"{prev.text} {text}")
+            if prev and n == 0 and _continues(prev, start, text, speaker):
+                # A segment that ends mid-sentence ("... the side chains of", "Mr.") goes on in the
+                # next; across a speaker change, the sentence is the speaker's who said most of it.
+                joined = f"{prev.text} {text}"
+                if speaker != prev.speaker and len(text.split()) > len(prev.text.split()):
+                    before = out[-2] if len(out) > 1 else None
+                    turn = before is None or before.speaker != speaker
+                    out[-1] = replace(prev, end_s=end, text=joined, speaker=speaker, turn_start=turn)
+                else:
+                    out[-1] = replace(prev, end_s=end, text=joined)
                 continue
             pause = max(0.0, start - prev.end_s) if prev else start
             turn = prev is None or speaker != prev.speaker
@@ -53,11 +63,40 @@ def sentences(transcript: Transcript) -> list[Sentence]:
     return out
 
 
+def _continues(prev: Sentence, start: float, text: str, speaker: str | None) -> bool:
+    """Whether ``text``, the first sentence of a segment, goes on with ``prev``: ``prev`` has no
+    end and the pause is short; by another speaker only when one side is a few words and the
+    other side's words read on ("the side chains of" / "a designed enzyme")."""
+    if ends_sentence(prev.text) or start - prev.end_s >= JOIN_PAUSE_S or len(prev.text.split()) >= JOIN_MAX_WORDS:
+        return False
+    if speaker == prev.speaker:
+        return True
+    first = text.lstrip("\"'“‘(")[:1]
+    short = min(len(prev.text.split()), len(text.split())) <= FRAGMENT_WORDS
+    return short and (first.islower() or first.isdigit())
+
+
+def ends_sentence(text: str) -> bool:
+    """Whether ``text`` ends a sentence: a full stop, question or exclamation mark that isn't an
+    abbreviation's ("Mr.", "e.g.") or an initial's ("J.")."""
+    text = text.rstrip()
+    if not _END.search(text):
+        return False
+    words = text.split()
+    bare = words[-1].lstrip("\"'“‘([")
+    if bare.lower() in _ABBREVIATIONS:
+        return False
+    # An initial ("J. R. Smith", "John F. Kennedy"): a capital and a point after a name or another initial.
+    before = words[-2].lstrip("\"'“‘([") if len(words) > 1 else ""
+    initial = re.fullmatch(r"[A-Z]\.", bare) is not None and bare != "I."
+    return not (initial and (not before or before[:1].isupper()))
+
+
 def _segment_sentences(seg: Segment) -> list[tuple[float, float, str, str | None]]:
     words = [w for w in seg.words if w.text.strip()]
     if words:
         return [(g[0].start_s, g[-1].end_s, join_words(g), seg.speaker) for g in _word_groups(words)]
-    texts = [t.strip() for t in _SPLIT_TEXT.split(seg.text.strip()) if t.strip()]
+    texts = split_text(seg.text)
     total = sum(len(t) for t in texts) or 1
     out, t0 = [], seg.start_s
     for text in texts:
@@ -67,19 +106,36 @@ def _segment_sentences(seg: Segment) -> list[tuple[float, float, str, str | None
     return out
 
 
+def split_text(text: str) -> list[str]:
+    """``text`` cut into sentences, never after an abbreviation ("Mr. Hale") or an initial."""
+    out: list[str] = []
+    for piece in (t.strip() for t in _SPLIT_TEXT.split(normalize_space(text))):
+        if not piece:
+            continue
+        if out and not ends_sentence(out[-1]):
+            out[-1] = f"{out[-1]} {piece}"
+        else:
+            out.append(piece)
+    return out
+
+
 def _word_groups(words: list[Word]) -> list[list[Word]]:
     groups: list[list[Word]] = [[]]
-    for w in words:
+    for i, w in enumerate(words):
         groups[-1].append(w)
         token = w.text.strip()
-        if _END.search(token) and token.lower() not in _ABBREVIATIONS:
+        following = words[i + 1].text if i + 1 < len(words) else " "
+        if not following[:1].isspace() and following[:1] in _ATTACHES:
+            continue  # the next piece goes on this word (" 3" ".5", " St" ".")
+        if ends_sentence(join_words(groups[-1][-4:]) if token[:1] in _ATTACHES else token):
             groups.append([])
     return [g for g in groups if g]
 
 
 def join_words(words: Iterable[Word]) -> str:
     """Words as the transcript spells them: Whisper words carry their own leading space, and a
-    piece without one that starts with punctuation goes on the word before (" GitHub" ".com")."""
+    piece without one that starts with punctuation goes on the word before (" GitHub" ".com",
+    " age" "-old")."""
     text = "".join(w.text if w.text[:1].isspace() or w.text[:1] in _ATTACHES else " " + w.text for w in words)
     return re.sub(r"\s+", " ", text).strip()
 
@@ -201,3 +257,4 @@ def _tidy(text: str) -> str:
     text = re.sub(r",([.?!])", r"\1", text)
     text = re.sub(r"^[\s,;:]+", "", text).strip()
     return text[:1].upper() + text[1:] if text else text
+
