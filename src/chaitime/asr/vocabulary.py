@@ -9,9 +9,10 @@ respells words afterwards:
    them) is close to an entry, and that the decoder was unsure of (low word probability).
 2. A word that differs from an entry only in case is respelled at once ("kaggle" -> "Kaggle").
 3. The others are checked against the acoustics: only the segments holding them are decoded again
-   with the entries as a prompt (one batch), and a near-match is respelled only where that decode
-   wrote the entry at the same time. The prompted decode's other words are thrown away, so the
-   transcript keeps every word and time of the unprompted pass.
+   with the entries as a prompt (one batch; a close one the batch missed, alone), and a near-match
+   is respelled only where that decode wrote the entry at the same time. The prompted decode's
+   other words are thrown away, so the transcript keeps every word and time of the unprompted pass.
+4. A confirmed mishearing is respelled wherever the same words recur.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ MIN_SIMILARITY = 0.55  # of the sound keys; the prompted decode must then confir
 # A word the decoder barely believed may sound less alike ("Anirbe" for Adebayo: 0.43, p 0.27).
 UNSURE_PROBABILITY, UNSURE_SIMILARITY = 0.3, 0.4
 SLACK_S = 0.5  # how far apart the prompted and the plain word may start
+RETRY_SIMILARITY = 0.7  # an unconfirmed near-match this alike is decoded again alone ...
+MAX_RETRIES = 40  # ... up to this many segments a chunk
 
 # Decode ``spans`` (sample indices on the chunk) with these entries as a prompt -> timed segments.
 PromptedDecode = Callable[[list[tuple[int, int]], tuple[str, ...]], list[Segment]]
@@ -91,8 +94,9 @@ def _bare(text: str) -> str:
 def near_matches(words: Sequence[Word], vocabulary: Sequence[str]) -> list[tuple[int, int, str, bool]]:
     """(first, end, entry, same) for runs ``words[first:end]`` of as many words as the entry that
     sound like it (so a respelling never changes the word count): ``same`` when they differ only
-    in case/punctuation (respelled without a check). Best match first, no overlaps; a run already
-    spelled as an entry is never respelled as another."""
+    in case/punctuation, or for a name of two words or more when each word has the entry's sound
+    key ("Eric Lund" for Erik Lund), respelled without a check. Best match first, no overlaps; a
+    run already spelled as an entry is never respelled as another."""
     found = []
     for entry in vocabulary:
         size, target = len(entry.split()), " ".join(_bare(p) for p in entry.split())
@@ -102,6 +106,9 @@ def near_matches(words: Sequence[Word], vocabulary: Sequence[str]) -> list[tuple
             if " ".join(_bare(w.text) for w in run) == target:
                 if "".join(w.text.strip().strip(".,!?;:\"") for w in run) != entry.replace(" ", ""):
                     found.append((2.0, i, i + size, entry, True))
+                continue
+            if size > 1 and all(key(w.text) == key(part) for w, part in zip(run, entry.split())):
+                found.append((1.5, i, i + size, entry, True))  # "Eric Lund" for Erik Lund: every word sounds the same
                 continue
             prob = min(w.probability for w in run)
             if prob >= MAX_PROBABILITY:
@@ -122,24 +129,60 @@ def near_matches(words: Sequence[Word], vocabulary: Sequence[str]) -> list[tuple
 
 def correct(segments: list[Segment], vocabulary: Sequence[str], decode: PromptedDecode, sample_rate: int) -> list[Segment]:
     """Respell near-matches of ``vocabulary`` in ``segments`` (module docstring); words, times and
-    segment count unchanged except the respelled runs."""
+    segment count unchanged except the respelled runs.
+
+    A near-match the batched prompted decode didn't confirm, though it sounds much like the entry
+    (``RETRY_SIMILARITY``), is decoded again on its own (a batch decodes a window differently from
+    one alone: "cattle" stayed in a batch of 34 and became "Kaggle" alone). And once a mishearing
+    is confirmed, the same words elsewhere are respelled too, however sure the decoder was of them:
+    one sound heard the same way twice is one name ("Josh Hommy" both times)."""
     if not vocabulary:
         return segments
     matches = {k: near_matches(seg.words, vocabulary) for k, seg in enumerate(segments)}
     unsure = {k: m for k, m in matches.items() if any(not same for *_, same in m)}
     heard: list[Word] = []
+
+    def span(k: int) -> tuple[int, int]:
+        return int(segments[k].start_s * sample_rate), int(segments[k].end_s * sample_rate) + sample_rate // 5
+
     if unsure:
-        spans = [(int(segments[k].start_s * sample_rate), int(segments[k].end_s * sample_rate) + sample_rate // 5) for k in unsure]
         entries = tuple(dict.fromkeys(e for m in unsure.values() for _, _, e, same in m if not same))
-        heard = [w for s in decode(spans, entries) for w in s.words]
+        heard = [w for s in decode([span(k) for k in unsure], entries) for w in s.words]
+        again = [k for k, m in unsure.items() if len(unsure) > 1  # a lone span was decoded alone already
+                 and any(not same and not _confirmed(segments[k].words[i:j], e, heard)
+                        and similarity(" ".join(w.text.strip() for w in segments[k].words[i:j]), e) >= RETRY_SIMILARITY
+                        for i, j, e, same in m)]
+        for k in again[:MAX_RETRIES]:
+            alone = tuple(dict.fromkeys(e for _, _, e, same in unsure[k] if not same))
+            heard += [w for s in decode([span(k)], alone) for w in s.words]
+    chosen: dict[int, list[tuple[int, int, str]]] = {}
+    mishearings: dict[str, str] = {}  # a confirmed run's bare words -> the entry
+    for k, seg in enumerate(segments):
+        chosen[k] = []
+        for i, j, entry, same in matches[k]:
+            if same or _confirmed(seg.words[i:j], entry, heard):
+                chosen[k].append((i, j, entry))
+                if not same:
+                    mishearings[_bare_run(seg.words[i:j])] = entry
+    for k, seg in enumerate(segments):
+        taken = {n for i, j, _ in chosen[k] for n in range(i, j)}
+        for said, entry in mishearings.items():
+            size = len(said.split())
+            for i in range(len(seg.words) - size + 1):
+                if taken.isdisjoint(range(i, i + size)) and _bare_run(seg.words[i : i + size]) == said:
+                    chosen[k].append((i, i + size, entry))
+                    taken.update(range(i, i + size))
     out = []
     for k, seg in enumerate(segments):
         words = list(seg.words)
-        for i, j, entry, same in reversed(matches[k]):
-            if same or _confirmed(words[i:j], entry, heard):
-                words[i:j] = _respelled(words[i:j], entry)
+        for i, j, entry in sorted(chosen[k], reverse=True):
+            words[i:j] = _respelled(words[i:j], entry)
         out.append(seg if words == list(seg.words) else replace(seg, text="".join(w.text for w in words).strip(), words=tuple(words)))
     return out
+
+
+def _bare_run(run: Sequence[Word]) -> str:
+    return " ".join(_bare(w.text) for w in run)
 
 
 def _confirmed(run: list[Word], entry: str, heard: list[Word]) -> bool:
@@ -149,6 +192,11 @@ def _confirmed(run: list[Word], entry: str, heard: list[Word]) -> bool:
         if abs(w.start_s - run[0].start_s) <= SLACK_S and " ".join(_bare(x.text) for x in heard[i : i + n]) == target:
             return True
     return False
+
+
+def respell(run: Sequence[Word], entry: str) -> list[Word]:
+    """``run`` respelled as ``entry`` (``_respelled``): also for the draft, which respells from the text alone."""
+    return _respelled(list(run), entry)
 
 
 def _respelled(run: list[Word], entry: str) -> list[Word]:

@@ -5,19 +5,25 @@ them, pull quotes are picked among them. A sentence ends at its full stop, not a
 abbreviation's ("Mr. Hale", "e.g."), a number's ("3.5") or a segment break; a few words that a
 speaker change cut off go with the sentence they belong to. Cleaning removes filler words and
 false starts ("I I think", "we- we"), which read badly on a page though they are fine to hear.
+
+The show's vocabulary (names and terms, spelled as given) respells the words the draft is written
+from (``respelled``), and ``Spelling`` gives every word its usual case ("Kaggle", "CASP", but
+"competitions") wherever a phrase is written outside its sentence.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
+from ..asr import vocabulary as vocab
 from ..transcript.model import FILLERS, Segment, Transcript, Word
 
 JOIN_PAUSE_S = 1.0  # a sentence broken across segments is joined over a pause shorter than this
 JOIN_MAX_WORDS = 60  # ... unless it is this long already (unpunctuated talk is not one sentence)
 FRAGMENT_WORDS = 8  # a speaker change this few words from a sentence's start or end leaves a fragment
+UNSURE_PROBABILITY = 0.5  # a word the recogniser gave less than this, on average, may be misheard
 _END = re.compile(r"[.?!…][\"')\]]*$")
 # Points that never end a sentence (a title before a name, "e.g."); "etc." and "no." may.
 _ABBREVIATIONS = frozenset("dr. mr. mrs. ms. mx. prof. e.g. i.e. eg. ie. st. mt. vs. cf. jr. sr. gen. gov. rev. sgt. lt. col. capt.".split())
@@ -258,3 +264,134 @@ def _tidy(text: str) -> str:
     text = re.sub(r"^[\s,;:]+", "", text).strip()
     return text[:1].upper() + text[1:] if text else text
 
+
+# --- the show's spelling ------------------------------------------------------------------------
+
+ATTESTED_SIMILARITY = 0.8  # a run this much like an entry spelled as given elsewhere in the talk ...
+ATTESTED_PROBABILITY = 0.9  # ... and (a name of two words or more) heard less surely than this is respelled
+
+
+def vocabulary_entries(entries: Iterable[str]) -> list[str]:
+    """Usable vocabulary entries, once each, longest first (so "Josh Homme" wins over "Josh")."""
+    found = [normalize_space(e) for e in entries if isinstance(e, str) and re.search(r"[A-Za-z]", e or "")]
+    found = [e for e in dict.fromkeys(found) if len(e) <= vocab.MAX_ENTRY_CHARS]
+    return sorted(found, key=lambda e: (-len(e.split()), -len(e)))
+
+
+def respelled(transcript: Transcript, vocabulary: Iterable[str]) -> Transcript:
+    """``transcript`` with the vocabulary's spellings (words and times otherwise unchanged): a run
+    that differs from an entry only in case or punctuation ("kaggle", "josh homme"), one the
+    recogniser was unsure of that sounds much like the entry (``asr.vocabulary.near_matches``,
+    ``ATTESTED_SIMILARITY``) when the talk spells the entry as given somewhere else, and a name of
+    two words or more that sounds much like such an entry (the same name heard twice, respelled
+    once: "Josh Hommy" beside "Josh Homme"). Without the audio to check against, that is all."""
+    entries = vocabulary_entries(vocabulary)
+    if not entries or not transcript.segments:
+        return transcript
+    said = " " + " ".join(join_words(s.words) if s.words else s.text for s in transcript.segments) + " "
+    attested = {e for e in entries if re.search(r"(?<![\w])" + re.escape(e) + r"(?![\w])", said)}
+    segments = []
+    for seg in transcript.segments:
+        words = [w for w in seg.words]
+        if not words:
+            segments.append(replace(seg, text=_case_respelled(seg.text, entries)) if seg.text.strip() else seg)
+            continue
+        changes = _respellings(words, entries, attested)
+        if not changes:
+            segments.append(seg)
+            continue
+        for i, j, entry in sorted(changes, reverse=True):
+            words[i:j] = vocab.respell(words[i:j], entry)
+        segments.append(replace(seg, text="".join(w.text for w in words).strip(), words=tuple(words)))
+    return transcript.with_segments(segments)
+
+
+def _respellings(words: list[Word], entries: list[str], attested: set[str]) -> list[tuple[int, int, str]]:
+    found = []
+    for i, j, entry, same in vocab.near_matches(words, entries):
+        score = 3.0 if same else vocab.similarity(" ".join(w.text.strip() for w in words[i:j]), entry)
+        if same or (entry in attested and score >= ATTESTED_SIMILARITY):
+            found.append((score, i, j, entry))
+    for entry in attested:
+        size = len(entry.split())
+        if size < 2:
+            continue  # one word alike is chance ("cattle" on a farm, "Kaggle" at work); a name of two is not
+        for i in range(len(words) - size + 1):
+            run = words[i : i + size]
+            text = " ".join(w.text.strip() for w in run)
+            if min(w.probability for w in run) >= ATTESTED_PROBABILITY or vocab.key(text)[:1] != vocab.key(entry)[:1]:
+                continue
+            score = vocab.similarity(text, entry)
+            if score >= ATTESTED_SIMILARITY and text.strip(".,!?;:\"'") != entry:
+                found.append((score, i, i + size, entry))
+    taken: set[int] = set()
+    out = []
+    for _, i, j, entry in sorted(found, key=lambda f: (-f[0], f[1])):
+        if taken.isdisjoint(range(i, j)):
+            taken.update(range(i, j))
+            out.append((i, j, entry))
+    return out
+
+
+def spelled_as_given(text: str, entries: Iterable[str]) -> str:
+    """``text`` with each vocabulary entry, in any case, spelled as given ("spotify" -> "Spotify")."""
+    return _case_respelled(text, vocabulary_entries(entries))
+
+
+def _case_respelled(text: str, entries: Sequence[str]) -> str:
+    for entry in entries:
+        text = re.sub(r"(?<![\w])" + re.escape(entry) + r"(?![\w])", lambda m, e=entry: e, text, flags=re.IGNORECASE)
+    return text
+
+
+def unsure_words(transcript: Transcript, trusted: Iterable[str] = ()) -> frozenset[str]:
+    """Lower-case words the recogniser gave a low probability on average (``UNSURE_PROBABILITY``):
+    likely misheard ("cattle" for Kaggle), so no title or tag is made of them. Words of
+    ``trusted`` (the vocabulary, the names) never are."""
+    keep = {t for entry in trusted for t in tokens(entry or "")}
+    seen: dict[str, list[float]] = {}
+    for w in transcript.words:
+        for t in tokens(w.text):
+            seen.setdefault(t, []).append(w.probability)
+    return frozenset(t for t, ps in seen.items() if t not in keep and sum(ps) / len(ps) < UNSURE_PROBABILITY)
+
+
+@dataclass(frozen=True)
+class Spelling:
+    """How the talk spells each word inside a sentence ("Kaggle", "CASP", "competitions"), and
+    the vocabulary's entries as given: a phrase written outside its sentence (a summary's topic,
+    a tag) keeps proper names and terms and lower-cases the rest."""
+
+    usual: dict[str, str]
+    entries: tuple[str, ...] = ()
+
+    def word(self, word: str) -> str:
+        low = word.lower()
+        if low in self.usual:
+            return self.usual[low]
+        return word if (word.isupper() and len(word) > 1) or word[1:] != word[1:].lower() else low
+
+    def phrase(self, phrase: str) -> str:
+        """``phrase`` with each word as the talk spells it, the entries as given."""
+        out = " ".join(self.word(w) if w.isalpha() else w for w in phrase.split())
+        return _case_respelled(out, self.entries)
+
+
+def spelling(sents: Sequence[Sentence], vocabulary: Iterable[str] = ()) -> Spelling:
+    """The usual spelling of each word said inside a sentence (a sentence's first word tells
+    nothing: "Competitions reward ..."); the vocabulary's entries as given."""
+    entries = vocabulary_entries(vocabulary)
+    counts: dict[str, dict[str, int]] = {}
+    for s in sents:
+        said = _case_respelled(s.text, entries)
+        for entry in entries:  # "Abbey Road" says nothing of "road"
+            said = re.sub(r"(?<![\w])" + re.escape(entry) + r"(?![\w])", " , ", said)
+        for n, word in enumerate(said.split()):
+            core = word.strip(".,;:!?\"'()[]…“”‘’")
+            if not core.isalpha() or (n == 0 and not (core.isupper() and len(core) > 1)):
+                continue
+            counts.setdefault(core.lower(), {}).setdefault(core, 0)
+            counts[core.lower()][core] += 1
+    usual = {low: max(forms.items(), key=lambda kv: (kv[1], kv[0].islower()))[0] for low, forms in counts.items()}
+    usual["i"] = "I"
+    return Spelling(usual, tuple(entries))
