@@ -21,7 +21,7 @@ import numpy as np
 from ..errors import InputError
 from ..transcript.model import Transcript
 from .keyphrases import lead_phrase, section_phrases, title_for
-from .text import Sentence, content_stems, sentences
+from .text import Sentence, content_stems, respelled, sentences, unsure_words
 
 CHAPTERS_VERSION = "1.2.0"
 MIN_CHAPTER_S = 30.0  # [draft] min_chapter_s: no chapter is shorter
@@ -47,22 +47,26 @@ def make_chapters(
     min_chapter_s: float = MIN_CHAPTER_S,
     count: int | None = None,
     names: Sequence[str] = (),
+    vocabulary: Sequence[str] = (),
 ) -> list[Chapter]:
     """Chapters for ``transcript``: first at 0, ascending, each at least ``min_chapter_s`` long.
 
     ``hosts`` are the speaker values (names or labels) of the host(s): the start of a host's
     turn, or a sentence after a pause, is where a chapter may begin. ``count`` asks for that many
     chapters (as many as fit); by default the content picks within ``chapter_count_range``.
-    ``names`` (people, the show's title) are kept out of the titles.
+    ``names`` (people, the show's title) are kept out of the titles; they and the show's
+    ``vocabulary`` are spelled as given, and words the recogniser was unsure of make no title.
     """
-    sents = sentences(transcript)
+    spelled = respelled(transcript, [*vocabulary, *names])
+    unsure = unsure_words(spelled, trusted=[*vocabulary, *names])
+    sents = sentences(spelled)
     duration_s = _duration(transcript, sents)
     low, high = chapter_count_range(duration_s, min_chapter_s, count)
     starts = [0]
     if sents and high > 1:
         costs = segment_costs(sents, eligible_starts(sents, hosts), duration_s, min_chapter_s)
         starts = snap_to_questions(sents, best_segmentation(costs, low, high), hosts, duration_s, min_chapter_s)
-    return _titled(sents, starts, duration_s, hosts, [*hosts, *names, *transcript.speakers()])
+    return _titled(sents, starts, duration_s, hosts, [*hosts, *names, *transcript.speakers()], unsure)
 
 
 def chapter_count_range(duration_s: float, min_chapter_s: float = MIN_CHAPTER_S, count: int | None = None) -> tuple[int, int]:
@@ -242,17 +246,39 @@ def _trace(back: list[np.ndarray], end: int, starts: list[int]) -> list[int]:
 # --- titles ---------------------------------------------------------------------------------------
 
 
-def _titled(sents: list[Sentence], starts: list[int], duration_s: float, hosts: list[str], names: list[str]) -> list[Chapter]:
+def _titled(sents: list[Sentence], starts: list[int], duration_s: float, hosts: list[str], names: list[str],
+            unsure: frozenset[str] = frozenset()) -> list[Chapter]:
     spans = [sents[a:b] for a, b in zip(starts, starts[1:] + [len(sents)])] if sents else [[]]
     texts = [[s.text for s in span] for span in spans]
-    found = section_phrases(texts, exclude=names)
-    chapters = []
+    found = section_phrases(texts, exclude=names, unsure=unsure)
+    chapters: list[Chapter] = []
     for n, a in enumerate(starts):
         start_s = 0.0 if n == 0 else sents[a].start_s
         end_s = duration_s if n + 1 == len(starts) else sents[starts[n + 1]].start_s
-        lead = lead_phrase(found, n, opening_question(spans[n], hosts), texts[n], exclude=names)
-        chapters.append(Chapter(round(start_s, 3), title_for(found, n, lead=lead), round(end_s, 3)))
+        question = opening_question(spans[n], hosts)
+        lead = lead_phrase(found, n, question, texts[n], exclude=names)
+        asked = f"{opening_turn(spans[n], hosts)} {question}".strip()  # "Let's talk about touring." may come without a question
+        title = title_for(found, n, lead=lead, question=asked, section=texts[n], exclude=names, unsure=unsure,
+                          taken=[c.title for c in chapters])
+        chapters.append(Chapter(round(start_s, 3), title, round(end_s, 3)))
     return chapters
+
+
+def opening_turn(span: Sequence[Sentence], hosts: Sequence[str], most: int = 3) -> str:
+    """The first words a host says in a chapter: up to ``most`` sentences of the host's first turn
+    within the chapter's first few sentences (with no speakers known, the chapter's first)."""
+    host_keys = {h.casefold() for h in hosts if h}
+    known = any(s.speaker for s in span)
+    head = list(span[:OPENING_LOOKAHEAD])
+    for i, s in enumerate(head):
+        if not known or (s.speaker or "").casefold() in host_keys:
+            turn = [s]
+            for x in head[i + 1 :]:
+                if len(turn) == most or x.speaker != s.speaker or (not known and x.segment_start):
+                    break
+                turn.append(x)
+            return " ".join(x.text for x in turn)
+    return ""
 
 
 def opening_question(span: Sequence[Sentence], hosts: Sequence[str]) -> str:
