@@ -1,7 +1,9 @@
 """Optional polish through an OpenAI-compatible endpoint ([draft] llm_url, llm_model).
 
-The model may rewrite the summary and the chapter titles and suggest pull quotes; a quote is
-kept only when it appears word for word in the transcript. Plain urllib: no client library.
+From the chapter texts, the model writes the summary, the chapter titles and a one-line note per
+chapter for the show notes, and suggests pull quotes; a quote is kept only when it appears word
+for word in the transcript (post.py also wants whole sentences). Whatever the model writes, the
+show's vocabulary is spelled as given. Plain urllib: no client library.
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ from dataclasses import dataclass
 
 from ..config import Settings
 from ..errors import ToolError
-from .text import normalize_space
+from .text import normalize_space, spelled_as_given
 
 log = logging.getLogger("chaitime")
 
 MAX_TITLE_CHARS = 70
 MAX_SUMMARY_CHARS = 800
+MAX_NOTE_CHARS = 200
 EXCERPT_CHARS = 1500  # of each chapter's text sent to the model: enough to name its topic
 
 
@@ -39,6 +42,7 @@ class Polish:
     summary: str
     titles: tuple[str, ...]
     quotes: tuple[str, ...]  # each verbatim in the transcript
+    notes: tuple[str, ...] = ()  # one per chapter, or none
 
 
 def endpoint_from(settings: Settings) -> Endpoint | None:
@@ -71,14 +75,18 @@ def chat(endpoint: Endpoint, messages: list[dict]) -> str:
         raise ToolError(f"{url}: not an OpenAI-compatible chat reply ({exc}). Check [draft] llm_url.") from exc
 
 
-def polish(endpoint: Endpoint, *, transcript_text: str, summary: str, titles: Sequence[str], chapter_texts: Sequence[str]) -> Polish:
-    """Ask the model for a better summary, titles and quotes; keep only what passes the checks."""
-    reply = chat(endpoint, _messages(summary, titles, chapter_texts))
+def polish(endpoint: Endpoint, *, transcript_text: str, summary: str, titles: Sequence[str], chapter_texts: Sequence[str],
+           vocabulary: Sequence[str] = ()) -> Polish:
+    """Ask the model for a summary, titles, notes and quotes; keep only what passes the checks,
+    with the ``vocabulary`` spelled as given."""
+    reply = chat(endpoint, _messages(summary, titles, chapter_texts, vocabulary))
     data = _json_in(reply)
+    spell = lambda text: spelled_as_given(text, vocabulary)  # noqa: E731
     return Polish(
-        summary=_checked_summary(data.get("summary"), summary),
-        titles=_checked_titles(data.get("titles"), titles),
+        summary=spell(_checked_summary(data.get("summary"), summary)),
+        titles=tuple(spell(t) for t in _checked_titles(data.get("titles"), titles)),
         quotes=tuple(q for q in _strings(data.get("quotes")) if is_verbatim(q, transcript_text)),
+        notes=tuple(spell(n) for n in _checked_notes(data.get("notes"), len(titles))),
     )
 
 
@@ -88,16 +96,19 @@ def is_verbatim(quote: str, transcript_text: str) -> bool:
     return bool(q) and q in normalize_space(transcript_text)
 
 
-def _messages(summary: str, titles: Sequence[str], chapter_texts: Sequence[str]) -> list[dict]:
+def _messages(summary: str, titles: Sequence[str], chapter_texts: Sequence[str], vocabulary: Sequence[str] = ()) -> list[dict]:
     chapters = "\n\n".join(f"Chapter {i + 1} (draft title: {t}):\n{text[:EXCERPT_CHARS]}" for i, (t, text) in enumerate(zip(titles, chapter_texts)))
+    spelling = f"Spell these names and terms exactly so: {', '.join(vocabulary)}.\n\n" if vocabulary else ""
     return [
         {"role": "system", "content": "You edit podcast show notes. Answer with one JSON object and nothing else."},
         {
             "role": "user",
             "content": (
-                f"Draft summary: {summary}\n\n{chapters}\n\n"
-                f'Return {{"summary": "two or three sentences", "titles": [{len(titles)} short chapter titles, '
-                f'in order], "quotes": [two or three sentences copied exactly from the text]}}.'
+                f"{spelling}Draft summary: {summary}\n\n{chapters}\n\n"
+                f'Return {{"summary": "three or four sentences: who the guest is, the topics in order, one point the guest makes", '
+                f'"titles": [{len(titles)} short chapter titles naming each chapter\'s topic, in order], '
+                f'"notes": [{len(titles)} one-sentence show notes, one per chapter, in order], '
+                f'"quotes": [two or three whole sentences copied exactly from the text]}}.'
             ),
         },
     ]
@@ -123,6 +134,15 @@ def _checked_summary(value, fallback: str) -> str:
     if isinstance(value, str) and 0 < len(value.strip()) <= MAX_SUMMARY_CHARS:
         return normalize_space(value)
     return fallback
+
+
+def _checked_notes(value, count: int) -> tuple[str, ...]:
+    notes = _strings(value)
+    if len(notes) != count or any(len(n) > MAX_NOTE_CHARS for n in notes):
+        if value is not None:
+            log.warning("LLM notes don't match the %d chapters; the show notes list the titles only", count)
+        return ()
+    return tuple(n.strip("\"“” ") for n in notes)
 
 
 def _checked_titles(value, fallback: Sequence[str]) -> tuple[str, ...]:
