@@ -435,3 +435,25 @@ def test_a_word_corrected_back_to_what_it_was_is_no_correction(client, ws):
     assert not raw.meta.get("corrections")
     after = client.get(f"/api/episodes/{SLUG}").json()
     assert after["words"][i][2] == was and after["words"][i][6] == 0
+
+
+def test_suggestions_are_decided_one_by_one_or_all_of_a_kind_and_shown_reviewed(client, ws):
+    ep = ws.episode(SLUG)
+    data = client.get(f"/api/episodes/{SLUG}").json()
+    assert data["reviewed"] == {"words": [], "markers": []}
+    pauses = [m["stamp"] for m in data["markers"] if m["kind"] in ("pause", "dead air")]
+    assert pauses and all(m["struck"] for m in data["markers"] if m["stamp"] in pauses)
+    r = client.post(f"/api/episodes/{SLUG}/marker", json={"stamps": pauses, "cut": False, "review": True, "version": data["versions"]["edit"]})
+    assert r.status_code == 200, r.text
+    assert not any(m["struck"] for m in r.json()["markers"] if m["stamp"] in pauses)
+    assert sorted(r.json()["reviewed"]["markers"]) == sorted(pauses)
+    assert r.json()["history"]["undo"] == (f"kept {len(pauses)} pauses" if len(pauses) > 1 else f"kept the {pauses[0]} pause")
+    fillers = [i for i, w in enumerate(data["words"]) if w[5]]
+    r = client.post(f"/api/episodes/{SLUG}/cut", json={"words": fillers, "cut": False, "review": True, "version": r.json()["versions"]["edit"]})
+    assert r.status_code == 200 and not set(fillers) & set(r.json()["removed"])
+    again = client.get(f"/api/episodes/{SLUG}").json()
+    assert again["reviewed"]["words"] == fillers and sorted(again["reviewed"]["markers"]) == sorted(pauses)
+    rows = [r for r in ep.path("edit.md").read_text().splitlines() if r.startswith(("[", "~~["))]
+    assert rows and not any("~~" in r for r in rows)  # nothing struck: every suggestion kept
+    bad = client.post(f"/api/episodes/{SLUG}/marker", json={"stamps": "all", "version": again["versions"]["edit"]})
+    assert bad.status_code == 400

@@ -496,3 +496,28 @@ def test_one_selection_the_latest_and_the_keys(studio):
             assert page.is_hidden("#keys")
         finally:
             browser.close()
+
+
+def test_a_kept_suggestion_shows_reviewed_and_all_pauses_are_kept_at_once(studio):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    ws, base = studio
+    ep = ws.episode("001-sample")
+    with sync_api.sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page = open_episode(browser, base)
+            item = page.locator("#suggestions li").filter(has=page.locator("button[data-word]")).first
+            assert "reviewed" not in item.get_attribute("class")
+            with page.expect_response(lambda r: r.url.endswith("/cut")):
+                item.locator("button[data-cut='0']").click()
+            page.wait_for_selector("#suggestions li.kept.reviewed")
+            assert page.text_content("#suggestions li.reviewed .verdict") == "✓ kept"
+            assert "1 of" in page.text_content("#bulk")
+            with page.expect_response(lambda r: r.url.endswith("/marker")):
+                page.click("#bulk button[data-bulk='pauses'][data-cut='0']")
+            page.wait_for_function("[...document.querySelectorAll('#suggestions li')].filter(l => l.querySelector('[data-marker]'))"
+                                   ".every(l => l.classList.contains('kept') && l.classList.contains('reviewed'))")
+            rows = [r for r in ep.path("edit.md").read_text().splitlines() if "[pause" in r or "[dead air" in r]
+            assert rows and not any(r.startswith("~~") for r in rows)
+        finally:
+            browser.close()

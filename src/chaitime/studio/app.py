@@ -188,13 +188,18 @@ def make_app(root: Path, token: str | None = None) -> Starlette:
         words, cut = data.get("words"), data.get("cut", True)
         if not isinstance(words, list) or not words or not all(isinstance(i, int) and not isinstance(i, bool) for i in words):
             raise InputError("words must be a non-empty list of word numbers.")
-        return JSONResponse(await _thread(episodes.cut_words, w, ep, words, bool(cut), data.get("version")))
+        return JSONResponse(await _thread(episodes.cut_words, w, ep, words, bool(cut), data.get("version"), bool(data.get("review"))))
 
     async def post_marker(request: Request) -> Response:
         w, ep = episode(request)
         data = await body(request)
-        stamp = _text(data, "stamp")
-        return JSONResponse(await _thread(episodes.cut_marker, w, ep, stamp, bool(data.get("cut", True)), data.get("version")))
+        stamps = data.get("stamps")
+        if stamps is None:
+            stamps = [_text(data, "stamp")]
+        if not isinstance(stamps, list) or not stamps or not all(isinstance(x, str) and x.strip() for x in stamps) or len(stamps) > 10000:
+            raise InputError("stamps must be a non-empty list of marker times, like [\"00:01:02.300\"].")
+        return JSONResponse(await _thread(episodes.cut_markers, w, ep, stamps, bool(data.get("cut", True)), data.get("version"),
+                                          bool(data.get("review"))))
 
     async def post_correct(request: Request) -> Response:
         w, ep = episode(request)

@@ -350,7 +350,7 @@ def editor(ws: Workspace, ep: Episode) -> dict:
         "chapters": chapters_of(ep),
         "versions": {"edit": version(files.edit), "transcript": version(files.raw), "chapters": version(ep.path(CHAPTERS)),
                      "meta": version(ep.meta_path)},
-        "history": history_state(ep),
+        "history": history_state(ep), "reviewed": _reviewed_now(ep, transcript),
         "rendered": pipeline.rendered(ep), "fillers": sorted(FILLERS),
     }
 
@@ -374,22 +374,58 @@ def edit_state(ws: Workspace, ep: Episode, transcript: Transcript, text: str) ->
 
 
 # --- changes --------------------------------------------------------------------------------------------
-def cut_words(ws: Workspace, ep: Episode, indices: list[int], cut: bool, seen: object) -> dict:
-    """Strike (or keep) words in edit.md, as a hand edit would."""
+def cut_words(ws: Workspace, ep: Episode, indices: list[int], cut: bool, seen: object, review: bool = False) -> dict:
+    """Strike (or keep) words in edit.md, as a hand edit would; ``review``: they were suggestions
+    the host decided on (the page shows them reviewed)."""
+    from ..edit.lines import token_at
     from ..edit.revise import set_words
 
     what = f"{'cut' if cut else 'kept'} {len(indices)} word{'s' if len(indices) != 1 else ''}"
-    return _revise_edit(ws, ep, seen, lambda text, t: set_words(text, t, indices, cut, path=ep.path(EDIT)), what)
+
+    def reviewed(t: Transcript) -> None:
+        if review:
+            _mark_reviewed(ep, words=[round(tok.start_s, 3) for tok in (token_at(t, i) for i in indices) if tok is not None])
+
+    return _revise_edit(ws, ep, seen, lambda text, t: set_words(text, t, indices, cut, path=ep.path(EDIT)), what, then=reviewed)
+
+
+def cut_markers(ws: Workspace, ep: Episode, stamps: list[str], cut: bool, seen: object, review: bool = False) -> dict:
+    """Marker rows (pauses, dead air, untranscribed speech) struck or un-struck, as one change."""
+    from ..edit.revise import set_marker
+
+    def change(text: str, t: Transcript) -> str:
+        for stamp in stamps:
+            text = set_marker(text, t, stamp, cut, path=ep.path(EDIT))
+        return text
+
+    what = f"{'cut' if cut else 'kept'} " + (f"the {stamps[0]} pause" if len(stamps) == 1 else f"{len(stamps)} pauses")
+    return _revise_edit(ws, ep, seen, change, what, then=lambda t: review and _mark_reviewed(ep, markers=stamps))
 
 
 def cut_marker(ws: Workspace, ep: Episode, stamp: str, cut: bool, seen: object) -> dict:
-    from ..edit.revise import set_marker
-
-    return _revise_edit(ws, ep, seen, lambda text, t: set_marker(text, t, stamp, cut, path=ep.path(EDIT)),
-                        f"{'cut' if cut else 'kept'} the {stamp} pause")
+    return cut_markers(ws, ep, [stamp], cut, seen)
 
 
-def _revise_edit(ws: Workspace, ep: Episode, seen: object, change, what: str = "cut") -> dict:
+# Suggestions the host decided on (Cut or Keep, one by one or all of a kind): shown as reviewed.
+REVIEWED = "studio-reviewed.json"
+
+
+def reviewed_of(ep: Episode) -> dict:
+    try:
+        data = json.loads((ep.machine_dir / REVIEWED).read_text(encoding="utf-8"))
+        return {"words": [float(x) for x in data.get("words", [])], "markers": [str(x) for x in data.get("markers", [])]}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {"words": [], "markers": []}
+
+
+def _mark_reviewed(ep: Episode, words: list[float] = (), markers: list[str] = ()) -> None:
+    data = reviewed_of(ep)
+    new = {"words": sorted(set(data["words"]) | set(words)), "markers": sorted(set(data["markers"]) | set(markers))}
+    if new != data:
+        fsutil.write_text(ep.machine_dir / REVIEWED, json.dumps(new, separators=(",", ":")))
+
+
+def _revise_edit(ws: Workspace, ep: Episode, seen: object, change, what: str = "cut", then=None) -> dict:
     files = Files(ep)
     with held(ep):
         check_version(files.edit, seen)
@@ -399,8 +435,20 @@ def _revise_edit(ws: Workspace, ep: Episode, seen: object, change, what: str = "
         state = edit_state(ws, ep, transcript, new)  # never write a file render would refuse
         fsutil.write_text(files.edit, new)
         History(ep).record("edit", what, {EDIT: before}, {EDIT: new.encode("utf-8")})
+        if then is not None:
+            then(transcript)
     return {"removed": sorted(state["removed"]), "cuts": state["cuts"], "markers": state["markers"],
-            "removed_s": state["removed_s"], "versions": {"edit": version(files.edit)}, "history": history_state(ep)}
+            "removed_s": state["removed_s"], "versions": {"edit": version(files.edit)}, "history": history_state(ep),
+            "reviewed": _reviewed_now(ep, transcript)}
+
+
+def _reviewed_now(ep: Episode, transcript: Transcript) -> dict:
+    """The reviewed suggestions as the page numbers them: word numbers, marker stamps."""
+    from ..edit.lines import tokens_of
+
+    seen = reviewed_of(ep)
+    starts = set(seen["words"])
+    return {"words": [t.index for t in tokens_of(transcript) if round(t.start_s, 3) in starts], "markers": seen["markers"]}
 
 
 def correct(ws: Workspace, ep: Episode, index: int, text: str, seen: object) -> dict:

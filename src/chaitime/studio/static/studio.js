@@ -162,21 +162,59 @@
       document.getElementById("speakers").innerHTML = ep.speakers.map(function (s) {
         return '<li style="--spk:' + colour(s) + '"><span class="swatch"></span><span class="grow">' + esc(s) + '</span><button type="button" data-rename="' + esc(s) + '">Rename</button></li>';
       }).join("");
-      var items = ep.markers.map(function (m) {
-        return '<li class="' + (m.struck ? "cut" : "") + '"><span data-seek="' + m.start_s + '">' + clock(m.start_s) + " " + esc(m.kind) + " " + m.length_s.toFixed(1) + " s</span>" +
-          '<button type="button" data-marker="' + esc(m.stamp) + '" data-cut="1">Cut</button><button type="button" data-marker="' + esc(m.stamp) + '" data-cut="0">Keep</button></li>';
-      });
-      ep.words.forEach(function (w, i) {
-        if (!w[5]) return;
-        items.push('<li class="' + (w[4] ? "cut" : "") + '"><span data-seek="' + w[0] + '">' + clock(w[0]) + " “" + esc(w[2]) + "”</span>" +
-          '<button type="button" data-word="' + i + '" data-cut="1">Cut</button><button type="button" data-word="' + i + '" data-cut="0">Keep</button></li>');
-      });
-      document.getElementById("suggestions").innerHTML = items.join("") || "<li class=muted>None.</li>";
+      drawSuggestions();
       document.getElementById("chapters").innerHTML = ep.chapters.map(function (c, i) {
         return '<li><a data-seek="' + c.start_s + '">' + clock(c.start_s) + '</a><input data-chapter="' + i + '" value="' + esc(c.title) + '" aria-label="Chapter title">' +
           '<button type="button" data-move="' + i + '" title="Move it to the playhead">Move</button><button type="button" data-delete="' + i + '" title="Delete">×</button></li>';
       }).join("") || "<li class=muted>None.</li>";
     }
+
+    // Suggested cuts (fillers, pauses, dead air, untranscribed speech) in time order, each with its
+    // state (cut or kept) and whether the host decided on it (reviewed: ✓); all fillers or all
+    // pauses at once.
+    function isPause(m) { return m.kind === "pause" || m.kind === "dead air"; }
+    function drawSuggestions() {
+      var rev = ep.reviewed || {words: [], markers: []}, revWords = {}, revMarkers = {};
+      rev.words.forEach(function (i) { revWords[i] = true; });
+      rev.markers.forEach(function (m) { revMarkers[m] = true; });
+      var items = ep.markers.map(function (m) {
+        return {t: m.start_s, cut: m.struck, reviewed: !!revMarkers[m.stamp], attr: 'data-marker="' + esc(m.stamp) + '"',
+                label: esc(m.kind) + " " + m.length_s.toFixed(1) + " s"};
+      });
+      var fillers = [];
+      ep.words.forEach(function (w, i) {
+        if (!w[5]) return;
+        fillers.push(i);
+        items.push({t: w[0], cut: !!w[4], reviewed: !!revWords[i], attr: 'data-word="' + i + '"', label: "“" + esc(w[2]) + "”"});
+      });
+      items.sort(function (a, b) { return a.t - b.t; });
+      var done = items.filter(function (x) { return x.reviewed; }).length;
+      document.getElementById("suggestions").innerHTML = items.map(function (x) {
+        return '<li class="' + (x.cut ? "cut" : "kept") + (x.reviewed ? " reviewed" : "") + '"><span data-seek="' + x.t + '">' + clock(x.t) + " " + x.label + "</span>" +
+          '<span class="verdict" title="' + (x.reviewed ? "You decided" : "Not reviewed yet: as suggested") + '">' + (x.reviewed ? "✓ " : "") + (x.cut ? "cut" : "kept") + "</span>" +
+          '<button type="button" ' + x.attr + ' data-cut="1" aria-pressed="' + x.cut + '">Cut</button>' +
+          '<button type="button" ' + x.attr + ' data-cut="0" aria-pressed="' + !x.cut + '">Keep</button></li>';
+      }).join("") || "<li class=muted>None.</li>";
+      var pauses = ep.markers.filter(isPause).length;
+      document.getElementById("bulk").innerHTML = items.length ? '<p class="muted">' + done + " of " + items.length + " reviewed</p>" +
+        (fillers.length ? '<div>Fillers (' + fillers.length + '): <button type="button" data-bulk="fillers" data-cut="1">Cut all</button>' +
+          '<button type="button" data-bulk="fillers" data-cut="0">Keep all</button></div>' : "") +
+        (pauses ? '<div>Pauses (' + pauses + '): <button type="button" data-bulk="pauses" data-cut="1">Cut all</button>' +
+          '<button type="button" data-bulk="pauses" data-cut="0">Keep all</button></div>' : "") : "";
+    }
+    document.getElementById("bulk").addEventListener("click", function (e) {
+      var b = e.target.closest("button[data-bulk]");
+      if (!b) return;
+      var cut = b.dataset.cut === "1";
+      if (b.dataset.bulk === "fillers") {
+        var idx = [];
+        ep.words.forEach(function (w, i) { if (w[5]) idx.push(i); });
+        change("/cut", {words: idx, cut: cut, review: true, version: ep.versions.edit}, applyEdit);
+      } else {
+        var stamps = ep.markers.filter(isPause).map(function (m) { return m.stamp; });
+        change("/marker", {stamps: stamps, cut: cut, review: true, version: ep.versions.edit}, applyEdit);
+      }
+    });
 
     function saveChapters(list) {
       change("/chapters", {chapters: list, version: ep.versions.chapters}, function (r) {
@@ -453,6 +491,7 @@
       ep.cuts = r.cuts;
       ep.markers = r.markers;
       ep.removed_s = r.removed_s;
+      if (r.reviewed) ep.reviewed = r.reviewed;
       var removed = {};
       r.removed.forEach(function (i) { removed[i] = true; });
       ep.words.forEach(function (w, i) { w[4] = removed[i] ? 1 : 0; spans[i].classList.toggle("cut", !!removed[i]); });
@@ -477,8 +516,9 @@
       var b = e.target.closest("button"), s = e.target.closest("[data-seek]");
       if (s) { player.currentTime = +s.dataset.seek; return; }
       if (!b) return;
-      if (b.dataset.marker) change("/marker", {stamp: b.dataset.marker, cut: b.dataset.cut === "1", version: ep.versions.edit}, applyEdit);
-      else cutWords([+b.dataset.word], b.dataset.cut === "1");
+      var cut = b.dataset.cut === "1";
+      if (b.dataset.marker) change("/marker", {stamps: [b.dataset.marker], cut: cut, review: true, version: ep.versions.edit}, applyEdit);
+      else change("/cut", {words: [+b.dataset.word], cut: cut, review: true, version: ep.versions.edit}, applyEdit);
     });
 
     function correct(i, span) {
