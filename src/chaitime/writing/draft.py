@@ -16,7 +16,7 @@ from ..workspace import AUDIO, CHAPTERS, POST, TRANSCRIPT, VIDEO, YOUTUBE, Episo
 from .chapters import MIN_CHAPTER_S, chapters_json, load_chapters, make_chapters
 from .notes import youtube_description
 from .owned import write_owned
-from .post import compose, render, write_draft
+from .post import compose, draft_vocabulary, render, write_draft
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ def draft_episode(episode: Episode, settings: Settings, *, new_chapters: bool = 
             min_chapter_s=float(settings.get("draft", "min_chapter_s", MIN_CHAPTER_S)),
             count=settings.get("draft", "chapters"),
             names=title_exclusions(settings, meta),
+            vocabulary=draft_vocabulary(settings, meta),  # chapters.json and the MP3's chapters spell the show's terms as given
         )
         fsutil.write_if_changed(chapters_path, chapters_json(chapters))
     else:
