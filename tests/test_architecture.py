@@ -110,3 +110,13 @@ def test_engine_device_and_format_choices_come_from_one_registry():
                         and any(isinstance(n, ast.Tuple | ast.List) and {getattr(e, "value", None) for e in n.elts} >= {"faster-whisper", "openai-whisper"}
                                 for n in ast.walk(t)))
     assert spelled == [], spelled  # nobody lists the engines again
+
+
+def test_the_chapter_type_lives_beside_the_transcript():
+    """Render, the feed and the studio read chapters without importing the draft's writer."""
+    from chaitime.transcript import chapters
+    from chaitime.writing import chapters as drafting
+
+    assert drafting.Chapter is chapters.Chapter
+    below_writing = ("edit/", "publish/", "pipeline/", "media/", "transcript/")
+    assert offenders(lambda rel, t: rel.startswith(below_writing) and "chaitime.writing.chapters.Chapter" in imported(rel, t)) == []

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from ..transcript.chapters import Chapter
 from ..transcript.model import Segment, Transcript, Word
-from ..writing.chapters import Chapter
 from .cutlist import CutList, TimeMap
 from .lines import Token, tokens_of
 

@@ -153,7 +153,7 @@ def _original_chapters(episode: Episode) -> list | None:
     it is on the edited timeline, so it is moved back through the last render's time map."""
     from ..edit.cutlist import TimeMap
     from ..edit.retime import unretime_chapters
-    from ..writing.chapters import chapters_json, load_chapters
+    from ..transcript.chapters import chapters_json, load_chapters
 
     current, orig = episode.path(CHAPTERS), episode.machine_dir / CHAPTERS_ORIG
     if not current.is_file():
@@ -183,7 +183,7 @@ def _render_key(episode: Episode, rec: Records, inputs, plan, settings: config.S
 def _write_retimed(episode: Episode, transcript: Transcript, cuts, timemap, chapters, duration_s: float) -> list[str]:
     """transcript.json and every format written from it, chapters.json and the MP3's chapters, re-timed."""
     from ..edit.retime import retime_chapters, retime_transcript
-    from ..writing.chapters import chapters_json
+    from ..transcript.chapters import chapters_json
 
     edited = retime_transcript(transcript, cuts, timemap, duration_s)
     written = []

@@ -104,7 +104,7 @@ def _retitle_audio(episode: Episode, ws: Workspace) -> None:
 def mp3_chapters(episode: Episode, chapters=None, duration_s: float | None = None) -> bool:
     """The MP3's ID3 chapters (CHAP/CTOC) as chapters.json has them (or ``chapters``): written
     when they differ, so an audio.mp3 made again (deleted, re-mastered) gets them back."""
-    from ..writing.chapters import load_chapters
+    from ..transcript.chapters import load_chapters
 
     audio = episode.path(AUDIO)
     if chapters is None:

@@ -16,9 +16,9 @@ from urllib.parse import quote
 from .. import config
 from ..errors import InputError
 from ..media.tags import mp3_duration_s
+from ..transcript.chapters import Chapter, load_chapters
 from ..transcript.model import Transcript
 from ..workspace import AUDIO, CHAPTERS, CLIPS, FEED_TRANSCRIPTS, POST, TRANSCRIPT, VIDEO, Episode, EpisodeMeta, Workspace
-from ..writing.chapters import Chapter, load_chapters
 from .markdown import split_front_matter
 
 # An episode's own artwork: one of these beside episode.toml (it goes into the feed as the item's itunes:image).

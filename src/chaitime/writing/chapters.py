@@ -9,21 +9,18 @@ three from 6 minutes on (YouTube shows no fewer), none shorter than ``min_chapte
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
+from ..transcript.chapters import Chapter, chapters_json, load_chapters  # noqa: F401  (the type lives with the transcript)
 from ..transcript.model import Transcript
 from .keyphrases import lead_phrase, section_phrases, title_for
 from .text import Sentence, content_stems, respelled, sentences, unsure_words
 
-CHAPTERS_VERSION = "1.2.0"
 MIN_CHAPTER_S = 30.0  # [draft] min_chapter_s: no chapter is shorter
 MINUTES_PER_CHAPTER = (1, 5)  # at most one chapter a minute, at least one per 5 (the content picks between)
 YOUTUBE_LENGTH_S = 360.0  # from 6 minutes, at least three chapters: YouTube shows no fewer
@@ -31,13 +28,6 @@ SNAP_S = 20.0  # a start on a pause moves to a host's question this close
 OPENING_LOOKAHEAD = 8  # sentences of a chapter searched for the host's opening question
 PAUSE_S = 1.0  # a silence this long between sentences is a natural place to start a chapter
 SPLIT_PENALTY = 3.0  # x log(words) per extra chapter; 1.0 (the paper's prior) and 2.0 over-split short talk
-
-
-@dataclass(frozen=True)
-class Chapter:
-    start_s: float
-    title: str
-    end_s: float | None = None
 
 
 def make_chapters(
@@ -82,37 +72,6 @@ def chapter_count_range(duration_s: float, min_chapter_s: float = MIN_CHAPTER_S,
     if duration_s >= YOUTUBE_LENGTH_S:
         low = max(low, 3)
     return min(low, high), high
-
-
-def chapters_json(chapters: list[Chapter]) -> str:
-    """Podcasting 2.0 JSON chapters (application/json+chapters, version 1.2.0)."""
-    items = []
-    for ch in chapters:
-        item: dict = {"startTime": _number(ch.start_s), "title": ch.title}
-        if ch.end_s is not None:
-            item["endTime"] = _number(ch.end_s)
-        items.append(item)
-    return json.dumps({"version": CHAPTERS_VERSION, "chapters": items}, ensure_ascii=False, indent=1) + "\n"
-
-
-def load_chapters(path: Path) -> list[Chapter]:
-    """Read chapters.json back (the host may have edited the titles)."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        chapters = [
-            Chapter(float(c["startTime"]), str(c.get("title", "")).strip(), float(c["endTime"]) if "endTime" in c else None)
-            for c in data["chapters"]
-        ]
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: no chapters. Run `chaitime draft` to make them.") from exc
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise InputError(f"{path}: not Podcasting 2.0 chapters ({exc}). Expected "
-                         '{"version": "1.2.0", "chapters": [{"startTime": 0, "title": "..."}]}; fix it, or delete it to regenerate it.') from exc
-    return sorted(chapters, key=lambda c: c.start_s)
-
-
-def _number(x: float) -> float | int:
-    return int(x) if float(x).is_integer() else round(x, 3)
 
 
 def _duration(transcript: Transcript, sents: list[Sentence]) -> float:

@@ -11,9 +11,10 @@ from pathlib import Path
 
 from .. import fsutil
 from ..config import Settings
+from ..transcript.chapters import chapters_json, load_chapters
 from ..transcript.model import Transcript
 from ..workspace import AUDIO, CHAPTERS, POST, TRANSCRIPT, VIDEO, YOUTUBE, Episode, EpisodeMeta
-from .chapters import MIN_CHAPTER_S, chapters_json, load_chapters, make_chapters
+from .chapters import MIN_CHAPTER_S, make_chapters
 from .notes import youtube_description
 from .owned import write_owned
 from .post import compose, draft_vocabulary, render, write_draft

@@ -13,9 +13,9 @@ from .. import config
 from ..config import Settings
 from ..errors import ConfigError
 from ..publish.urls import SiteUrls
+from ..transcript.chapters import Chapter
 from ..transcript.formats import clock
 from ..workspace import EpisodeMeta
-from .chapters import Chapter
 from .links import Link
 
 # YouTube shows chapters only for a list that starts at 0:00 with at least three chapters of at

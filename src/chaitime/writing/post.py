@@ -20,11 +20,11 @@ from pathlib import Path
 
 from ..config import Settings
 from ..errors import ChaitimeError
+from ..transcript.chapters import Chapter
 from ..transcript.formats import clock
 from ..transcript.model import Transcript
 from ..workspace import POST, Episode, EpisodeMeta
 from . import llm
-from .chapters import Chapter
 from .keyphrases import section_phrases, topic_phrase
 from .links import Link, find_links, write_urls
 from .notes import chapter_lines

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from .chapters import Chapter
+from ..transcript.chapters import Chapter
 from .text import Sentence, Spelling, clean_text, normalize_space, spelled_as_given, spelling
 
 INTRO_S = 180.0  # the introduction is in the first minutes
