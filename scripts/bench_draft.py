@@ -33,7 +33,6 @@ import importlib
 import importlib.util
 import json
 import re
-import subprocess
 import sys
 import tempfile
 from dataclasses import replace
@@ -43,30 +42,17 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "scripts"))
+from gitbase import package_at  # noqa: E402
+
 BASE = "da9e1ff"  # the writing code before issue 28
 CACHE = Path(tempfile.gettempdir()) / "chaitime-bench-draft"
 SLUG = "001-interview"
 
 
 def baseline_package():
-    """src/chaitime/writing as it was at BASE, as the package chaitime._base_writing (its own
-    modules import each other; the rest of chaitime is today's)."""
-    name = "chaitime._base_writing"
-    if name in sys.modules:
-        return sys.modules[name]
-    folder = CACHE / "_base_writing"
-    folder.mkdir(parents=True, exist_ok=True)
-    listed = subprocess.run(["git", "-C", str(ROOT), "ls-tree", "--name-only", f"{BASE}:src/chaitime/writing/"],
-                            capture_output=True, text=True, check=True).stdout.split()
-    for module in (m for m in listed if m.endswith(".py")):
-        source = subprocess.run(["git", "-C", str(ROOT), "show", f"{BASE}:src/chaitime/writing/{module}"],
-                                capture_output=True, text=True, check=True).stdout
-        (folder / module).write_text(source)
-    spec = importlib.util.spec_from_file_location(name, folder / "__init__.py", submodule_search_locations=[str(folder)])
-    package = importlib.util.module_from_spec(spec)
-    sys.modules[name] = package
-    spec.loader.exec_module(package)
-    return package
+    """src/chaitime/writing as it was at BASE, as a package of its own (the rest of chaitime is today's)."""
+    return package_at(BASE, "writing", CACHE)
 
 
 # --- cases ------------------------------------------------------------------------------------
@@ -189,7 +175,7 @@ def main() -> int:
     args = parser.parse_args()
     import test_writing_draft as t
 
-    baseline_package()
+    base = baseline_package().__name__
     modes = {"script": lambda iv: script_transcript(iv)}
     if not args.quick:
         modes["spoken"] = lambda iv: spoken_transcript(iv, True)
@@ -201,7 +187,7 @@ def main() -> int:
                 tr, spans = build(interview)
                 case = f"{interview.name} / {mode}"
                 out = {}
-                for side, package in (("base", "chaitime._base_writing"), ("new", "chaitime.writing")):
+                for side, package in (("base", base), ("new", "chaitime.writing")):
                     result = drafted(package, interview, tr, Path(tmp) / f"{interview.name}-{mode}-{side}".replace(" ", "_").replace(",", ""))
                     out[side] = (figures(interview, tr, spans, result), result)
                 rows.append((case, tr.duration_s, out["base"][0], out["new"][0]))
