@@ -43,6 +43,7 @@ def attribute(
     expected_speakers: int | None = None,
     independent: bool | None = None,
     smooth: bool = True,
+    turns: bool = True,
 ) -> Transcript:
     """``transcript`` with .speaker on every word and segment, segments split at speaker changes.
 
@@ -53,7 +54,9 @@ def attribute(
     of voices in a mix, never a cap: the audio decides (cluster.py).
     ``independent``: ``channels_independent(mix_path)`` when the caller already checked it
     (ingest does, beside transcription). ``smooth``: settle short label flips in a mix by the
-    voice of their own audio (assign.smooth_flips); off only to measure what it does.
+    voice of their own audio (assign.smooth_flips); off only to measure what it does. ``turns``:
+    move speaker changes that fall inside a sentence to a sentence end or pause the voice allows
+    (turns.settle_turns); off only to measure.
     """
     if not transcript.segments:
         return transcript
@@ -62,12 +65,12 @@ def attribute(
     elif num_speakers != 1 and (channels_independent(mix_path) if independent is None else independent):
         labeled, method = attribute_stereo(transcript, mix_path), "stereo"
     else:
-        labeled, method = _attribute_mix(transcript, mix_path, num_speakers, speech, expected_speakers, smooth)
+        labeled, method = _attribute_mix(transcript, mix_path, num_speakers, speech, expected_speakers, smooth, turns)
     return _with_record(labeled, method, _host_label(labeled, mix_path, host_voice))
 
 
 def _attribute_mix(transcript: Transcript, mix_path: Path, num_speakers: int | None, speech: np.ndarray | None,
-                   expected: int | None, smooth: bool = True) -> tuple[Transcript, str]:
+                   expected: int | None, smooth: bool = True, turns: bool = True) -> tuple[Transcript, str]:
     if num_speakers == 1:
         return label_transcript(transcript, lambda a, b: "S1"), "single"
     _warn_if_weak()
@@ -82,7 +85,8 @@ def _attribute_mix(transcript: Transcript, mix_path: Path, num_speakers: int | N
         if wider.num_speakers > 1:
             result = wider
     log.debug("diarization: %d speakers by %s", result.num_speakers, result.method)
-    return label_transcript(transcript, _majority(result), smooth=smooth, rescore=_rescorer(result)), f"mix/{result.method}"
+    return (label_transcript(transcript, _majority(result), smooth=smooth, turns=turns, rescore=_rescorer(result)),
+            f"mix/{result.method}")
 
 
 _warned: list[bool] = []

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from ..transcript.model import Segment, Transcript, Word
+from .turns import settle_turns
 
 log = logging.getLogger("chaitime")
 WhoSpoke = Callable[[float, float], str]  # (start_s, end_s) -> label
@@ -29,15 +30,22 @@ STRAY_WORD_S = 0.3  # without voices to score against: a lone word this short jo
 Rescore = Callable[[list[tuple[float, float]]], list[dict[str, float]]]
 
 
-def label_transcript(transcript: Transcript, who: WhoSpoke, *, smooth: bool = False, rescore: Rescore | None = None) -> Transcript:
+def label_transcript(transcript: Transcript, who: WhoSpoke, *, smooth: bool = False, rescore: Rescore | None = None,
+                     turns: bool | None = None) -> Transcript:
     """Label each word with ``who(start, end)`` and split segments at speaker changes.
 
     ``smooth`` re-judges short runs of words whose label differs from their neighbours' (for
     guessed, not measured, labels: see ``smooth_flips``), with ``rescore`` when the voices are known.
+    ``turns`` (default: as ``smooth``) first moves each change that falls inside a sentence to a
+    sentence end or pause the voice allows (turns.settle_turns).
     """
     labeled = [[replace(w, speaker=who(w.start_s, w.end_s)) for w in seg.words] for seg in transcript.segments]
-    if smooth:
-        flat = smooth_flips([w for ws in labeled for w in ws], rescore)
+    turns = smooth if turns is None else turns
+    if smooth or turns:
+        flat = [w for ws in labeled for w in ws]
+        # Edges first: a short run's own audio is judged once its edges hold only its own words.
+        flat = settle_turns(flat, rescore) if turns else flat
+        flat = smooth_flips(flat, rescore) if smooth else flat
         it = iter(flat)
         labeled = [[next(it) for _ in ws] for ws in labeled]
     segments: list[Segment] = []

@@ -1,0 +1,199 @@
+"""Turn boundaries at pauses and sentence ends, back-channels, naming from evidence, the ingest
+summary of who is who, and the transcript's second pass over speech left without words.
+
+Unit tests build transcripts by hand (no audio, no Whisper): a voice window's label comes from a
+table of true turns shifted the way 1.5 s windows shift them, and the voices' similarity from the
+same truth. Tests marked slow use ../shared and Whisper tiny.en, and skip without ../shared."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from chaitime.speakers.assign import label_transcript
+from chaitime.speakers.turns import is_backchannel, mid_sentence_share, settle_turns
+from chaitime.transcript.model import Segment, Transcript, Word
+
+
+# --- helpers ---------------------------------------------------------------------------------
+def spoken(*turns: tuple[str, str], word_s: float = 0.3, touch_s: float = 0.05, pause_s: float | None = None) -> list[Word]:
+    """Words of (speaker, text) turns back to back: ``touch_s`` between words, ``pause_s`` (default
+    ``touch_s``) between turns. Each word carries its true speaker."""
+    words, t = [], 0.0
+    for n, (who, text) in enumerate(turns):
+        if n:
+            t += (touch_s if pause_s is None else pause_s) - touch_s
+        for token in text.split():
+            words.append(Word(round(t, 3), round(t + word_s, 3), " " + token, 1.0, who))
+            t += word_s + touch_s
+    return words
+
+
+def transcript_of(words: list[Word], per_segment: int = 100) -> Transcript:
+    """Segments of ``per_segment`` words, speakers removed (what the transcriber hands on)."""
+    bare = [Word(w.start_s, w.end_s, w.text, w.probability) for w in words]
+    segments = [Segment(part[0].start_s, part[-1].end_s, "".join(w.text for w in part).strip(), tuple(part))
+                for part in (bare[i : i + per_segment] for i in range(0, len(bare), per_segment))]
+    return Transcript(tuple(segments), "en", words[-1].end_s + 1)
+
+
+def windows_say(words: list[Word], shift: dict[int, str]):
+    """A WhoSpoke: the true speaker of each word, except word indexes in ``shift`` (the labels a
+    late or early voice window gives around a turn change)."""
+    by_span = {(w.start_s, w.end_s): shift.get(i, w.speaker) for i, w in enumerate(words)}
+    return lambda a, b: by_span[(a, b)]
+
+
+def voices_from(words: list[Word], clear: float = 0.6):
+    """A rescorer from the truth: a span sounds like each speaker by the share of its words that
+    speaker said (``clear`` apart at most), as centroid similarities do."""
+    speakers = sorted({w.speaker for w in words})
+
+    def rescore(spans):
+        out = []
+        for a, b in spans:
+            inside = [w.speaker for w in words if a - 1e-6 <= w.start_s and w.end_s <= b + 1e-6] or ["?"]
+            out.append({s: clear * inside.count(s) / len(inside) for s in speakers})
+        return out
+
+    return rescore
+
+
+def lines(transcript: Transcript) -> list[tuple[str, str]]:
+    return [(s.speaker, s.text) for s in transcript.segments]
+
+
+# --- turn boundaries -------------------------------------------------------------------------
+def test_a_change_between_touching_words_moves_to_the_sentence_end():
+    words = spoken(("S1", "Thanks for coming in today. So how did"), ("S1", "you get Josh Homme?"),
+                   ("S2", "He was a friend of a friend, really."))
+    # the voice windows put the change four words early: "you get Josh Homme?" sounds like the guest
+    windows = windows_say(words, {i: "S2" for i in range(8, 12)})
+    before = label_transcript(transcript_of(words), windows)
+    assert lines(before)[0] == ("S1", "Thanks for coming in today. So how did")  # the mid-sentence split
+    assert mid_sentence_share(before.words)[2] == 1
+    after = label_transcript(transcript_of(words), windows, smooth=True, rescore=voices_from(words))
+    assert lines(after) == [("S1", "Thanks for coming in today. So how did you get Josh Homme?"),
+                            ("S2", "He was a friend of a friend, really.")]
+    assert [w.speaker for w in after.words] == [w.speaker for w in words]
+    assert mid_sentence_share(after.words) == (0.0, 1, 0)
+    assert [w.text for w in after.words] == [w.text for w in words]  # no word split, lost or moved
+
+
+def test_the_move_goes_where_the_voice_says_of_the_sentence_ends_in_reach():
+    # the true change is two words back, after "Yeah."; the windows put it after "By the"
+    words = spoken(("S1", "Will you be there tonight?"), ("S2", "Yeah. By the way, I took another test."))
+    windows = windows_say(words, {5: "S1", 6: "S1", 7: "S1"})
+    after = label_transcript(transcript_of(words), windows, smooth=True, rescore=voices_from(words))
+    assert lines(after) == [("S1", "Will you be there tonight?"), ("S2", "Yeah. By the way, I took another test.")]
+    # without voices to ask, the nearest sentence end wins: text alone can't tell who said "Yeah."
+    text_only = label_transcript(transcript_of(words), windows, turns=True)
+    assert lines(text_only) == [("S1", "Will you be there tonight? Yeah."), ("S2", "By the way, I took another test.")]
+
+
+def test_a_pause_is_a_place_for_a_turn_change_too():
+    words = spoken(("S1", "and that was the whole story"), ("S2", "wow that is quite something"), pause_s=0.6)
+    windows = windows_say(words, {6: "S1", 7: "S1"})  # "wow that" labelled as the first voice
+    after = label_transcript(transcript_of(words), windows, smooth=True, rescore=voices_from(words))
+    assert lines(after) == [("S1", "and that was the whole story"), ("S2", "wow that is quite something")]
+
+
+def test_without_a_sentence_end_in_reach_the_fragment_joins_who_holds_the_sentence():
+    words = spoken(("S1", "and then we drove all the way up the coast to see the old lighthouse that my grandfather built"))
+    windows = windows_say(words, {i: "S2" for i in range(13, 19)})  # "old lighthouse that my grandfather built" misheard
+    neutral = lambda spans: [{"S1": 0.3, "S2": 0.3} for _ in spans]  # noqa: E731 - the voices can't tell
+    after = label_transcript(transcript_of(words), windows, turns=True, rescore=neutral)
+    assert {w.speaker for w in after.words} == {"S1"} and len(after.segments) == 1
+    # a fragment whose own voice clearly is another person's keeps its turn (an interruption)
+    keeps = label_transcript(transcript_of(words), windows, turns=True,
+                             rescore=lambda spans: [{"S1": 0.0, "S2": 0.5} for _ in spans])
+    assert [w.speaker for w in keeps.words][13:] == ["S2"] * 6
+
+
+def test_a_back_channel_stays_its_own_line_and_the_sentence_around_it_stays_whole():
+    words = spoken(("S1", "We started the company in a garage"), ("S2", "Mm-hmm."), ("S1", "and it grew from there."))
+    truth = windows_say(words, {})
+    after = label_transcript(transcript_of(words), truth, smooth=True, rescore=voices_from(words))
+    assert lines(after) == [("S1", "We started the company in a garage"), ("S2", "Mm-hmm."), ("S1", "and it grew from there.")]
+    assert [w.speaker for w in after.words] == [w.speaker for w in words]
+    # the same when the voice window also takes a word of the sentence with it: the back-channel's
+    # edges are its own words, and nothing of the other person's sentence is handed over
+    words = spoken(("S1", "We started the company in a garage."), ("S2", "Right."), ("S1", "And it grew from there."))
+    after = label_transcript(transcript_of(words), windows_say(words, {8: "S2"}), smooth=True, rescore=voices_from(words))
+    assert lines(after) == [("S1", "We started the company in a garage."), ("S2", "Right."), ("S1", "And it grew from there.")]
+
+
+def test_back_channels_are_short_acknowledgements():
+    def of(text):
+        return spoken(("S1", text))
+
+    assert is_backchannel(of("Mm-hmm.")) and is_backchannel(of("Yeah, right.")) and is_backchannel(of("I see."))
+    assert not is_backchannel(of("Yeah, I took another test.")) and not is_backchannel(of("garage"))
+    assert not is_backchannel(spoken(("S1", "yeah"), word_s=2.0))
+
+
+def test_a_change_never_falls_inside_a_word():
+    words = spoken(("S1", "it was a real"), ("S2", "joy."))
+    words[-1] = Word(words[-1].start_s, words[-1].end_s, "-hmm", 1.0, "S2")  # continues "real" without a space
+    words[-2] = Word(words[-2].start_s, words[-2].end_s, " Mm", 1.0, "S1")
+    out = settle_turns([Word(w.start_s, w.end_s, w.text, 1.0, w.speaker) for w in words])
+    assert out[-1].speaker == out[-2].speaker
+
+
+def test_turn_settling_keeps_every_word_on_a_long_random_transcript():
+    rng = np.random.default_rng(4)
+    texts = ["so", "then", "we", "went.", "right", "and", "really?", "yes", "the", "store", "Mm-hmm.", "okay,"]
+    words = [Word(i * 0.35, i * 0.35 + 0.3, " " + texts[rng.integers(len(texts))], 1.0, f"S{rng.integers(1, 4)}") for i in range(400)]
+    out = settle_turns(words, voices_from(words))
+    assert [(w.start_s, w.end_s, w.text) for w in out] == [(w.start_s, w.end_s, w.text) for w in words]
+    assert mid_sentence_share(out)[1] <= mid_sentence_share(words)[1]
+
+
+# --- real conversations (slow: Whisper tiny.en) ----------------------------------------------
+def _rttm(path):
+    out = []
+    for line in path.read_text().splitlines():
+        p = line.split()
+        if p and p[0] == "SPEAKER":
+            out.append((float(p[3]), float(p[3]) + float(p[4]), p[7]))
+    return out
+
+
+def _accuracy(words, turns) -> float:
+    """Words right by their midpoints where one true speaker talks, labels mapped one-to-one."""
+    import realvoices as rv
+
+    pairs = []
+    for w in words:
+        mid = (w.start_s + w.end_s) / 2
+        active = {s for a, b, s in turns if a <= mid <= b}
+        if len(active) == 1:
+            pairs.append((w.speaker, active.pop()))
+    mapping = rv.best_mapping([h for h, _ in pairs], [r for _, r in pairs])
+    return sum(mapping.get(h) == r for h, r in pairs) / len(pairs)
+
+
+@pytest.fixture(scope="module")
+def real_transcripts(shared_media):
+    from chaitime import asr
+
+    folder = shared_media / "real-conversations"
+    if not folder.is_dir():
+        pytest.skip("../shared/media/real-conversations is absent")
+    return {name: (folder / f"{name}.wav", asr.transcribe(folder / f"{name}.wav"), _rttm(folder / f"{name}.rttm"))
+            for name in ("townhall-2-voices", "meeting-4-voices")}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["townhall-2-voices", "meeting-4-voices"])
+def test_real_conversations_change_speaker_at_sentence_ends_without_losing_words(real_transcripts, name):
+    from chaitime.speakers import attribute
+
+    wav, words, truth = real_transcripts[name]
+    before = attribute(words, mix_path=wav, turns=False)
+    after = attribute(words, mix_path=wav)
+    share, changes, _ = mid_sentence_share(after.words)
+    assert changes >= 3 and share <= 0.10
+    assert _accuracy(after.words, truth) >= _accuracy(before.words, truth) - 0.01
+    assert _accuracy(after.words, truth) >= 0.97
+    assert [w.text for w in after.words] == [w.text for w in words.words]
