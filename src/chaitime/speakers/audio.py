@@ -6,13 +6,11 @@ so memory stays bounded however long the recording is.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from ..media import ffmpeg
+from ..media import pcm
 
 RATE = 16000
 FRAME_S = 0.01  # level frames: 10 ms
@@ -20,33 +18,10 @@ _CHUNK_FRAMES = 60_000  # frames converted to float at once (10 minutes)
 
 
 def decode(path: Path, *, channels: int | None = 1, rate: int = RATE, limit_s: float | None = None, only_channel: int | None = None) -> np.ndarray:
-    """Samples of ``path``'s first audio stream as int16, shape (n, channels).
-
-    ``channels=None`` keeps the file's own channels; ``only_channel`` picks one channel (mono
-    out); ``limit_s`` reads only the start.
-    """
-    fd, raw = tempfile.mkstemp(suffix=".s16")
-    os.close(fd)
-    try:
-        args = ["-i", ffmpeg.as_input(Path(path)), "-map", "0:a:0", "-vn"]
-        args += ["-t", f"{limit_s:.3f}"] if limit_s else []
-        if only_channel is not None:
-            args += ["-af", f"pan=mono|c0=c{only_channel}"]
-            channels = 1
-        args += ["-ac", str(channels)] if channels else []
-        args += ["-ar", str(rate), "-f", "s16le", "-acodec", "pcm_s16le", raw]
-        ffmpeg.run(args, what=f"reading audio from {Path(path).name}")
-        data = np.fromfile(raw, dtype="<i2")
-    finally:
-        os.unlink(raw)
-    width = channels or _channel_count(path)
-    return data[: len(data) - len(data) % width].reshape(-1, width)
-
-
-def _channel_count(path: Path) -> int:
-    from ..media.probe import probe
-
-    return max(1, probe(Path(path)).channels)
+    """Samples of ``path``'s first audio stream as int16, shape (n, channels) (media.pcm, the one
+    decoder). ``channels=None`` keeps the file's own channels; ``only_channel`` picks one channel
+    (mono out); ``limit_s`` reads only the start."""
+    return pcm.decode(Path(path), rate=rate, channels=channels, length_s=limit_s, only_channel=only_channel)
 
 
 def frame_power(samples: np.ndarray, rate: int = RATE) -> np.ndarray:
