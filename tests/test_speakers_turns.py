@@ -197,3 +197,119 @@ def test_real_conversations_change_speaker_at_sentence_ends_without_losing_words
     assert _accuracy(after.words, truth) >= _accuracy(before.words, truth) - 0.01
     assert _accuracy(after.words, truth) >= 0.97
     assert [w.text for w in after.words] == [w.text for w in words.words]
+
+
+# --- no speech dropped silently: the transcript's second pass -------------------------------
+def _said(start_s: float, text: str, word_s: float = 0.4) -> Segment:
+    words = tuple(Word(round(start_s + i * word_s, 3), round(start_s + i * word_s + word_s - 0.05, 3), " " + t)
+                  for i, t in enumerate(text.split()))
+    return Segment(words[0].start_s, words[-1].end_s, text, words)
+
+
+def test_speech_left_without_words_is_decoded_again_with_context_and_merged():
+    from chaitime.asr.batching import fill_gaps
+
+    first = [_said(0.0, "we met in the spring of that year"), _said(12.0, "and that was that.")]
+    speech = [(0.0, 14.0), (20.0, 24.0)]  # voice activity; 3.2-11.7 s and 20-24 s have no words
+    asked = []
+
+    def redecode(lo, hi):  # the same stretch decoded on its own: with a second of context on each side
+        asked.append((round(lo, 2), round(hi, 2)))
+        if hi < 15:
+            return [_said(2.4, "that year"), _said(4.0, "the band had no drummer and no van at all"), _said(12.0, "and that")]
+        return []
+
+    merged, refills = fill_gaps(first, speech, redecode)
+    texts = [s.text for s in merged]
+    assert texts == ["we met in the spring of that year", "the band had no drummer and no van at all", "and that was that."]
+    assert [w.start_s for s in merged for w in s.words] == sorted(w.start_s for s in merged for w in s.words)
+    gap = (round(refills[0].start_s, 2), round(refills[0].end_s, 2))
+    assert gap == (3.45, 11.7) and refills[0].words == 10  # the context's words were the first pass's: none twice
+    assert asked[0] == (2.45, 12.7)
+    assert refills[1].words == 0 and asked[1:] == [(19.0, 25.0), (20.0, 24.0)]  # with context, then bare
+
+
+def test_what_stays_untranscribed_is_a_note_with_its_times():
+    from chaitime.asr import _refill_record
+    from chaitime.asr.batching import Refill
+
+    segments = [_said(0.0, "hello there"), _said(70.0, "words came back here")]
+    record = _refill_record([Refill(69.5, 73.0, 4), Refill(81.2, 88.67, 0)], segments, "tiny.en")
+    assert record["retranscribed"] == [{"start": 69.5, "end": 73.0, "words": 4}]
+    assert record["untranscribed"] == [{"start": 81.2, "end": 88.67, "words": 0}]
+    (note,) = record["_notes"]
+    assert "1:21-1:28 (7.5 s)" in note and "[untranscribed]" in note and "--model small" in note
+    # re-decoded words that cleanup dropped afterwards leave the stretch untranscribed
+    record = _refill_record([Refill(69.5, 73.0, 4)], segments[:1], "tiny.en")
+    assert "retranscribed" not in record and record["untranscribed"][0]["start"] == 69.5
+
+
+def test_the_second_pass_hears_the_gap_with_the_real_detector(tmp_path):
+    """Real speech (eSpeak) and the real voice-activity detector; only the engine is faked: its first
+    result leaves one line out, as a decoder that ends a window early does."""
+    from chaitime import asr, sample
+
+    script = [sample.Line("A", t) for t in ("We started the company in a small garage.", "Then the money ran out, twice, in one winter.",
+                                            "And after that we moved to the city.")]
+    pcm, lines = sample.synthesize(script, sample_rate_hz=16000)
+    audio = pcm.astype(np.float32) / 32768
+
+    class Engine:
+        """Words where the script put them; the first call (the whole recording) drops line 2.
+        A later call gets a piece of the same samples: its place is where its memory starts."""
+
+        calls = 0
+
+        def transcribe(self, piece, language):
+            self.calls += 1
+            offset = (piece.__array_interface__["data"][0] - audio.__array_interface__["data"][0]) / 4 / 16000
+            end = offset + len(piece) / 16000
+            segs = [_said(ln.start_s, ln.text, (ln.end_s - ln.start_s) / len(ln.text.split())) for n, ln in enumerate(lines)
+                    if not (self.calls == 1 and n == 1) and offset <= ln.start_s and ln.end_s <= end]
+            return [asr._shift(seg, -offset) for seg in segs], language
+
+    engine = Engine()
+    first, _ = engine.transcribe(audio, "en")
+    merged, refills = asr._second_pass(engine, audio, first, "en")
+    assert [s.text for s in merged] == [line.text for line in lines]
+    assert len(refills) == 1 and refills[0].words == len(lines[1].text.split())
+
+
+@pytest.mark.slow
+def test_a_real_decoder_hears_again_what_its_first_result_lost(shared_media):
+    """Whisper tiny.en on the town hall; only its first result is faked: the words of 40-50 s taken
+    out, as a window ended early leaves them. The second pass decodes that stretch on its own."""
+    import difflib
+
+    from chaitime import asr
+    from chaitime.speakers.audio import decode
+
+    wav = shared_media / "real-conversations" / "townhall-2-voices.wav"
+    if not wav.is_file():
+        pytest.skip("../shared/media/real-conversations is absent")
+    audio = decode(wav)[:, 0].astype(np.float32) / 32768
+    engine = asr.load_engine(asr.AsrOptions(device="cpu"))
+    first, _ = engine.transcribe(audio, language="en")
+    natural = asr._second_pass(engine, audio, first, "en")[1]  # what the real first result lacks, if anything
+
+    def lost(w):
+        return 40.0 <= (w.start_s + w.end_s) / 2 <= 50.0
+
+    holed = []
+    for seg in first:
+        kept = tuple(w for w in seg.words if not lost(w))
+        if kept:
+            holed.append(Segment(kept[0].start_s, kept[-1].end_s, "".join(w.text for w in kept).strip(), kept))
+    merged, refills = asr._second_pass(engine, audio, holed, "en")
+    assert len(refills) == len(natural) + 1
+    refills = [r for r in refills if r.start_s <= 45.0 <= r.end_s]
+    assert len(refills) == 1 and refills[0].start_s < 41.0 and refills[0].end_s > 49.0 and refills[0].words >= 15
+
+    def norm(words):
+        return ["".join(c for c in w.text.lower() if c.isalnum()) for w in words]
+
+    was = norm(w for s in first for w in s.words if lost(w))
+    back = norm(w for s in merged for w in s.words if refills[0].start_s <= (w.start_s + w.end_s) / 2 <= refills[0].end_s)
+    assert difflib.SequenceMatcher(a=was, b=back).ratio() >= 0.8, (was, back)
+    assert len(norm(w for s in merged for w in s.words)) >= len(norm(w for s in first for w in s.words)) - 3
+

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import logging
 import os
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from ..transcript.model import Segment, Transcript
-from . import cleanup, models, worker
+from . import batching, cleanup, models, worker
 from . import engine as engine_mod
 from . import vocabulary as vocab
 from .audio import SAMPLE_RATE_HZ, PcmAudio, decode_speech
@@ -19,6 +21,7 @@ from .engine import AsrOptions
 
 __all__ = ["AsrOptions", "PcmAudio", "decode_speech", "load_engine", "prepare", "set_lanes", "transcribe", "transcribe_pcm", "engine_version"]
 
+log = logging.getLogger("chaitime")
 Progress = Callable[[float, float], None]  # (seconds done, seconds total)
 # Decoding runs in worker processes (worker.py): a native crash in an engine fails the recording
 # being decoded, not this process. An engine that takes the whole device (a GPU, torch's threads)
@@ -65,13 +68,32 @@ def _prepare(options: AsrOptions, threads: int) -> None:
     _worker_engine(options, threads).check(options.lang)
 
 
-def _decode_chunk(options: AsrOptions, threads: int, path: Path, start: int, end: int) -> tuple[list[Segment], str]:
-    """In a worker: samples ``start:end`` of a speech file decoded, the vocabulary applied."""
+def _decode_chunk(options: AsrOptions, threads: int, path: Path, start: int, end: int) -> tuple[list[Segment], str, list[batching.Refill]]:
+    """In a worker: samples ``start:end`` of a speech file decoded, speech left without words
+    decoded again on its own (``_second_pass``), the vocabulary applied."""
     eng = _worker_engine(options, threads)
     samples = PcmAudio(path).chunk(start, end)
     found, language = eng.transcribe(samples, language=options.lang)
+    found, refills = _second_pass(eng, samples, found, language)
     found = vocab.correct(found, options.vocabulary, lambda spans, entries: eng.decode_spans(samples, spans, language, entries), SAMPLE_RATE_HZ)
-    return found, language
+    return found, language, refills
+
+
+def _second_pass(eng, samples, found: list[Segment], language: str) -> tuple[list[Segment], list[batching.Refill]]:
+    """Every stretch of voice activity over batching.GAP_MIN_S that the decode left without words,
+    decoded again by itself with a second of context on each side (a decoder that ended a window
+    early, or dropped a window as unsure, often hears the same speech fine on its own) and merged
+    in (batching.fill_gaps). The detector is asked once more over the chunk (~0.3% of its length)."""
+    from . import vad
+
+    speech = [(a / SAMPLE_RATE_HZ, b / SAMPLE_RATE_HZ) for a, b in vad.speech_spans(samples)]
+
+    def redecode(lo_s: float, hi_s: float) -> list[Segment]:
+        piece = samples[int(lo_s * SAMPLE_RATE_HZ) : int(hi_s * SAMPLE_RATE_HZ)]
+        again, _ = eng.transcribe(piece, language=language)
+        return [_shift(seg, lo_s) for seg in again]
+
+    return batching.fill_gaps(found, speech, redecode, end_s=len(samples) / SAMPLE_RATE_HZ)
 
 
 def load_engine(options: AsrOptions):
@@ -108,14 +130,39 @@ def transcribe_pcm(audio: PcmAudio, options: AsrOptions = AsrOptions(), progress
     total = audio.duration_s
     segments: list[Segment] = []
     language = options.lang or "en"
+    refills: list[batching.Refill] = []
     for start, end in audio.chunk_bounds(chunk_s):
-        found, language = _in_worker(options, _decode_chunk, audio.path, start, end)
+        found, language, again = _in_worker(options, _decode_chunk, audio.path, start, end)
         segments += [_shift(s, start / SAMPLE_RATE_HZ) for s in found]
+        refills += [replace(r, start_s=r.start_s + start / SAMPLE_RATE_HZ, end_s=r.end_s + start / SAMPLE_RATE_HZ) for r in again]
         if progress:
             progress(end / SAMPLE_RATE_HZ, total)
     segments, notes = cleanup.flag_language(cleanup.clean(_inside(segments, total)), language, options.model)
-    meta = {"engine": name, "device": device, "model": options.model, **({"notes": notes} if notes else {})}
-    return Transcript(tuple(segments), language, round(total, 3), meta)
+    meta = {"engine": name, "device": device, "model": options.model, **_refill_record(refills, segments, options.model)}
+    notes = notes + meta.pop("_notes")
+    return Transcript(tuple(segments), language, round(total, 3), {**meta, **({"notes": notes} if notes else {})})
+
+
+def _refill_record(refills: list[batching.Refill], segments: list[Segment], model: str) -> dict:
+    """What the second pass did, for meta: "retranscribed" (stretches whose words came back) and
+    "untranscribed" (speech still without words, each also a note for the user, with its times)."""
+    words = [(w.start_s + w.end_s) / 2 for s in segments for w in s.words]
+    kept = [replace(r, words=sum(r.start_s <= m <= r.end_s for m in words)) for r in refills]  # after cleanup
+    back, left = [r for r in kept if r.words], [r for r in kept if not r.words]
+    for r in back:
+        log.info("speech at %s-%s had no words; decoded again on its own: %d words", _clock(r.start_s), _clock(r.end_s), r.words)
+    notes = []
+    if left:
+        where = ", ".join(f"{_clock(r.start_s)}-{_clock(r.end_s)} ({r.end_s - r.start_s:.1f} s)" for r in left)
+        notes.append(f"speech without words even when decoded again on its own: {where}. edit.md marks it [untranscribed] "
+                     f"(kept unless you strike it); listen there, or transcribe with a larger model than {model} (--model small).")
+    return {**({"retranscribed": [r.to_dict() for r in back]} if back else {}),
+            **({"untranscribed": [r.to_dict() for r in left]} if left else {}), "_notes": notes}
+
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}" if whole >= 3600 else f"{whole // 60}:{whole % 60:02d}"
 
 
 def transcribe(path: Path, options: AsrOptions = AsrOptions(), progress: Progress | None = None, *, work_dir: Path | None = None) -> Transcript:
@@ -132,16 +179,12 @@ def transcribe(path: Path, options: AsrOptions = AsrOptions(), progress: Progres
 def _shift(seg: Segment, offset: float) -> Segment:
     if offset == 0:
         return seg
-    from dataclasses import replace
-
     words = tuple(replace(w, start_s=w.start_s + offset, end_s=w.end_s + offset) for w in seg.words)
     return replace(seg, start_s=seg.start_s + offset, end_s=seg.end_s + offset, words=words)
 
 
 def _inside(segments: list[Segment], total_s: float) -> list[Segment]:
     """Clamp times into the audio and make word times monotonic inside their segment."""
-    from dataclasses import replace
-
     out = []
     for seg in sorted(segments, key=lambda s: s.start_s):
         last, words = seg.start_s, []

@@ -1,13 +1,14 @@
 """Device-free logic of the batched GPU engine: pack speech regions into windows of at most 30 s,
 group windows into fixed-size batches, size batches from free GPU memory, and group a window's
-aligned words into segments. Tested on the CPU."""
+aligned words into segments; and, for every engine, the second pass over speech the first decode
+left without words (``fill_gaps``). Tested on the CPU."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..intervals import split_long
+from ..intervals import merge, split_long
 from ..transcript.model import Segment, Word
 from .audio import SAMPLE_RATE_HZ
 
@@ -85,3 +86,85 @@ def sentences(words: Sequence[Word], pause_s: float = PAUSE_S, max_s: float = MA
         else:
             groups[-1].append(word)
     return [Segment(g[0].start_s, g[-1].end_s, "".join(w.text for w in g).strip(), tuple(g)) for g in groups]
+
+
+# --- the second pass: speech the first decode left without words ---------------------------
+GAP_MIN_S = 2.0  # voice activity this long without a word is decoded again
+GAP_CONTEXT_S = 1.0  # ... with this much of the audio on each side, so the decoder hears where it starts
+WORD_SLACK_S = 0.3  # a word's sound runs on a little past Whisper's word times
+GAP_JOIN_S = 1.0  # stretches without words this close (a pause, no word between) are decoded as one
+
+
+@dataclass(frozen=True)
+class Refill:
+    """One stretch of speech that the first decode left without words, and what the second found."""
+
+    start_s: float
+    end_s: float
+    words: int  # words found there on the second pass (0: still untranscribed)
+
+    def to_dict(self) -> dict:
+        return {"start": round(self.start_s, 3), "end": round(self.end_s, 3), "words": self.words}
+
+
+def untranscribed(segments: Sequence[Segment], speech_s: Sequence[tuple[float, float]], min_s: float = GAP_MIN_S,
+                  slack_s: float = WORD_SLACK_S, join_s: float = GAP_JOIN_S) -> list[tuple[float, float]]:
+    """Stretches of voice activity (``speech_s``, seconds) where no word (each widened by
+    ``slack_s``) was decoded, holding at least ``min_s`` of voice, in order. Such stretches less
+    than ``join_s`` apart with no word between are one (a sentence's pauses)."""
+    cover = sorted([(w.start_s - slack_s, w.end_s + slack_s) for s in segments for w in s.words]
+                   + [(s.start_s, s.end_s) for s in segments if not s.words and s.text.strip()])
+    holes: list[tuple[float, float]] = []
+    for start, end in merge(sorted(speech_s), gap=slack_s):  # the detector cuts long speech into touching regions
+        pos = start
+        for a, b in cover:
+            if b <= pos or a >= end:
+                continue
+            if a > pos:
+                holes.append((pos, a))
+            pos = max(pos, b)
+        if end > pos:
+            holes.append((pos, end))
+    joined: list[list[float]] = []  # start, end, seconds of voice
+    for a, b in holes:
+        if joined and a - joined[-1][1] < join_s and not any(x < a and y > joined[-1][1] for x, y in cover):
+            joined[-1][1], joined[-1][2] = b, joined[-1][2] + b - a
+        else:
+            joined.append([a, b, b - a])
+    return [(a, b) for a, b, voiced in joined if voiced >= min_s]
+
+
+def fill_gaps(segments: Sequence[Segment], speech_s: Sequence[tuple[float, float]],
+              redecode: Callable[[float, float], Sequence[Segment]], *, min_s: float = GAP_MIN_S,
+              context_s: float = GAP_CONTEXT_S, end_s: float | None = None) -> tuple[list[Segment], list[Refill]]:
+    """``segments`` with the words of every untranscribed stretch of speech decoded again on its
+    own, and a Refill per stretch. ``redecode(start_s, end_s)`` decodes that much of the audio by
+    itself and returns segments on the same timeline; each stretch is asked with ``context_s`` on
+    each side, then, if that finds nothing, bare. Only words whose middle lies in the stretch and
+    that overlap no word already there are merged in: the context's words are the first pass's."""
+    found = list(segments)
+    refills = []
+    for a, b in untranscribed(segments, speech_s, min_s):
+        added: list[Segment] = []
+        for lo, hi in ((max(0.0, a - context_s), b + context_s if end_s is None else min(end_s, b + context_s)), (a, b)):
+            added = _new_words(redecode(lo, hi), a, b, found)
+            if added:
+                break
+        found += added
+        refills.append(Refill(a, b, sum(len(s.words) for s in added)))
+    return sorted(found, key=lambda s: s.start_s), refills
+
+
+def _new_words(decoded: Sequence[Segment], a: float, b: float, have: Sequence[Segment]) -> list[Segment]:
+    taken = [(w.start_s, w.end_s) for s in have for w in s.words]
+
+    def fresh(w: Word) -> bool:
+        middle = (w.start_s + w.end_s) / 2
+        return a <= middle <= b and not any(min(w.end_s, e) - max(w.start_s, s) > 0.5 * max(w.end_s - w.start_s, 1e-3) for s, e in taken)
+
+    out = []
+    for seg in decoded:
+        words = tuple(w for w in seg.words if fresh(w) and w.text.strip())
+        if words:
+            out.append(Segment(words[0].start_s, words[-1].end_s, "".join(w.text for w in words).strip(), words, seg.speaker, seg.flag))
+    return out
