@@ -313,3 +313,70 @@ def test_a_real_decoder_hears_again_what_its_first_result_lost(shared_media):
     assert difflib.SequenceMatcher(a=was, b=back).ratio() >= 0.8, (was, back)
     assert len(norm(w for s in merged for w in s.words)) >= len(norm(w for s in first for w in s.words)) - 3
 
+
+# --- names from evidence, combined ------------------------------------------------------------
+def conversation(*lines: tuple[str, str]) -> Transcript:
+    """Labelled segments, one per (label, text), words 0.3 s each."""
+    segments, t = [], 0.0
+    for label, text in lines:
+        words = tuple(Word(round(t + i * 0.3, 2), round(t + i * 0.3 + 0.25, 2), " " + tok, 1.0, label) for i, tok in enumerate(text.split()))
+        segments.append(Segment(words[0].start_s, words[-1].end_s, text, words, label))
+        t = words[-1].end_s + 0.6
+    return Transcript(tuple(segments), "en", t)
+
+
+GUEST_FIRST = conversation(
+    ("S1", "Is this thing on? Can you hear me okay?"),
+    ("S2", "Loud and clear. Welcome to the show, everyone. My guest today is Sam Lee, who built a studio in a barn. How did that start?"),
+    ("S1", "Thanks for having me. It started by accident, really. Do you know the old mill road?"),
+    ("S2", "I do. And what came next?"),
+    ("S1", "A van, a lot of cables and a great deal of luck over about three long winters of work."),
+)
+
+
+def test_the_host_is_who_welcomes_and_introduces_the_guest_even_when_the_guest_speaks_first():
+    from chaitime.speakers.names import FIRST_POINTS, QUESTION_POINTS, evidence, name_speakers, questions_asked
+
+    # the old rule alone (questions asked, a bonus for speaking first) takes the guest for the host
+    asked = questions_asked(GUEST_FIRST)
+    assert asked["S1"] + FIRST_POINTS * 1.5 > asked["S2"]
+    named, mapping = name_speakers(GUEST_FIRST, hosts=["Maya Patel"], guests=["Sam Lee"], mapping={})
+    assert mapping == {"S1": "Sam Lee", "S2": "Maya Patel"}
+    assert named.segments[1].speaker == "Maya Patel" and named.segments[0].speaker == "Sam Lee"
+    cues = evidence(GUEST_FIRST, hosts=["Maya Patel"], guests=["Sam Lee"])
+    assert "welcomes and introduces" in cues["S2"].reasons and "says Sam Lee's name" in cues["S2"].reasons
+    assert "thanks for the invitation" in cues["S1"].reasons and "speaks first" in cues["S1"].reasons
+    assert cues["S2"].person["Sam Lee"] < 0  # who says Sam's name is not Sam
+    assert QUESTION_POINTS * asked["S1"] / sum(asked.values()) > 0  # the questions still count, just not alone
+
+
+def test_a_voice_that_names_itself_takes_that_name_and_cues_combine():
+    from chaitime.speakers.names import name_speakers
+
+    transcript = conversation(
+        ("S1", "So what was the first thing you did?"),
+        ("S2", "Hi, I'm Maya Patel, I usually ask the questions here. Where did you grow up?"),
+        ("S1", "In Lagos. What about the others?"),
+        ("S3", "I'm Ada, the producer. Hello."),
+    )
+    _, mapping = name_speakers(transcript, hosts=["Maya Patel"], guests=["Sam Okafor", "Ada Obi"], mapping={})
+    assert mapping == {"S1": "Sam Okafor", "S2": "Maya Patel", "S3": "Ada Obi"}
+    # one rule alone is never the whole answer: the episode's table still wins over every cue
+    _, mapping = name_speakers(transcript, hosts=["Maya Patel"], guests=["Sam Okafor", "Ada Obi"], mapping={"S1": "Maya Patel"})
+    assert mapping["S1"] == "Maya Patel" and "Maya Patel" not in [mapping["S2"], mapping["S3"]]
+
+
+def test_the_summary_says_who_it_took_for_whom_and_how_to_change_it():
+    from chaitime.speakers.names import name_speakers, summary_lines, voices
+
+    named, mapping = name_speakers(GUEST_FIRST, hosts=["Maya Patel"], guests=["Sam Lee"], mapping={})
+    found = voices(named, mapping, hosts=["Maya Patel"], guests=["Sam Lee"])
+    lines = summary_lines(found, hosts=["Maya Patel"], given={}, toml_path="episodes/ep-1/episode.toml")
+    assert lines[0] == "speakers:"
+    assert lines[1].startswith('  S1 -> Sam Lee: 11 s, first at 0:00: "Is this thing on? Can you hear me okay?"; guessed: ')
+    assert lines[2].startswith('  S2 -> Maya Patel (host): ') and ": \"Loud and clear. Welcome to the show, everyone. My guest..." in lines[2]
+    assert "guessed: welcomes and introduces" in lines[2]
+    assert "edit [speakers] in episodes/ep-1/episode.toml" in lines[3] and "chaitime ingest" in lines[3] and "studio" in lines[3]
+    # once the names are in episode.toml, the summary says so instead of guessing
+    again = summary_lines(found, hosts=["Maya Patel"], given=mapping, toml_path="episode.toml")
+    assert again[1].endswith("; set in episode.toml") and "guessed" not in "".join(again)

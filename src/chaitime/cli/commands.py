@@ -181,6 +181,8 @@ def _print_result(rep, ws, result: pipeline.IngestResult) -> None:
     ran = ", ".join(result.ran) if result.ran else "nothing (already up to date)"
     rep.echo(f"{result.episode.slug}: {pipeline.summary_line(result)}")
     rep.echo(f"  stages run: {ran}")
+    for line in result.voices:  # who is who, and how to change it
+        rep.echo(f"  {line}")
     for note in result.notes:
         rep.echo(f"  note: {note}")
     rep.echo(f"  folder: {result.episode.folder}")

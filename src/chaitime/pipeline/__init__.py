@@ -38,7 +38,7 @@ from .render import RenderResult, _read_render_record, _render
 from .runner import VERSIONS, Records, _running, records, stage_key
 from .sound import _drop_sound, _sound, _sound_settings, master_source
 from .source import _episode_for, _extract, _extract_key, _link_source, _require_space, _source_hash, _write_meta, video_source
-from .speakers import _speakers, _write_transcripts
+from .speakers import _speakers, _write_transcripts, who_is_who
 from .transcribe import _asr_json, _asr_options, _channels_independent, _check_asr, _transcribe, _transcribe_key
 from .writing import _retitle_audio, _suggest_settings, _write_edit_md, _writing, no_speech
 from .writing import refresh as refresh_writing
@@ -96,6 +96,7 @@ class IngestResult:
     created: bool
     notes: tuple[str, ...] = ()
     sound: dict | None = None  # the sound stage's report (sound.json), when it ran
+    voices: tuple[str, ...] = ()  # who is who: each voice -> name, speaking time, first line; how to change it
 
 
 # One version per stage: bump a stage's number when its output for the same inputs changes.
@@ -148,7 +149,9 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
                 return _partial(episode, info, before, rec, started, created, media_notes, len(raw.words))
             after = mastered.result() if mastered is not None else None
             independent = stereo_check.result() if stereo_check is not None else None
+        given = dict(episode.meta().speakers)  # the names set before this run (the summary tells them from guesses)
         named = _speakers(episode, ws, raw, opts, rec, independent)
+        voices = who_is_who(episode, ws, named, given)
         media_notes += no_speech(episode, ws, named, "transcribe" in rec.ran)  # a draft before the post is drafted
         sound_report = _sound(episode, ws, info, named, rec, opts.tracks) if cleanup else _drop_sound(episode)
         if cleanup and not rendered:
@@ -166,7 +169,7 @@ def ingest(recording: Path, ws: Workspace, opts: IngestOptions = IngestOptions()
     asr_notes = tuple(raw.meta.get("notes") or ())  # e.g. stretches that don't sound like the language
     return IngestResult(episode, meta, info.duration_s, before, after, len(named.words), outputs, tuple(rec.ran),
                         time.monotonic() - started, created, media_notes + asr_notes + tuple((sound_report or {}).get("notes", ())) + notes,
-                        sound_report)
+                        sound_report, voices)
 
 
 def _partial(episode: Episode, info: MediaInfo, before: loudness.Loudness, rec: Records, started: float, created: bool,

@@ -147,3 +147,22 @@ def _carry_edit(episode: Episode, settings: config.Settings, previous: Transcrip
                  f"     if you still want them (your old edit.md is in .chaitime/edit.before-reingest.md):\n{items}-->\n")
         log.warning("%s: %d cut(s) of edit.md found no place in the new transcript (listed at the end of edit.md)", episode.slug, len(lost))
     fsutil.write_text(path, text)
+
+
+def who_is_who(episode: Episode, ws: Workspace, named: Transcript, given: dict[str, str]) -> tuple[str, ...]:
+    """The ingest summary's lines on the speakers: each voice -> name with its speaking time and
+    first line (why, for a name guessed now), and how to change them. ``given``: the episode's
+    [speakers] table before this run (what the host, or an earlier run, set)."""
+    from ..speakers.names import summary_lines, voices
+
+    meta = episode.meta()
+    mapping = {label: name for label, name in meta.speakers.items() if name in {w.speaker for w in named.words} | {s.speaker for s in named.segments}}
+    if not mapping:
+        return ()
+    toml = episode.meta_path
+    try:
+        shown = str(toml.relative_to(ws.root))
+    except ValueError:
+        shown = str(toml)
+    found = voices(named, mapping, hosts=list(ws.settings.hosts), guests=list(meta.guests))
+    return tuple(summary_lines(found, hosts=list(ws.settings.hosts), given=given, toml_path=shown))
