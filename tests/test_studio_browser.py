@@ -521,3 +521,77 @@ def test_a_kept_suggestion_shows_reviewed_and_all_pauses_are_kept_at_once(studio
             assert rows and not any(r.startswith("~~") for r in rows)
         finally:
             browser.close()
+
+
+def long_episode(ws: Workspace, words: int = 5000):
+    """An episode of ``words`` words (two speakers, sentences of 12, a pause after every tenth) and no real audio: the page is
+    opened with the audio refused, the waveform has the transcript's duration."""
+    import numpy as np
+
+    from chaitime import fsutil
+    from chaitime.edit.markdown import write_edit_md
+    from chaitime.transcript.model import Segment, Transcript, Word
+    from chaitime.workspace import Episode, EpisodeMeta
+
+    ep = Episode(ws.episodes_dir / "002-long")
+    ep.machine_dir.mkdir(parents=True)
+    t, segments = 1.0, []
+    for n in range(words // 12):
+        who = f"Speaker {n % 2 + 1}"
+        ws_ = tuple(Word(round(t + k * 0.3, 3), round(t + k * 0.3 + 0.25, 3), f" word{n * 12 + k}" + ("." if k == 11 else ""), 0.9, who)
+                    for k in range(12))
+        segments.append(Segment(ws_[0].start_s, ws_[-1].end_s, "".join(w.text for w in ws_), ws_, who))
+        t += 12 * 0.3 + (2.0 if n % 10 == 9 else 0.6)  # a pause (a suggested cut) every tenth sentence
+    transcript = Transcript(tuple(segments), "en", t + 1.0)
+    fsutil.write_text(ep.machine_dir / "transcript.raw.json", transcript.to_json())
+    fsutil.write_text(ep.path("transcript.json"), transcript.to_json())
+    fsutil.write_text(ep.path("edit.md"), write_edit_md(transcript))
+    (ep.machine_dir / "master.flac").write_bytes(b"not audio: the page is opened without it")
+    np.zeros(16000, dtype="<i2").tofile(ep.machine_dir / "speech.s16")
+    ep.write_meta(EpisodeMeta(title="Long", guid="g-long", date="2024-06-02", number=2))
+    return ep, transcript
+
+
+def test_a_long_transcript_draws_only_what_is_near_the_view_and_stays_in_step(studio):
+    """5,000 words: only the blocks near the view are in the page; scrolling draws the rest; a cut
+    in a block drawn later strikes the words in edit.md and the page; a suggestion clicked far
+    down brings its word into view; the overlays cover the whole episode."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    ws, base = studio
+    ep, transcript = long_episode(ws)
+    with sync_api.sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page = open_episode(browser, base, "002-long", audio=False)
+            data = page.evaluate("fetch('/api/episodes/002-long').then(r => r.json())")
+            total = len(data["words"])
+            drawn = page.evaluate("document.querySelectorAll('#transcript .w').length")
+            assert total >= 4900 and drawn < total / 3, (drawn, total)
+            placed = {part.split()[-1] for part, _, _ in page.evaluate(REGIONS_JS)}
+            assert {f"spk-{i}" for i in range(len(data["lines"]))} <= placed
+            # scroll to the end: the last words are drawn, the first ones let go
+            page.evaluate("document.getElementById('transcript').scrollTop = 1e9")
+            last = total - 1
+            page.wait_for_selector(f".w[data-i='{last}']", state="attached")
+            page.wait_for_selector(".w[data-i='0']", state="detached")
+            # cut a sentence down there
+            line = data["lines"][-3]
+            page.click(f".w[data-i='{line['first']}']")
+            page.click(f".w[data-i='{line['last']}']", modifiers=["Shift"])
+            with page.expect_response(lambda r: r.url.endswith("/cut")) as cut:
+                page.keyboard.press("x")
+            assert set(range(line["first"], line["last"] + 1)) <= set(cut.value.json()["removed"])
+            page.wait_for_selector(f".w.cut[data-i='{line['last']}']")
+            struck = [r for r in ep.path("edit.md").read_text().splitlines() if r.startswith("[") and "**" in r and "~~" in r]
+            assert len(struck) == 1 and f"word{line['last']}." in struck[0]
+            # back to the top, then a suggestion in the middle (a pause) brings its words into view
+            page.evaluate("document.getElementById('transcript').scrollTop = 0")
+            middle = [m for m in data["markers"] if m["start_s"] > data["duration_s"] / 2][0]
+            page.click(f"#suggestions span[data-seek='{middle['start_s']}']")
+            near = next(i for i, w in enumerate(data["words"]) if w[0] >= middle["start_s"]) - 1
+            page.wait_for_selector(f".w[data-i='{near}']", state="attached")
+            assert page.evaluate(f"""(() => {{ const r = document.querySelector(".w[data-i='{near}']").getBoundingClientRect(),
+                b = document.getElementById('transcript').getBoundingClientRect(); return r.top >= b.top - 40 && r.bottom <= b.bottom + 40; }})()""")
+            assert page.evaluate("document.querySelectorAll('#transcript .w').length") < total / 2
+        finally:
+            browser.close()

@@ -16,8 +16,8 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -125,9 +125,8 @@ def _running(ep: Episode) -> str | None:
     import os
     import re
 
-    mine = _THREAD_LOCKS.get(ep.folder)
     lock = ep.machine_dir / "lock"
-    if (mine is not None and mine.locked()) or not lock.is_file():
+    if _busy_here(ep) or not lock.is_file():
         return None
     fd = os.open(lock, os.O_RDONLY)
     try:
@@ -148,7 +147,8 @@ def state(ws: Workspace, ep: Episode, draft: bool, render: dict) -> dict:
     words, speakers or chapters since the ingest, or since the last render once rendered);
     published (the site in the workspace's public/ has this episode's files as they are now, by
     the site's own size-and-time rule); rendered; else ingested. ``note`` says what changed."""
-    if ep.incomplete_reason() is not None:
+    reason = ep.incomplete_reason()
+    if reason is not None and not (_busy_here(ep) and reason.startswith("`chaitime draft` started")):  # (the studio's own draft)
         return {"state": "incomplete"}
     changed = changes_since_render(ws, ep, render) if render else host_changes(ws, ep)
     site = _site_copy(ws, ep, draft)
@@ -181,6 +181,7 @@ def host_changes(ws: Workspace, ep: Episode) -> list[str]:
         found.append(f"{words} word{'s' if words != 1 else ''} corrected")
     if any(c.get("kind") == "speaker" for c in fixes):
         found.append("speakers")
+    cut: frozenset[int] | set[int] = frozenset()
     if files.edit.is_file():
         key = (str(files.raw), version(files.raw))
         if key not in _DEFAULT_CUTS:  # the suggestions (without the audio check, which only takes some back)
@@ -192,8 +193,9 @@ def host_changes(ws: Workspace, ep: Episode) -> list[str]:
             found.append(f"{len(cut)} of {len(tokens_of(transcript))} words cut")
     studio = History(ep).changed({EDIT: version(files.edit), RAW_NAME: version(files.raw),
                                   CHAPTERS: version(ep.path(CHAPTERS)), EPISODE_TOML: version(ep.meta_path)})
-    names = {EDIT: "cuts", RAW_NAME: "transcript", CHAPTERS: "chapters", EPISODE_TOML: "episode.toml"}
-    found += [names[n] for n in studio if names[n] not in " ".join(found) and not (n == RAW_NAME and (words or "speakers" in found))]
+    names = {EDIT: "cuts", RAW_NAME: "transcript", CHAPTERS: "chapters", EPISODE_TOML: "names"}
+    covered = {EDIT: bool(cut), RAW_NAME: bool(words) or "speakers" in found}
+    found += [names[n] for n in studio if not covered.get(n)]
     return found
 
 
@@ -321,25 +323,34 @@ class Files:
         raise InputError(f"{self.episode.folder}: no audio on the original timeline (.chaitime/master.flac). Run `chaitime ingest` again.")
 
 
+_FILLERS: dict[tuple, tuple] = {}  # the suggested fillers of the last transcript (kept with it: its id stays its own)
+
+
 def editor(ws: Workspace, ep: Episode) -> dict:
     """Everything the episode page draws: words (with their line, speaker and whether they are cut),
     suggested cuts, the markers, the cut list for the preview, speakers, and the files' versions."""
     from .. import pipeline
-    from ..edit.lines import split_lines, tokens_of
+    from ..edit.markdown import context
     from ..edit.suggest import filler_indices
 
     files = Files(ep)
     meta = ep.meta()
     transcript = files.transcript()
     text = files.edit_text()
-    lines = split_lines(transcript)
+    ctx = context(transcript)  # lines and tokens made once per transcript (the parse of edit.md uses them too)
+    lines = ctx.lines
     line_of = {t.index: i for i, ln in enumerate(lines) for t in ln.tokens}
     fillers = ws.settings.data.get("audio", {}).get("fillers")
-    suggested = filler_indices(tokens_of(transcript), fillers)
+    key = (id(transcript), repr(fillers))
+    if key not in _FILLERS:
+        _FILLERS.clear()
+        _FILLERS[key] = (transcript, filler_indices(ctx.tokens, fillers))
+    suggested = _FILLERS[key][1]
     state = edit_state(ws, ep, transcript, text)
     corrected = {round(c["start"], 3) for c in transcript.meta.get("corrections", []) if isinstance(c, dict) and c.get("kind") == "word"}
-    words = [[round(t.start_s, 3), round(t.end_s, 3), t.text, line_of[t.index], int(t.index in state["removed"]),
-              int(t.index in suggested), int(round(t.start_s, 3) in corrected)] for t in tokens_of(transcript)]
+    removed = state["removed"]
+    words = [[round(t.start_s, 3), round(t.end_s, 3), t.text, line_of[t.index], int(t.index in removed),
+              int(t.index in suggested), int(round(t.start_s, 3) in corrected)] for t in ctx.tokens]
     return {
         "slug": ep.slug, "title": meta.title, "guests": list(meta.guests), "duration_s": transcript.duration_s,
         "speakers": transcript.speakers(), "people": people(ws, ep, transcript),
@@ -444,11 +455,13 @@ def _revise_edit(ws: Workspace, ep: Episode, seen: object, change, what: str = "
 
 def _reviewed_now(ep: Episode, transcript: Transcript) -> dict:
     """The reviewed suggestions as the page numbers them: word numbers, marker stamps."""
-    from ..edit.lines import tokens_of
+    from ..edit.markdown import context
 
     seen = reviewed_of(ep)
+    if not seen["words"]:
+        return {"words": [], "markers": seen["markers"]}
     starts = set(seen["words"])
-    return {"words": [t.index for t in tokens_of(transcript) if round(t.start_s, 3) in starts], "markers": seen["markers"]}
+    return {"words": [t.index for t in context(transcript).tokens if round(t.start_s, 3) in starts], "markers": seen["markers"]}
 
 
 def correct(ws: Workspace, ep: Episode, index: int, text: str, seen: object) -> dict:
@@ -464,7 +477,7 @@ def correct(ws: Workspace, ep: Episode, index: int, text: str, seen: object) -> 
         return _no_empty_correction(corrections.correct_word(t, token.start_s, token.text, same_sentences(token.text, text)),
                                     token.start_s)
 
-    return _revise_transcript(ws, ep, seen, change, what=f"corrected a word to “{' '.join(text.split())}”")
+    return _revise_transcript(ws, ep, seen, change, what=f"corrected a word to “{' '.join(text.split())}”", words=True)
 
 
 def _no_empty_correction(t: Transcript, start_s: float) -> Transcript:
@@ -512,7 +525,7 @@ def replace_all(ws: Workspace, ep: Episode, index: object, text: str, vocabulary
         new, count["n"] = corrections.replace_everywhere(t, token.text, text)
         return new
 
-    result = _revise_transcript(ws, ep, seen, change, what=f"replaced every “{' '.join(text.split())}”")
+    result = _revise_transcript(ws, ep, seen, change, what=f"replaced every “{' '.join(text.split())}”", words=True)
     result["replaced"] = count["n"]
     if vocabulary:
         result["vocabulary"] = add_vocabulary(ws, text.strip().strip(".,!?;:\"'()…"))
@@ -667,7 +680,30 @@ def rename(ws: Workspace, ep: Episode, old: str, new: str, seen: object) -> dict
     return _people_result(ws, ep, result, chosen["name"])
 
 
-def _revise_transcript(ws: Workspace, ep: Episode, seen: object, change, then=None, what: str = "transcript") -> dict:
+def _changed_words(old: Transcript, new: Transcript) -> list[list]:
+    """The words whose text changed, as the page numbers them: [word, text, corrected]. A segment
+    a correction didn't touch is the same object in both (only the touched ones are compared)."""
+    corrected = {round(c["start"], 3) for c in new.meta.get("corrections", []) if isinstance(c, dict) and c.get("kind") == "word"}
+    out, index = [], 0
+    for si, seg in enumerate(new.segments):
+        words = _segment_words(seg)
+        if si < len(old.segments) and old.segments[si] is seg:
+            index += len(words)
+            continue
+        before = _segment_words(old.segments[si]) if si < len(old.segments) else []
+        for k, w in enumerate(words):
+            if k >= len(before) or before[k].text != w.text:
+                out.append([index + k, w.text.strip(), int(round(w.start_s, 3) in corrected)])
+        index += len(words)
+    return out
+
+
+def _segment_words(seg) -> list:
+    """A segment's words as edit.lines.tokens_of counts them (one for a segment without word times)."""
+    return [w for w in seg.words if w.text.strip()] or ([seg] if seg.text.strip() else [])
+
+
+def _revise_transcript(ws: Workspace, ep: Episode, seen: object, change, then=None, what: str = "transcript", words: bool = False) -> dict:
     """A change of the raw transcript (a correction, a speaker), saved at once; ``then()`` runs
     under the same hold (episode.toml's names). Not rendered yet: the transcript files, and then the
     untouched post and show notes, follow on the formats thread. Rendered: render brings them."""
@@ -676,7 +712,8 @@ def _revise_transcript(ws: Workspace, ep: Episode, seen: object, change, then=No
     with held(ep):
         check_version(files.raw, seen)
         before = {RAW_NAME: files.raw.read_bytes(), EPISODE_TOML: _read(ep.meta_path)}
-        new = change(files.transcript())
+        old = files.transcript()
+        new = change(old)
         text = new.to_json()
         fsutil.write_text(files.raw, text)
         seen_now = version(files.raw)
@@ -685,7 +722,10 @@ def _revise_transcript(ws: Workspace, ep: Episode, seen: object, change, then=No
             then()
         History(ep).record("transcript", what, before, {RAW_NAME: text.encode("utf-8"), EPISODE_TOML: _read(ep.meta_path)})
         _follow_transcript(ws, ep, text)
-    return {"versions": {"transcript": seen_now, "meta": version(ep.meta_path)}, "history": history_state(ep)}
+    result = {"versions": {"transcript": seen_now, "meta": version(ep.meta_path)}, "history": history_state(ep)}
+    if words:  # the page changes only these
+        result["words"] = _changed_words(old, new)
+    return result
 
 
 def _follow_transcript(ws: Workspace, ep: Episode, text: str) -> None:
@@ -695,7 +735,7 @@ def _follow_transcript(ws: Workspace, ep: Episode, text: str) -> None:
 
     if not pipeline.rendered(ep):
         fsutil.write_if_changed(ep.path(TRANSCRIPT), text)
-        _FORMATS.submit(_refresh_formats, ws, ep)
+        _schedule_formats(ws, ep)
 
 
 def _read(path: Path) -> bytes | None:
@@ -705,9 +745,28 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
-# VTT, SRT, text and the Podcasting 2.0 JSON follow a correction a moment after it is saved, on one
-# worker thread: they take 80 ms for an hour, and the save itself stays under 100 ms.
+# VTT, SRT, text and the Podcasting 2.0 JSON follow a correction on one worker thread once the host
+# has paused (QUIET_S without another transcript change: a run of corrections is written once);
+# they never hold up a save (saves and this thread hold different locks of the episode, see held).
+# The draft stage (an untouched post follows) waits for a longer pause, DRAFT_QUIET_S, and holds
+# the saves while it runs (it sweeps the episode's temporary files, a save's among them).
 _FORMATS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="studio-formats")
+QUIET_S = 0.8
+DRAFT_QUIET_S = 4.0
+_LAST_CHANGE: dict[Path, float] = {}
+_FORMATTED: dict[Path, str | None] = {}  # the raw transcript version the formats were last written from
+_DRAFTED: dict[Path, str | None] = {}  # ... and the draft stage run on
+_HURRY = threading.Event()  # settle(): no waiting for a pause
+
+
+def _schedule_formats(ws: Workspace, ep: Episode) -> None:
+    _LAST_CHANGE[ep.folder] = time.monotonic()
+    _FORMATS.submit(_refresh_formats, ws, ep)
+
+
+def _quiet(ep: Episode, seconds: float) -> None:
+    while not _HURRY.is_set() and time.monotonic() - _LAST_CHANGE.get(ep.folder, 0.0) < seconds:
+        time.sleep(0.05)
 
 
 def _refresh_formats(ws: Workspace, ep: Episode) -> None:
@@ -718,45 +777,117 @@ def _refresh_formats(ws: Workspace, ep: Episode) -> None:
 
     files = Files(ep)
     try:
+        _quiet(ep, QUIET_S)
         seen = version(files.raw)
-        transcript = files.transcript()
-        texts = {name: WRITERS[fmt](transcript) for fmt, name in TRANSCRIPT_FILES.items()}  # outside the lock: saves go on
-        for _ in range(600):
-            try:
-                with held(ep):
-                    # Rendered since, or corrected again (that correction queued its own refresh): nothing to do.
-                    if pipeline.rendered(ep) or version(files.raw) != seen:
-                        return
-                    for name, text in texts.items():
-                        fsutil.write_if_changed(ep.path(name), text)
-                    for note in pipeline.refresh_writing(ep, ws):
-                        log.info("%s: %s", ep.slug, note)
-                    return
-            except BusyError:  # a render (the CLI's) holds the episode: wait for it
-                time.sleep(0.05)
+        if _FORMATTED.get(ep.folder) != seen:
+            transcript = files.transcript()
+            texts = {name: WRITERS[fmt](transcript) for fmt, name in TRANSCRIPT_FILES.items()}  # outside the lock: saves go on
+            if not _while_free(ep, lambda: _write_formats(ep, files, seen, texts), sources=False):
+                return
+        _quiet(ep, DRAFT_QUIET_S)
+        if _DRAFTED.get(ep.folder) == seen or version(files.raw) != seen:  # done, or corrected again: that one's refresh drafts
+            return
+
+        def draft() -> None:
+            if not pipeline.rendered(ep) and version(files.raw) == seen:
+                for note in pipeline.refresh_writing(ep, ws):
+                    log.info("%s: %s", ep.slug, note)
+            _DRAFTED[ep.folder] = seen
+
+        _while_free(ep, draft, sources=True)
     except (ChaitimeError, OSError) as exc:
         log.warning("%s: transcript formats not refreshed: %s", ep.slug, exc)
+
+
+def _write_formats(ep: Episode, files: Files, seen: str | None, texts: dict[str, str]) -> None:
+    from .. import pipeline
+
+    # Rendered since, or corrected again (that correction queued its own refresh): nothing to do.
+    if pipeline.rendered(ep) or version(files.raw) != seen:
         return
+    for name, text in texts.items():
+        fsutil.write_if_changed(ep.path(name), text)
+    _FORMATTED[ep.folder] = seen
+
+
+def _while_free(ep: Episode, fn, sources: bool) -> bool:
+    """``fn()`` holding the episode's derived files (and its sources with ``sources``), waiting
+    while a render (the CLI's) holds the episode; False if it stayed busy for 30 s."""
+    for _ in range(600):
+        try:
+            with held(ep, sources=sources, derived=True):
+                fn()
+                return True
+        except BusyError:
+            time.sleep(0.05)
     log.warning("%s: transcript formats not refreshed: the episode stayed busy", ep.slug)
+    return False
 
 
-_THREAD_LOCKS: dict[Path, threading.Lock] = {}
-_THREAD_LOCKS_GUARD = threading.Lock()
+@dataclass
+class _Hold:
+    """One episode as the studio holds it: ``sources`` serializes the saves of the host's files
+    (edit.md, the raw transcript, episode.toml), ``derived`` the files made from them (captions,
+    the draft, post.md); the episode's lock (the flock another chaitime process is kept out by) is
+    held once while any of them is."""
+
+    sources: threading.Lock = field(default_factory=threading.Lock)
+    derived: threading.Lock = field(default_factory=threading.Lock)
+    guard: threading.Lock = field(default_factory=threading.Lock)
+    count: int = 0
+    flock: ExitStack | None = None
+
+
+_HOLDS: dict[Path, _Hold] = {}
+_HOLDS_GUARD = threading.Lock()
+
+
+def _hold_of(ep: Episode) -> _Hold:
+    with _HOLDS_GUARD:
+        return _HOLDS.setdefault(ep.folder, _Hold())
 
 
 @contextmanager
-def held(ep: Episode) -> Iterator[None]:
-    """The episode for one studio change: the studio's own threads wait for each other (a save is a
-    few ms), another chaitime process (a render from the CLI) makes it BusyError at once."""
-    with _THREAD_LOCKS_GUARD:
-        lock = _THREAD_LOCKS.setdefault(ep.folder, threading.Lock())
-    with lock, ep.lock():
-        yield
+def held(ep: Episode, *, sources: bool = True, derived: bool = False) -> Iterator[None]:
+    """The episode for one studio change: studio threads changing the same files wait for each
+    other (a save is a few ms; the caption thread never holds up a save), another chaitime process
+    (a render from the CLI) makes it BusyError at once."""
+    hold = _hold_of(ep)
+    with ExitStack() as stack:
+        if sources:
+            stack.enter_context(hold.sources)
+        if derived:
+            stack.enter_context(hold.derived)
+        with hold.guard:
+            if hold.count == 0:
+                flock = ExitStack()
+                flock.enter_context(ep.lock())
+                hold.flock = flock
+            hold.count += 1
+        try:
+            yield
+        finally:
+            with hold.guard:
+                hold.count -= 1
+                if hold.count == 0 and hold.flock is not None:
+                    hold.flock.close()
+                    hold.flock = None
+
+
+def _busy_here(ep: Episode) -> bool:
+    """Whether this studio holds the episode now (a save or the caption thread)."""
+    hold = _HOLDS.get(ep.folder)
+    return hold is not None and hold.count > 0
 
 
 def settle() -> None:
-    """Wait until the transcript formats queued by corrections are written (before a render, in tests)."""
-    _FORMATS.submit(lambda: None).result()
+    """Write the transcript formats and the draft queued by corrections now, without waiting for
+    a pause, and wait until they are written (before a render, in tests)."""
+    _HURRY.set()
+    try:
+        _FORMATS.submit(lambda: None).result()
+    finally:
+        _HURRY.clear()
 
 
 # --- chapters: shown and edited on the original timeline ------------------------------------------------
@@ -820,7 +951,7 @@ def set_chapters(ws: Workspace, ep: Episode, items: object, seen: object) -> dic
     on_file = [Chapter(c.start_s, c.title, round(max(c.start_s, nxt.start_s if nxt else end), 3))
                for c, nxt in zip(on_file, [*on_file[1:], None])]
     path = ep.path(CHAPTERS)
-    with held(ep):
+    with held(ep, derived=True):
         check_version(path, seen)
         before = _read(path)
         text = chapters_json(on_file)
@@ -852,7 +983,7 @@ def save_post(ep: Episode, text: object, seen: object) -> dict:
     """post.md as the host wrote it in the studio (from now on theirs: `chaitime draft` writes post.draft.md)."""
     text = _post_text(text)
     path = ep.path(POST)
-    with held(ep):
+    with held(ep, derived=True):
         check_version(path, seen)
         fsutil.write_text(path, text)
     return {"version": version(path)}
@@ -875,7 +1006,7 @@ def quote(ep: Episode, first: object, last: object, seen: object) -> dict:
     start = timemap(run[0].start_s) if timemap else run[0].start_s
     block = _quote_block(Quote(text, run[0].word.speaker, start), AUDIO)
     path = ep.path(POST)
-    with held(ep):
+    with held(ep, derived=True):
         check_version(path, seen)
         current = path.read_text(encoding="utf-8") if path.is_file() else ""
         marker = "\n## The conversation"
@@ -904,7 +1035,7 @@ def step(ws: Workspace, ep: Episode, undo: bool) -> dict:
     since is never overwritten). The transcript's files follow as after any correction."""
     history = History(ep)
     word = "undo" if undo else "redo"
-    with held(ep):
+    with held(ep, derived=True):
         data = history.load()
         source, target = ("done", "undone") if undo else ("undone", "done")
         if not data[source]:

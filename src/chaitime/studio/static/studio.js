@@ -118,13 +118,19 @@
   }
 
   // --- the episode editor --------------------------------------------------------------------------
+  // Long episodes stay quick: the transcript is drawn in blocks of lines, only the blocks near the
+  // view are in the page (the others keep their height), and every change updates only what it
+  // changed (the words, the line, the suggestion, the overlay on the waveform), never all of it.
+  var BLOCK_LINES = 40;     // lines per block of the transcript
+  var EAGER_WORDS = 2500;   // up to this many words, every block is drawn at once
   function episodePage() {
     var slug = decodeURIComponent(location.pathname.split("/").pop());
     var base = "/api/episodes/" + encodeURIComponent(slug);
     var player = document.getElementById("player");
     var box = document.getElementById("transcript");
     var ep, spans = [], starts = [], current = -1, anchor = null, sel = null, wave = null, regions = null, waveSel = null;
-    var waveReady = false;  // the waveform knows the duration: regions placed before that collapse to 0:00
+    var waveReady = false;  // the waveform knows the duration: overlays placed before that would collapse to 0:00
+    var blocks = [], observer = null, pxPerChar = 0.5;
 
     api("GET", base).then(function (data) {
       ep = data;
@@ -134,35 +140,106 @@
       player.src = base + "/audio";
       setHistory(ep.history);
       draw();
-      drawSide();
+      drawSpeakers();
+      drawSuggestions();
+      drawChapters();
       showRemoved();
       setupWave();
     }).catch(function (err) { box.innerHTML = ""; fail(err); });
 
     function colour(name) { var i = ep.speakers.indexOf(name); return i < 0 ? "#999" : COLOURS[i % COLOURS.length]; }
 
+    // --- the transcript, in blocks ---------------------------------------------------------------
     function draw() {
-      var html = [];
-      ep.lines.forEach(function (ln, li) {
-        html.push('<p class="line" data-line="' + li + '" style="--spk:' + colour(ln.speaker) + '"><span class="stamp">' + clock(ln.start_s) + "</span>" +
-          '<span class="who" data-line="' + li + '" title="Click to reassign this line to another speaker">' + esc(ln.speaker || "?") + "</span>");
-        for (var i = ln.first; i <= ln.last; i++) {
-          var w = ep.words[i];
-          html.push('<span class="w' + (w[4] ? " cut" : "") + (w[5] ? " sug" : "") + (w[6] ? " fixed" : "") + '" data-i="' + i + '">' + esc(w[2]) + "</span> ");
-        }
-        html.push("</p>");
-      });
-      box.innerHTML = html.join("");
-      spans = Array.prototype.slice.call(box.querySelectorAll(".w"));
+      if (observer) observer.disconnect();
+      spans = [];
       starts = ep.words.map(function (w) { return w[0]; });
       current = -1;
+      blocks = [];
+      var html = [];
+      for (var first = 0, k = 0; first < ep.lines.length; first += BLOCK_LINES, k++) {
+        var last = Math.min(ep.lines.length, first + BLOCK_LINES) - 1, chars = 0;
+        for (var li = first; li <= last; li++) for (var i = ep.lines[li].first; i <= ep.lines[li].last; i++) chars += ep.words[i][2].length + 1;
+        blocks.push({first: first, last: last, chars: chars + 12 * (last - first + 1), drawn: false, height: 0});
+        html.push('<div class="block" data-block="' + k + '"></div>');
+      }
+      box.innerHTML = html.join("");
+      blocks.forEach(function (b, k) { b.el = box.children[k]; });
+      var eager = ep.words.length <= EAGER_WORDS || !window.IntersectionObserver;
+      if (eager) { blocks.forEach(function (b, k) { drawBlock(k); }); return; }
+      drawBlock(0);
+      blocks.forEach(function (b, k) { if (!b.drawn) b.el.style.height = estimate(k) + "px"; });
+      observer = new IntersectionObserver(function (entries) {
+        entries.forEach(function (e) {
+          var k = +e.target.dataset.block;
+          if (e.isIntersecting) drawBlock(k);
+          else undrawBlock(k);
+        });
+      }, {root: box, rootMargin: "1200px 0px"});
+      blocks.forEach(function (b) { observer.observe(b.el); });
+    }
+    function estimate(k) { return Math.max(20, Math.round(blocks[k].chars * pxPerChar)); }
+    function lineHTML(li) {
+      var ln = ep.lines[li], html = ['<p class="line" data-line="' + li + '" style="--spk:' + colour(ln.speaker) + '"><span class="stamp">' + clock(ln.start_s) + "</span>" +
+        '<span class="who" data-line="' + li + '" title="Click to give this line to someone else">' + esc(ln.speaker || "?") + "</span>"];
+      for (var i = ln.first; i <= ln.last; i++) {
+        var w = ep.words[i];
+        html.push('<span class="w' + (w[4] ? " cut" : "") + (w[5] ? " sug" : "") + (w[6] ? " fixed" : "") + (sel && i >= sel[0] && i <= sel[1] ? " sel" : "") +
+          (i === current ? " now" : "") + '" data-i="' + i + '">' + esc(w[2]) + "</span> ");
+      }
+      html.push("</p>");
+      return html.join("");
+    }
+    function drawBlock(k) {
+      var b = blocks[k];
+      if (!b || b.drawn) return;
+      var html = [];
+      for (var li = b.first; li <= b.last; li++) html.push(lineHTML(li));
+      b.el.innerHTML = html.join("");
+      b.el.style.height = "";
+      b.drawn = true;
+      var ws = b.el.getElementsByClassName("w");
+      for (var j = 0; j < ws.length; j++) spans[+ws[j].dataset.i] = ws[j];
+      if (k === 0 && !pxPerChar_measured) {  // the first block drawn tells how tall a character of text is
+        pxPerChar_measured = true;
+        pxPerChar = b.el.offsetHeight / Math.max(1, b.chars) || pxPerChar;
+      }
+    }
+    var pxPerChar_measured = false;
+    function undrawBlock(k) {
+      var b = blocks[k];
+      if (!b.drawn || b.el.querySelector("input")) return;  // a word being corrected stays
+      var height = b.el.offsetHeight;
+      for (var li = b.first; li <= b.last; li++) for (var i = ep.lines[li].first; i <= ep.lines[li].last; i++) spans[i] = undefined;
+      b.el.innerHTML = "";
+      b.el.style.height = height + "px";
+      b.drawn = false;
+    }
+    function blockOfWord(i) { return Math.floor(ep.words[i][3] / BLOCK_LINES); }
+    function wordSpan(i) { drawBlock(blockOfWord(i)); return spans[i]; }
+    function lineEl(li) { var b = blocks[Math.floor(li / BLOCK_LINES)]; return b && b.drawn ? b.el.querySelector('.line[data-line="' + li + '"]') : null; }
+    function showWord(i) {
+      var span = wordSpan(i);
+      if (!span) return;
+      var r = span.getBoundingClientRect(), b = box.getBoundingClientRect();
+      if (r.top < b.top || r.bottom > b.bottom) span.scrollIntoView({block: "center"});
+    }
+    function setLineSpeaker(li) {
+      var p = lineEl(li), ln = ep.lines[li];
+      if (p) {
+        p.style.setProperty("--spk", colour(ln.speaker));
+        p.querySelector(".who").textContent = ln.speaker || "?";
+      }
+      band(li);
     }
 
-    function drawSide() {
+    // --- the side: speakers, suggestions, chapters ----------------------------------------------
+    function drawSpeakers() {
       document.getElementById("speakers").innerHTML = ep.speakers.map(function (s) {
         return '<li style="--spk:' + colour(s) + '"><span class="swatch"></span><span class="grow">' + esc(s) + '</span><button type="button" data-rename="' + esc(s) + '">Rename</button></li>';
       }).join("");
-      drawSuggestions();
+    }
+    function drawChapters() {
       document.getElementById("chapters").innerHTML = ep.chapters.map(function (c, i) {
         return '<li><a data-seek="' + c.start_s + '">' + clock(c.start_s) + '</a><input data-chapter="' + i + '" value="' + esc(c.title) + '" aria-label="Chapter title">' +
           '<button type="button" data-move="' + i + '" title="Move it to the playhead">Move</button><button type="button" data-delete="' + i + '" title="Delete">×</button></li>';
@@ -171,36 +248,70 @@
 
     // Suggested cuts (fillers, pauses, dead air, untranscribed speech) in time order, each with its
     // state (cut or kept) and whether the host decided on it (reviewed: ✓); all fillers or all
-    // pauses at once.
+    // pauses at once. After a change only the items whose state changed are touched.
     function isPause(m) { return m.kind === "pause" || m.kind === "dead air"; }
-    function drawSuggestions() {
-      var rev = ep.reviewed || {words: [], markers: []}, revWords = {}, revMarkers = {};
-      rev.words.forEach(function (i) { revWords[i] = true; });
-      rev.markers.forEach(function (m) { revMarkers[m] = true; });
+    var suggestionItems = {}, suggestionCount = 0;
+    function reviewedSets() {
+      var rev = ep.reviewed || {words: [], markers: []}, words = {}, markers = {};
+      rev.words.forEach(function (i) { words[i] = true; });
+      rev.markers.forEach(function (m) { markers[m] = true; });
+      return {words: words, markers: markers};
+    }
+    function suggestionList() {
+      var rev = reviewedSets();
       var items = ep.markers.map(function (m) {
-        return {t: m.start_s, cut: m.struck, reviewed: !!revMarkers[m.stamp], attr: 'data-marker="' + esc(m.stamp) + '"',
+        return {key: "m" + m.stamp, t: m.start_s, cut: !!m.struck, reviewed: !!rev.markers[m.stamp], attr: 'data-marker="' + esc(m.stamp) + '"',
                 label: esc(m.kind) + " " + m.length_s.toFixed(1) + " s"};
       });
-      var fillers = [];
       ep.words.forEach(function (w, i) {
-        if (!w[5]) return;
-        fillers.push(i);
-        items.push({t: w[0], cut: !!w[4], reviewed: !!revWords[i], attr: 'data-word="' + i + '"', label: "“" + esc(w[2]) + "”"});
+        if (w[5]) items.push({key: "w" + i, t: w[0], cut: !!w[4], reviewed: !!rev.words[i], attr: 'data-word="' + i + '"', label: "“" + esc(w[2]) + "”"});
       });
       items.sort(function (a, b) { return a.t - b.t; });
-      var done = items.filter(function (x) { return x.reviewed; }).length;
-      document.getElementById("suggestions").innerHTML = items.map(function (x) {
+      return items;
+    }
+    function verdict(x) { return (x.reviewed ? "✓ " : "") + (x.cut ? "cut" : "kept"); }
+    function drawSuggestions() {
+      var items = suggestionList();
+      var list = document.getElementById("suggestions");
+      list.innerHTML = items.map(function (x) {
         return '<li class="' + (x.cut ? "cut" : "kept") + (x.reviewed ? " reviewed" : "") + '"><span data-seek="' + x.t + '">' + clock(x.t) + " " + x.label + "</span>" +
-          '<span class="verdict" title="' + (x.reviewed ? "You decided" : "Not reviewed yet: as suggested") + '">' + (x.reviewed ? "✓ " : "") + (x.cut ? "cut" : "kept") + "</span>" +
+          '<span class="verdict" title="' + (x.reviewed ? "You decided" : "Not reviewed yet: as suggested") + '">' + verdict(x) + "</span>" +
           '<button type="button" ' + x.attr + ' data-cut="1" aria-pressed="' + x.cut + '">Cut</button>' +
           '<button type="button" ' + x.attr + ' data-cut="0" aria-pressed="' + !x.cut + '">Keep</button></li>';
       }).join("") || "<li class=muted>None.</li>";
-      var pauses = ep.markers.filter(isPause).length;
+      suggestionItems = {};
+      items.forEach(function (x, n) { suggestionItems[x.key] = {el: list.children[n], cut: x.cut, reviewed: x.reviewed}; });
+      suggestionCount = items.length;
+      drawBulk(items);
+    }
+    function drawBulk(items) {
+      var done = items.filter(function (x) { return x.reviewed; }).length;
+      var fillers = items.filter(function (x) { return x.key[0] === "w"; }).length, pauses = ep.markers.filter(isPause).length;
       document.getElementById("bulk").innerHTML = items.length ? '<p class="muted">' + done + " of " + items.length + " reviewed</p>" +
-        (fillers.length ? '<div>Fillers (' + fillers.length + '): <button type="button" data-bulk="fillers" data-cut="1">Cut all</button>' +
+        (fillers ? '<div>Fillers (' + fillers + '): <button type="button" data-bulk="fillers" data-cut="1">Cut all</button>' +
           '<button type="button" data-bulk="fillers" data-cut="0">Keep all</button></div>' : "") +
         (pauses ? '<div>Pauses (' + pauses + '): <button type="button" data-bulk="pauses" data-cut="1">Cut all</button>' +
           '<button type="button" data-bulk="pauses" data-cut="0">Keep all</button></div>' : "") : "";
+    }
+    function updateSuggestions() {
+      var items = suggestionList();
+      if (items.length !== suggestionCount || items.some(function (x) { return !suggestionItems[x.key]; })) { drawSuggestions(); return; }
+      var changed = false;
+      items.forEach(function (x) {
+        var have = suggestionItems[x.key];
+        if (have.cut === x.cut && have.reviewed === x.reviewed) return;
+        changed = true;
+        have.cut = x.cut;
+        have.reviewed = x.reviewed;
+        have.el.className = (x.cut ? "cut" : "kept") + (x.reviewed ? " reviewed" : "");
+        var v = have.el.querySelector(".verdict");
+        v.textContent = verdict(x);
+        v.title = x.reviewed ? "You decided" : "Not reviewed yet: as suggested";
+        var bs = have.el.querySelectorAll("button");
+        bs[0].setAttribute("aria-pressed", String(x.cut));
+        bs[1].setAttribute("aria-pressed", String(!x.cut));
+      });
+      if (changed) drawBulk(items);
     }
     document.getElementById("bulk").addEventListener("click", function (e) {
       var b = e.target.closest("button[data-bulk]");
@@ -220,15 +331,15 @@
       change("/chapters", {chapters: list, version: ep.versions.chapters}, function (r) {
         ep.chapters = r.chapters;
         ep.versions.chapters = r.versions.chapters;
-        drawSide();
-        if (waveReady) drawRegions();
+        drawChapters();
+        placeChapters();
       });
     }
     function chapterList() { return ep.chapters.map(function (c) { return {start_s: c.start_s, title: c.title}; }); }
     var chaptersBox = document.getElementById("chapters");
     chaptersBox.addEventListener("click", function (e) {
       var t = e.target, list = chapterList();
-      if (t.dataset.seek) { player.currentTime = +t.dataset.seek; return; }
+      if (t.dataset.seek) { seek(+t.dataset.seek); return; }
       if (t.dataset.move) { list[+t.dataset.move].start_s = Math.round(player.currentTime * 1000) / 1000; saveChapters(list); }
       if (t.dataset.delete) {
         if (!confirm("Delete the chapter “" + list[+t.dataset.delete].title + "” at " + clock(list[+t.dataset.delete].start_s) + "? (Undo brings it back.)")) return;
@@ -253,10 +364,15 @@
 
     function showRemoved() {
       document.getElementById("removed").textContent = ep.removed_s ? clock(ep.removed_s, true) + " cut, " + clock(ep.duration_s - ep.removed_s) + " left" : "nothing cut";
-      if (waveReady) drawRegions();
+      placeCuts();
     }
 
-    // Waveform: peaks precomputed by the server, the audio element as the media.
+    // --- the waveform and its overlays -------------------------------------------------------------
+    // Peaks precomputed by the server, the audio element as the media. The speaker bands, cuts and
+    // chapter marks are plain elements in one layer over the waveform, placed (in % of the duration
+    // the waveform reports when ready) and changed one by one; wavesurfer's regions plugin only
+    // draws the range the host drags on the waveform.
+    var layer = null, duration = 0, bandEls = [], cutEls = [], chapterEls = [];
     function setupWave() {
       if (!window.WaveSurfer) return;
       api("GET", base + "/peaks").then(function (p) {
@@ -265,68 +381,118 @@
           waveColor: "#c9b79c", progressColor: "#b5651d", cursorColor: "#222", normalize: true, plugins: [regions]});
         regions.enableDragSelection({color: "rgba(40, 110, 220, 0.25)"});
         regions.on("region-created", function (r) {
-          if (/^(cut|spk|chapter)-/.test(r.id)) return;
           if (waveSel && waveSel !== r) waveSel.remove();
           waveSel = r;
           window.getSelection().removeAllRanges();
           selectRange(firstWordAfter(r.start), lastWordBefore(r.end), true);
         });
-        // The regions go on once the waveform has its duration (wavesurfer loads the peaks a moment
-        // after create): one added before that is clamped to 0:00 and stays there.
-        wave.on("ready", function () { waveReady = true; drawRegions(); });
+        // The overlays go on once the waveform has its duration (wavesurfer loads the peaks a moment
+        // after create).
+        wave.on("ready", function (d) {
+          duration = d || wave.getDuration() || ep.duration_s;
+          waveReady = true;
+          drawOverlays();
+        });
       }).catch(function (err) { document.getElementById("waveform").textContent = "No waveform: " + err.message; });
     }
-
-    function drawRegions() {
-      regions.getRegions().forEach(function (r) { if (r !== waveSel) r.remove(); });
+    function pct(t) { return Math.max(0, Math.min(100, 100 * t / duration)); }
+    function place(el, a, b) {
+      var left = pct(a).toFixed(4) + "%", right = (100 - pct(b)).toFixed(4) + "%";
+      if (el.style.left !== left) el.style.left = left;
+      if (el.style.right !== right) el.style.right = right;
+    }
+    function drawOverlays() {
+      if (layer) layer.remove();
+      layer = document.createElement("div");
+      // inline styles: wavesurfer draws inside a shadow root, where the page's CSS doesn't reach
+      layer.style.cssText = "position:absolute;inset:0;pointer-events:none;z-index:4";
+      var html = [];
       ep.lines.forEach(function (ln, i) {
-        var c = colour(ln.speaker);
-        regions.addRegion({id: "spk-" + i, start: ln.start_s, end: Math.max(ln.end_s, ln.start_s + 0.05), color: c + "22", drag: false, resize: false});
+        html.push('<div part="region spk-' + i + '" style="position:absolute;top:0;bottom:0;background:' + colour(ln.speaker) + '22"></div>');
       });
+      layer.innerHTML = html.join("");
+      bandEls = Array.prototype.slice.call(layer.children);
+      ep.lines.forEach(function (ln, i) { place(bandEls[i], ln.start_s, Math.max(ln.end_s, ln.start_s + 0.05)); });
+      cutEls = [];
+      chapterEls = [];
+      wave.getWrapper().appendChild(layer);
+      placeCuts();
+      placeChapters();
+    }
+    function band(i) {
+      if (!waveReady || !bandEls[i]) return;
+      bandEls[i].style.background = colour(ep.lines[i].speaker) + "22";
+    }
+    function placeCuts() {
+      if (!waveReady) return;
       ep.cuts.forEach(function (c, i) {
-        regions.addRegion({id: "cut-" + i, start: c[0], end: c[1], color: "rgba(192, 57, 43, 0.35)", drag: false, resize: false});
+        var el = cutEls[i];
+        if (!el) {
+          el = cutEls[i] = document.createElement("div");
+          el.style.cssText = "position:absolute;top:0;bottom:0;background:rgba(192, 57, 43, 0.35)";
+          el.setAttribute("part", "region cut-" + i);
+          layer.appendChild(el);
+        }
+        place(el, c[0], c[1]);
       });
-      ep.chapters.forEach(function (c, i) {
+      while (cutEls.length > ep.cuts.length) cutEls.pop().remove();
+    }
+    function placeChapters() {
+      if (!waveReady) return;
+      chapterEls.forEach(function (el) { el.remove(); });
+      chapterEls = ep.chapters.map(function (c, i) {
+        var el = document.createElement("div");
+        el.setAttribute("part", "marker chapter-" + i);
+        el.style.cssText = "position:absolute;top:0;bottom:0;border-left:2px solid #2e86c1";
         var label = document.createElement("span");
         label.textContent = c.title;
-        // inline: wavesurfer draws inside a shadow root, where the page's CSS doesn't reach
-        label.style.cssText = "white-space:nowrap;font-size:11px;background:rgba(255,255,255,.8);padding:0 3px;color:#1b4f72";
-        regions.addRegion({id: "chapter-" + i, start: c.start_s, content: label, color: "#2e86c1", drag: false, resize: false});
+        label.style.cssText = "position:absolute;top:" + (2 + 14 * (i % 3)) + "px;left:2px;white-space:nowrap;font-size:11px;background:rgba(255,255,255,.8);padding:0 3px;color:#1b4f72";
+        el.appendChild(label);
+        place(el, c.start_s, c.start_s);
+        layer.appendChild(el);
+        return el;
       });
     }
 
-    function firstWordAfter(t) { for (var i = 0; i < ep.words.length; i++) if ((ep.words[i][0] + ep.words[i][1]) / 2 >= t) return i; return ep.words.length - 1; }
-    function lastWordBefore(t) { for (var i = ep.words.length - 1; i >= 0; i--) if ((ep.words[i][0] + ep.words[i][1]) / 2 <= t) return i; return 0; }
+    function firstWordAfter(t) { var i = wordAt(t); i = Math.max(0, i); while (i < ep.words.length - 1 && (ep.words[i][0] + ep.words[i][1]) / 2 < t) i++; return i; }
+    function lastWordBefore(t) { var i = wordAt(t); while (i > 0 && (ep.words[i][0] + ep.words[i][1]) / 2 > t) i--; return Math.max(0, i); }
 
+    // --- playing ------------------------------------------------------------------------------------
     // Which word is playing: binary search on the starts.
     function wordAt(t) {
       var lo = 0, hi = starts.length - 1, found = -1;
       while (lo <= hi) { var mid = (lo + hi) >> 1; if (starts[mid] <= t) { found = mid; lo = mid + 1; } else hi = mid - 1; }
       return found;
     }
+    var timeEl = document.getElementById("time"), shownTime = "";
     function highlight() {
       var i = wordAt(player.currentTime);
       if (i !== current) {
         if (current >= 0 && spans[current]) spans[current].classList.remove("now");
-        if (i >= 0 && spans[i]) {
-          spans[i].classList.add("now");
-          if (!player.paused) {
-            var r = spans[i].getBoundingClientRect(), b = box.getBoundingClientRect();
-            if (r.top < b.top || r.bottom > b.bottom) spans[i].scrollIntoView({block: "center"});
-          }
-        }
         current = i;
+        if (i >= 0) {
+          if (!player.paused) showWord(i);
+          if (spans[i]) spans[i].classList.add("now");
+        }
       }
-      document.getElementById("time").textContent = clock(player.currentTime, true);
+      var text = clock(player.currentTime, true);
+      if (text !== shownTime) { timeEl.textContent = text; shownTime = text; }
+    }
+    function seek(t) {
+      player.currentTime = t;
+      var i = wordAt(t);
+      if (i >= 0) showWord(i);
     }
     // Preview: inside a cut, jump to its end, as the rendered episode will.
     function skipCuts() {
       if (!document.getElementById("preview").checked || !ep) return;
-      var t = player.currentTime;
-      for (var k = 0; k < ep.cuts.length; k++) {
-        var c = ep.cuts[k];
-        if (t >= c[0] && t < c[1] - 0.001) { player.currentTime = c[1]; return; }
+      var t = player.currentTime, cuts = ep.cuts, lo = 0, hi = cuts.length - 1;
+      while (lo <= hi) {  // the last cut starting at or before t
+        var mid = (lo + hi) >> 1;
+        if (cuts[mid][0] <= t) lo = mid + 1; else hi = mid - 1;
       }
+      var c = cuts[hi];
+      if (c && t < c[1] - 0.001) player.currentTime = c[1];
     }
     function tick() { skipCuts(); highlight(); if (!player.paused) requestAnimationFrame(tick); }
     player.addEventListener("timeupdate", function () { skipCuts(); highlight(); });
@@ -340,9 +506,10 @@
     document.getElementById("back").onclick = function () { skip(-5); };
     document.getElementById("fwd").onclick = function () { skip(5); };
 
-    // Selection: a clicked word, click then shift-click, a mouse drag over words, or a range dragged
-    // on the waveform. There is one selection, the latest: a new one in the text drops the
-    // waveform's range, and a new range on the waveform drops the text's.
+    // --- selection --------------------------------------------------------------------------------
+    // A clicked word, click then shift-click, a mouse drag over words, or a range dragged on the
+    // waveform. There is one selection, the latest: a new one in the text drops the waveform's
+    // range, and a new range on the waveform drops the text's.
     function selectRange(a, b, fromWave) {
       clearSel(!fromWave);
       if (a > b) { var t = a; a = b; b = t; }
@@ -392,6 +559,7 @@
       if (w) correct(+w.dataset.i, w);
     });
 
+    // --- changes ----------------------------------------------------------------------------------
     // Which file each change writes: its version is what the server checks.
     var WRITES = {"/cut": "edit", "/marker": "edit", "/correct": "transcript", "/replace": "transcript", "/speaker": "transcript",
                   "/rename": "transcript", "/chapters": "chapters"};
@@ -408,7 +576,7 @@
           api("GET", base).then(function (d) {
             body.version = d.versions[WRITES[url]];
             ep.versions = d.versions;
-            return change(url, body, function (r) { then(r); reloadWords(); });
+            return change(url, body, function (r) { then(r); return api("GET", base).then(refresh); });
           }).catch(fail);
         };
       });
@@ -435,31 +603,37 @@
         });
       }).catch(fail);
     }
-    // The episode as the server has it now: words, lines, speakers, chapters, cuts; only what
-    // differs from the page is changed.
+    // The episode as the server has it now: only what differs from the page is changed.
     function refresh(d) {
       if (d.words.length !== ep.words.length || d.lines.length !== ep.lines.length) {
         Object.assign(ep, d);
         draw();
+        drawSpeakers();
+        drawSuggestions();
+        drawChapters();
+        if (waveReady) drawOverlays();
+        showRemoved();
+        return;
+      }
+      d.words.forEach(function (w, i) {
+        var o = ep.words[i], span = spans[i];
+        if (!span) return;
+        if (w[2] !== o[2] && !span.querySelector("input")) span.textContent = w[2];
+        if (w[4] !== o[4]) span.classList.toggle("cut", !!w[4]);
+        if (w[5] !== o[5]) span.classList.toggle("sug", !!w[5]);
+        if (w[6] !== o[6]) span.classList.toggle("fixed", !!w[6]);
+      });
+      var oldLines = ep.lines, oldSpeakers = ep.speakers.join("\n"), oldChapters = JSON.stringify(ep.chapters);
+      Object.assign(ep, d);
+      if (ep.speakers.join("\n") !== oldSpeakers) {
+        drawSpeakers();
+        ep.lines.forEach(function (ln, i) { setLineSpeaker(i); });
       } else {
-        d.words.forEach(function (w, i) {
-          var o = ep.words[i], span = spans[i];
-          if (w[2] !== o[2] && !span.querySelector("input")) span.textContent = w[2];
-          if (w[4] !== o[4]) span.classList.toggle("cut", !!w[4]);
-          if (w[5] !== o[5]) span.classList.toggle("sug", !!w[5]);
-          if (w[6] !== o[6]) span.classList.toggle("fixed", !!w[6]);
-        });
-        var old = ep.lines;
-        Object.assign(ep, d);
-        d.lines.forEach(function (ln, i) {
-          if (ln.speaker === old[i].speaker) return;
-          var p = box.querySelector('.line[data-line="' + i + '"]');
-          p.style.setProperty("--spk", colour(ln.speaker));
-          p.querySelector(".who").textContent = ln.speaker || "?";
-        });
+        ep.lines.forEach(function (ln, i) { if (ln.speaker !== oldLines[i].speaker) setLineSpeaker(i); });
       }
       setHistory(d.history);
-      drawSide();
+      updateSuggestions();
+      if (JSON.stringify(ep.chapters) !== oldChapters) { drawChapters(); placeChapters(); }
       showRemoved();
     }
     function toggleKeys(show) {
@@ -492,12 +666,16 @@
       ep.markers = r.markers;
       ep.removed_s = r.removed_s;
       if (r.reviewed) ep.reviewed = r.reviewed;
-      var removed = {};
-      r.removed.forEach(function (i) { removed[i] = true; });
-      ep.words.forEach(function (w, i) { w[4] = removed[i] ? 1 : 0; spans[i].classList.toggle("cut", !!removed[i]); });
-      drawSide();
+      var removed = new Uint8Array(ep.words.length);
+      r.removed.forEach(function (i) { removed[i] = 1; });
+      for (var i = 0; i < ep.words.length; i++) {
+        var w = ep.words[i];
+        if (w[4] === removed[i]) continue;
+        w[4] = removed[i];
+        if (spans[i]) spans[i].classList.toggle("cut", !!removed[i]);
+      }
+      updateSuggestions();
       showRemoved();
-      box.dataset.saved = String(Date.now());
     }
     function quoteSelection() {
       var range = selected();
@@ -506,7 +684,7 @@
         return api("POST", base + "/post/quote", {first: range[0], last: range[1], version: p.version});
       }).then(function () {
         say('Quoted in post.md. <a href="/episodes/' + encodeURIComponent(slug) + '/post">Open the post</a>');
-        clearSel();
+        clearSel(true);
       }).catch(fail);
     }
     document.getElementById("cut").onclick = function () { cutSelection(true); };
@@ -514,13 +692,27 @@
     document.getElementById("keep").onclick = function () { cutSelection(false); };
     document.getElementById("suggestions").addEventListener("click", function (e) {
       var b = e.target.closest("button"), s = e.target.closest("[data-seek]");
-      if (s) { player.currentTime = +s.dataset.seek; return; }
+      if (s) { seek(+s.dataset.seek); return; }
       if (!b) return;
       var cut = b.dataset.cut === "1";
       if (b.dataset.marker) change("/marker", {stamps: [b.dataset.marker], cut: cut, review: true, version: ep.versions.edit}, applyEdit);
       else change("/cut", {words: [+b.dataset.word], cut: cut, review: true, version: ep.versions.edit}, applyEdit);
     });
 
+    // Corrections: the server answers with the words it changed; only those are redrawn.
+    function setWords(changed) {
+      changed.forEach(function (c) {
+        var w = ep.words[c[0]];
+        if (!w) return;
+        w[2] = c[1];
+        w[6] = c[2];
+        var span = spans[c[0]];
+        if (span && !span.querySelector("input")) {
+          span.textContent = c[1];
+          span.classList.toggle("fixed", !!c[2]);
+        }
+      });
+    }
     function correct(i, span) {
       var input = document.createElement("input");
       input.value = ep.words[i][2];
@@ -538,20 +730,21 @@
         var was = norm(ep.words[i][2]);
         change("/correct", {word: i, text: text, version: ep.versions.transcript}, function (r) {
           ep.versions.transcript = r.versions.transcript;
-          reloadWords(function () {
-            var core = text.replace(/^[.,!?;:"'()…]+|[.,!?;:"'()…]+$/g, "");
-            var others = ep.words.filter(function (w) { return norm(w[2]) === was && w[2].indexOf(core) < 0; }).length;
-            say("Corrected. " + (ep.rendered ? "Render to update the captions, transcripts and post." : "Transcripts updated; render or draft to update the post.") +
-              (others ? ' <button type="button" id="replace-all">Replace the other ' + others + " too, and add “" + esc(text) + "” to the show’s vocabulary</button>" : ""));
-            var b = document.getElementById("replace-all");
-            if (b) b.onclick = function () {
-              var j = ep.words.findIndex(function (w) { return norm(w[2]) === was && w[2].indexOf(core) < 0; });
-              change("/replace", {word: j, text: text, vocabulary: true, version: ep.versions.transcript}, function (r2) {
-                ep.versions.transcript = r2.versions.transcript;
-                reloadWords(function () { say("Replaced " + r2.replaced + ". " + esc(r2.vocabulary || "")); });
-              });
-            };
-          });
+          setWords(r.words || []);
+          var core = text.replace(/^[.,!?;:"'()…]+|[.,!?;:"'()…]+$/g, "");
+          function other(w) { return norm(w[2]) === was && w[2].indexOf(core) < 0; }
+          var others = ep.words.filter(other).length;
+          say("Corrected. " + (ep.rendered ? "Render to update the captions, transcripts and post." : "Transcripts updated; render or draft to update the post.") +
+            (others ? ' <button type="button" id="replace-all">Replace the other ' + others + " too, and add “" + esc(text) + "” to the show’s vocabulary</button>" : ""));
+          var b = document.getElementById("replace-all");
+          if (b) b.onclick = function () {
+            var j = ep.words.findIndex(other);
+            change("/replace", {word: j, text: text, vocabulary: true, version: ep.versions.transcript}, function (r2) {
+              ep.versions.transcript = r2.versions.transcript;
+              setWords(r2.words || []);
+              say("Replaced " + r2.replaced + ". " + esc(r2.vocabulary || ""));
+            });
+          };
         });
       }
       input.addEventListener("keydown", function (e) {
@@ -563,15 +756,6 @@
     }
 
     function norm(t) { return String(t).toLowerCase().replace(/[^\w'-]+/g, ""); }
-    // After a transcript change: the words again (their text and marks), the cut state unchanged.
-    function reloadWords(then) {
-      api("GET", base).then(function (d) {
-        ep.words = d.words;
-        ep.versions = d.versions;
-        ep.words.forEach(function (w, k) { spans[k].textContent = w[2]; spans[k].classList.toggle("fixed", !!w[6]); });
-        if (then) then();
-      }).catch(fail);
-    }
 
     // Who says it: a picker of the people the episode knows (speakers, hosts, guests), or a new name
     // typed (matched without case, so "guest one" is the existing "Guest One").
@@ -580,35 +764,37 @@
       var found = (ep.people || ep.speakers).filter(function (p) { return samePerson(p, name); })[0];
       return found || name.trim().replace(/\s+/g, " ");
     }
-    function pickPerson(anchor, title, current, done) {
-      var box = document.getElementById("picker");
-      var others = (ep.people || ep.speakers).filter(function (p) { return !samePerson(p, current); });
-      box.innerHTML = '<div class="picker-title">' + esc(title) + "</div>" + others.map(function (p) {
+    function pickPerson(anchorEl, title, currentName, done) {
+      var panel = document.getElementById("picker");
+      var others = (ep.people || ep.speakers).filter(function (p) { return !samePerson(p, currentName); });
+      panel.innerHTML = '<div class="picker-title">' + esc(title) + "</div>" + others.map(function (p) {
         return '<button type="button" class="person" data-person="' + esc(p) + '" style="--spk:' + colour(p) + '"><span class="swatch"></span>' + esc(p) + "</button>";
       }).join("") + '<form class="picker-new"><input name="name" placeholder="Someone else…" aria-label="Another name" autocomplete="off">' +
         '<button type="submit">OK</button></form>';
-      var r = anchor.getBoundingClientRect();
-      box.style.left = Math.max(4, Math.min(r.left, window.innerWidth - 260)) + "px";
-      box.style.top = Math.min(r.bottom + 4, window.innerHeight - 40) + "px";
-      box.hidden = false;
-      var input = box.querySelector("input");
-      function close() { box.hidden = true; box.innerHTML = ""; document.removeEventListener("mousedown", outside, true); }
-      function outside(e) { if (!box.contains(e.target)) close(); }
+      var r = anchorEl.getBoundingClientRect();
+      panel.style.left = Math.max(4, Math.min(r.left, window.innerWidth - 260)) + "px";
+      panel.style.top = Math.min(r.bottom + 4, window.innerHeight - 40) + "px";
+      panel.hidden = false;
+      var input = panel.querySelector("input");
+      function close() { panel.hidden = true; panel.innerHTML = ""; document.removeEventListener("mousedown", outside, true); }
+      function outside(e) { if (!panel.contains(e.target)) close(); }
       function pick(name) {
         close();
         name = asKnown(name || "");
-        if (name && name !== current) done(name);  // (the same person spelled better is a rename)
+        if (name && name !== currentName) done(name);  // (the same person spelled better is a rename)
       }
-      box.onclick = function (e) { var b = e.target.closest("button[data-person]"); if (b) pick(b.dataset.person); };
-      box.querySelector("form").onsubmit = function (e) { e.preventDefault(); pick(input.value); };
-      box.onkeydown = function (e) { if (e.key === "Escape") { e.stopPropagation(); close(); } };
+      panel.onclick = function (e) { var b = e.target.closest("button[data-person]"); if (b) pick(b.dataset.person); };
+      panel.querySelector("form").onsubmit = function (e) { e.preventDefault(); pick(input.value); };
+      panel.onkeydown = function (e) { if (e.key === "Escape") { e.stopPropagation(); close(); } };
       document.addEventListener("mousedown", outside, true);
-      (box.querySelector("button.person") || input).focus();
+      (panel.querySelector("button.person") || input).focus();
     }
     function setPeople(r) {
+      var before = ep.speakers.join("\n");
       ep.speakers = r.speakers;
       ep.people = r.people;
       ep.guests = r.guests;
+      return ep.speakers.join("\n") !== before;
     }
 
     function reassign(li) {
@@ -618,12 +804,12 @@
         change("/speaker", {line: li, speaker: name, version: ep.versions.transcript}, function (r) {
           ep.versions.transcript = r.versions.transcript;
           ln.speaker = r.speaker;
-          setPeople(r);
-          var p = box.querySelector('.line[data-line="' + li + '"]');
-          p.style.setProperty("--spk", colour(r.speaker));
-          p.querySelector(".who").textContent = r.speaker;
-          drawSide();
-          if (waveReady) drawRegions();
+          if (setPeople(r)) {  // someone new, or someone gone: the colours follow the list
+            drawSpeakers();
+            ep.lines.forEach(function (l, i) { setLineSpeaker(i); });
+          } else {
+            setLineSpeaker(li);
+          }
         });
       });
     }
@@ -636,9 +822,8 @@
           ep.versions.transcript = r.versions.transcript;
           setPeople(r);
           ep.lines.forEach(function (ln) { if (ln.speaker === old) ln.speaker = r.speaker; });
-          draw();
-          drawSide();
-          if (waveReady) drawRegions();
+          drawSpeakers();
+          ep.lines.forEach(function (ln, i) { setLineSpeaker(i); });
         });
       });
     });
