@@ -164,6 +164,9 @@ def main() -> None:
         print()
         browser_load(tmp / "ws", slug, token, args.runs)
     finally:
+        from chaitime.studio.episodes import settle
+
+        settle()  # the caption and draft refreshes the corrections queued, before their folder goes
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -54,7 +54,7 @@ class History:
         return {"done": [], "undone": [], "baseline": {}}
 
     def save(self, data: dict) -> None:
-        fsutil.write_text(self.path, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+        _write(self.path, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
     def keep(self, data: bytes | None) -> str | None:
         """``data`` kept by its version (None: the file didn't exist); its version."""
@@ -64,7 +64,7 @@ class History:
         target = self.blobs / name
         if not target.is_file():
             self.blobs.mkdir(parents=True, exist_ok=True)
-            fsutil.write_bytes(target, zlib.compress(data, 1))
+            _write(target, zlib.compress(data, 1))
         return name
 
     def content(self, name: str | None) -> bytes | None:
@@ -110,3 +110,10 @@ class History:
         the studio first changed them."""
         baseline = self.load()["baseline"]
         return [name for name, version in current.items() if name in baseline and baseline[name] != version]
+
+
+def _write(target: Path, data: bytes) -> None:
+    """Atomically (a rename), without waiting for the disk: the history is a convenience, and a
+    crash that loses its last entry loses an undo step, never the host's files."""
+    with fsutil.atomic_path(target) as tmp:
+        tmp.write_bytes(data)
