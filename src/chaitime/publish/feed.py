@@ -451,11 +451,13 @@ class PodcastIndexEntryExtension(PodcastIndexExtension):
             alt = _sub(entry, NS_PODCAST, "alternateEnclosure", type="video/mp4", length=str(rel.episode.path(VIDEO).stat().st_size),
                        title="Video")
             _sub(alt, NS_PODCAST, "source", uri=show.urls.file(rel.slug, VIDEO))
+        # The 16:9 poster before the episode's own art: readers that take the last picture they see as
+        # the episode's (gPodder's podcastparser) keep the square art the host gave.
+        _poster(entry, show.urls.poster(rel.slug))
+        _sub(entry, NS_MEDIA, "thumbnail", url=show.urls.poster(rel.slug), width=str(POSTER_SIZE[0]), height=str(POSTER_SIZE[1]))
         if rel.art is not None:
             _sub(entry, NS_ITUNES, "image", href=show.urls.file(rel.slug, rel.art.name))
             _artwork(entry, show.urls.file(rel.slug, rel.art.name), rel.art)
-        _poster(entry, show.urls.poster(rel.slug))
-        _sub(entry, NS_MEDIA, "thumbnail", url=show.urls.poster(rel.slug), width=str(POSTER_SIZE[0]), height=str(POSTER_SIZE[1]))
         return entry
 
 
