@@ -644,6 +644,25 @@ def test_id3_chapters_read_back_with_ffmpeg(tmp_path):
     assert tags.mp3_duration_s(mp3) == pytest.approx(40, abs=0.2)  # still a whole, readable MP3
 
 
+def test_id3_chapter_frames_lie_in_the_file_in_chapter_order(tmp_path):
+    """mutagen sorts frames by size as it saves: the CHAP frames came out shortest title first,
+    and a player reading them in file order (not through the CTOC) listed them shuffled."""
+    import re
+
+    mp3 = tmp_path / "audio.mp3"
+    ffmpeg.run(["-f", "lavfi", "-i", "sine=frequency=440:duration=20", "-c:a", "libmp3lame", "-b:a", "96k", str(mp3)], what="making a test MP3")
+    chapters = [Chapter(0, "A long first chapter title"), Chapter(7, "Middle one"), Chapter(14, "End")]
+
+    def in_file() -> list[bytes]:
+        data = mp3.read_bytes()
+        return [data[m.end() + 6 : m.end() + 10] for m in re.finditer(b"CHAP", data)]  # frame id, size, flags, then the element id
+
+    tags.write_chapters(mp3, chapters, 20.0)
+    assert in_file() == [b"chp0", b"chp1", b"chp2"]
+    tags.write_tags(mp3, title="Retitled", show="Show", author="Host")  # a later save keeps the order
+    assert in_file() == [b"chp0", b"chp1", b"chp2"]
+
+
 # --- real synthesized speech: eSpeak NG timings, real MP3 -------------------------------------
 
 

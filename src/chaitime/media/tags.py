@@ -78,7 +78,32 @@ def write_chapters(mp3_path: Path, chapters, duration_s: float) -> None:
             )
         if ids:
             audio.tags.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED, child_element_ids=ids, sub_frames=[TIT2(encoding=3, text=["Chapters"])]))
+        _save(audio)
+
+
+def _save(audio) -> None:
+    """Save ID3v2.4 with the CHAP frames in the file in chapter order. mutagen sorts frames by size
+    when it writes (only pictures keep their order), which put the chapters shortest title first:
+    a player that reads CHAP frames in file order, not through the CTOC, listed them shuffled."""
+    from mutagen.id3._tags import ID3Tags, save_frame
+
+    tags = audio.tags
+
+    def ordered(config):
+        chapters = sorted(tags.getall("CHAP"), key=lambda c: c.start_time)
+        tags.delall("CHAP")
+        try:
+            rest = ID3Tags._write(tags, config)
+        finally:
+            for chapter in chapters:
+                tags.add(chapter)
+        return bytearray().join([rest, *(save_frame(c, config=config) for c in chapters)])
+
+    tags._write = ordered  # this one save's writer (mutagen calls self._write)
+    try:
         audio.save(v2_version=4)
+    finally:
+        del tags._write
 
 
 def tag_mismatches(mp3_path: Path, *, title: str, chapters=()) -> list[str]:
@@ -126,7 +151,7 @@ def write_tags(mp3_path: Path, *, title: str, show: str, author: str, track: int
         if cover and Path(cover).is_file():
             mime = "image/png" if Path(cover).suffix.lower() == ".png" else "image/jpeg"
             tags.add(APIC(encoding=3, mime=mime, type=3, desc="Cover", data=Path(cover).read_bytes()))
-        audio.save(v2_version=4)  # as write_chapters saves: one ID3 version, never rewritten
+        _save(audio)  # as write_chapters saves: one ID3 version, never rewritten
 
 
 def episode_tags(settings, meta) -> dict:
