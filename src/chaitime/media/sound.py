@@ -322,7 +322,7 @@ def detect_hum(samples: np.ndarray, rate_hz: int = RATE_HZ, blocks: int = 64, sp
     beside speech at ``speech_db`` (the speech frames' power, dBFS; the louder half of the frames
     without it). A faint steady line is no hum: two real LibriVox readers carry one at 60 Hz and
     50 Hz, 29 and 33 dB under their voices, under the threshold of hearing at speech levels (the
-    70 Hz high-pass takes 4-7 dB more), and notching it cost a male voice its fundamental."""
+    70 Hz high-pass takes 4-7 dB more); the old test (the averaged spectrum) notched it."""
     n = len(samples) // rate_hz
     if n < 2:
         return ()
