@@ -6,7 +6,9 @@ Three kinds of input, chosen automatically:
 - one mixed recording: voice embeddings over the speech, clustered (count estimated or given);
   a short run of words whose label flips is then re-judged by the voice of its own audio against
   the speakers' centroids (assign.smooth_flips): it joins its neighbours unless it clearly is the
-  other voice, so real short replies stay turns.
+  other voice, so real short replies stay turns. Before that, each change that falls between two
+  touching words of one sentence moves to a sentence end or pause the voice allows, or the
+  fragment joins who holds the sentence (turns.settle_turns); back-channels stay turns.
 Labels are "S1", "S2"... (in order of first speech) or the track names; names.py turns them
 into people's names.
 """
