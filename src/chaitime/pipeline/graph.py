@@ -36,7 +36,7 @@ STAGES = (
     Stage("extract", 3, ("recording",), ("recording", "ffmpeg"), "source"),
     Stage("transcribe", 3, ("extract", "settings.transcribe", EPISODE_TOML), ("extract", "options", "engine", "device", "engine_version"),
           "transcribe"),
-    Stage("speakers", 3, ("transcribe", "extract", "settings.show", EPISODE_TOML, "tracks"),
+    Stage("speakers", 4, ("transcribe", "extract", "settings.show", EPISODE_TOML, "tracks"),
           ("transcribe", "tracks", "num_speakers", "expected", "host_voice", "embedder"), "speakers"),
     Stage("tracks", 1, ("speakers", "tracks", EPISODE_TOML), ("speakers", "names", "channels", "duration", "ffmpeg"), "sound",
           when="separate tracks and studio sound"),
