@@ -182,6 +182,7 @@ def test_a_copied_episode_folder_with_the_same_guid_is_refused_naming_both_and_t
     assert feed.read_bytes() == before  # both episodes the feed had are still in it
 
 
+@pytest.mark.slow  # renders media
 def test_publishing_onto_a_full_disk_is_exit_7_naming_the_destination(tmp_path):
     from test_publish import add_episode, make_workspace, synthetic_mp3
 

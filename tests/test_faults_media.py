@@ -91,6 +91,7 @@ def test_the_fixture_clips_in_a_plain_float_downmix(surround, ffmpeg_bin, tmp_pa
     assert min(full_scale(decoded(ffmpeg_bin, old))) > 1000
 
 
+@pytest.mark.slow  # renders media
 def test_a_7_1_recording_under_full_scale_masters_without_a_clipped_sample(surround, ffmpeg_bin, tmp_path):
     episode, before = extract(surround, tmp_path / "ep")
     master = episode.machine_dir / MASTER_FLAC
@@ -103,6 +104,7 @@ def test_a_7_1_recording_under_full_scale_masters_without_a_clipped_sample(surro
     assert after.true_peak_dbtp <= -1.0 and abs(after.integrated_lufs + 16.0) <= 0.5
 
 
+@pytest.mark.slow  # renders media
 def test_the_sound_stage_does_not_blame_the_recording_for_the_downmix(surround, tmp_path):
     episode, _ = extract(surround, tmp_path / "ep")
     n = int(probe.probe(surround).duration_s / sound.FRAME_S)
@@ -247,6 +249,7 @@ def test_a_short_loud_word_is_measured_not_called_silent(word, ffmpeg_bin, tmp_p
     assert loudness.gain_db(measured, -19.0) < -5  # brought down to the target, not left alone
 
 
+@pytest.mark.slow  # renders media
 def test_a_short_word_is_mastered_to_the_target(word, tmp_path):
     path, _ = word
     episode, before = extract(path, tmp_path / "ep")

