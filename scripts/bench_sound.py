@@ -4,22 +4,32 @@ sound stage, each mastered the same way (chaitime's loudness master, -19 LUFS mo
 Cases, from real readers (tests/realvoices.py, exact turn truth): (a) the guest 12 dB quieter,
 mixed mono; (b) speech + pink noise at 15 dB SNR + 50 Hz hum (with harmonics); (c) clean speech;
 (d) separate tracks, one per reader (the other's voice bleeding in at -25 dB, a -50 dB noise floor
-each), the guest's 12 dB quieter: the sum as the recording, and chaitime from the tracks.
+each), the guest's 12 dB quieter: the sum as the recording, and chaitime from the tracks; (e) pink
+noise 30 dB under the quieter reader (light noise). On b and e the sound stage also runs with each
+other denoiser forced (rows "ct NAME": afftdn, RNNoise, DeepFilterNet3), the rest of its plan alike.
 Figures: per-speaker loudness difference (pyloudnorm over the true turns), loudness, LRA and
 true peak by ffmpeg's ebur128 (independent of chaitime's parser), DNSMOS P.835 (speechmos'
 ONNX models), PESQ wb and STOI against the clean reference, WER of Whisper tiny.en against its own
 transcript of the clean reference (LibriSpeech's texts don't ship with the readers: the question is
-whether the sound costs words, not Whisper's own errors); cost of the sound stage vs mastering.
-WER is coarse: at ~330 words a case one word is 0.3 points, and five settings of the sound stage
-on case b (24 turns) scored 8.2 to 12.4% against the raw input's 12.4%.
+whether the sound costs words, not Whisper's own errors); CPU s: the CPU-seconds (this process and
+its children: ffmpeg, the denoiser's workers) of the sound stage and mastering; cost of the sound
+stage vs mastering. WER is coarse: at ~330 words a case one word is 0.3 points, and five settings
+of the sound stage on case b (24 turns) scored 8.2 to 12.4% against the raw input's 12.4%.
 
     PYTHONPATH=src python scripts/bench_sound.py [--turns 12]
+
+Before and after a change: run it on the old tree's code with ``--save before.json --only-chaitime``
+(PYTHONPATH pointing at that tree's src), then on the new one with ``--before before.json``: each
+case's table gains the old run's chaitime rows ("HEAD ..."), side by side with the new
+(``--table after.json --before before.json`` prints that from two saved runs).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -34,6 +44,10 @@ from trust_asr import wer  # noqa: E402
 import realvoices as rv  # noqa: E402
 from chaitime.media import ffmpeg, loudness, sound  # noqa: E402
 from chaitime.transcript.model import Segment, Transcript, Word  # noqa: E402
+
+# The denoisers forced on a case besides the one auto picks (the sound stage's plan otherwise alike).
+FORCED = {"b": ("afftdn", "rnnoise", "deepfilternet"), "e": ("afftdn", "rnnoise", "deepfilternet")}
+STRENGTH = {"afftdn": "light", "rnnoise": "strong", "deepfilternet": "strong"}
 
 MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
 CHAINS = {
@@ -58,9 +72,17 @@ def cases(turns: int) -> dict[str, tuple[rv.Conversation, np.ndarray, dict | Non
     tracks = rv.separate_tracks(plain, gap_db=12.0, noise_db=-50.0)
     mixed = sum(tracks.values())
     mixed *= min(1.0, 0.9 / np.abs(mixed).max())
+    light = rv.with_noise_under_quietest(plain, 30.0)
     return {"a guest -12 dB": (imbalanced, imbalanced.samples, None), "b noise+hum": (noisy_conv, plain.samples, None),
             "c clean": (plain, plain.samples, None),
-            "d tracks, guest -12 dB": (rv.Conversation("tracks", mixed.astype(np.float32), plain.turns), plain.samples, tracks)}
+            "d tracks, guest -12 dB": (rv.Conversation("tracks", mixed.astype(np.float32), plain.turns), plain.samples, tracks),
+            "e light noise 30 dB": (light, plain.samples, None)}
+
+
+def cpu_s() -> float:
+    """CPU-seconds of this process and its finished children (ffmpeg, the denoiser's workers)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 def quieter_guest(conv: rv.Conversation, db: float) -> rv.Conversation:
@@ -133,30 +155,49 @@ def pesq_mean(reference: np.ndarray, degraded: np.ndarray, seconds: int = 30) ->
     return float(np.mean(scores))
 
 
-def run_case(name: str, conv: rv.Conversation, clean: np.ndarray, folder: Path, tracks: dict | None = None) -> tuple[list[tuple[str, dict]], dict]:
+def describe(plan) -> str:
+    engine = getattr(plan, "engine", None) or ("-" if plan.denoise == "off" else {"light": "afftdn", "strong": "rnnoise"}[plan.denoise])
+    return f"denoise={plan.denoise}/{engine} hum={','.join(f'{f:g}' for f in plan.hum_hz) or '-'} snr={plan.snr_db:.0f}dB"
+
+
+def run_case(name: str, conv: rv.Conversation, clean: np.ndarray, folder: Path, tracks: dict | None = None,
+             only_chaitime: bool = False) -> tuple[list[tuple[str, dict]], dict]:
+    from dataclasses import fields, replace
+
     wav = conv.write_wav(folder / "in.wav")
     reference = words(rv.Conversation("clean", clean, conv.turns).write_wav(folder / "clean.wav"))
     rows, cost = [], {}
     for chain, spec in CHAINS.items():
+        if only_chaitime and chain != "raw":
+            continue
         src = wav
+        started, cpu = time.perf_counter(), cpu_s()
         if spec:
             src = folder / f"{chain}.flac"
             ffmpeg.run(["-i", str(wav), "-af", spec, "-c:a", "flac", str(src)], what=chain)
         out = folder / f"{chain}.mp3"
-        started = time.perf_counter()
         master(src, out)
         if chain == "raw":
             cost["master_s"] = time.perf_counter() - started
-        rows.append((chain, measures(out, conv, clean, reference)))
-    started = time.perf_counter()
+        spent = cpu_s() - cpu
+        row = measures(out, conv, clean, reference)
+        row["CPU s"] = spent
+        rows.append((chain, row))
     pcm = np.clip(np.round(conv.samples * 32767), -32768, 32767).astype(np.int16)
     plan = sound.analyse(pcm, truth(conv), sound.Settings())
-    sound.apply(wav, plan, 1, folder / "sound.flac", folder / "sound.s16", target_lufs=loudness.MONO_TARGET_LUFS)
-    cost["sound_s"] = time.perf_counter() - started
-    master(folder / "sound.flac", folder / "chaitime.mp3")
-    row = measures(folder / "chaitime.mp3", conv, clean, reference)
-    row["plan"] = f"denoise={plan.denoise} hum={','.join(f'{f:g}' for f in plan.hum_hz) or '-'} snr={plan.snr_db:.0f}dB"
-    rows.append(("chaitime", row))
+    plans = [("chaitime", plan)]
+    if "denoiser" in {f.name for f in fields(plan)}:  # (an older tree has no choice of denoiser)
+        plans += [(f"ct {e}", replace(plan, denoise=STRENGTH[e], denoiser=e)) for e in FORCED.get(name[0], ()) if e != plan.engine]
+    for label, each in plans:
+        started, cpu = time.perf_counter(), cpu_s()
+        sound.apply(wav, each, 1, folder / "sound.flac", folder / "sound.s16", target_lufs=loudness.MONO_TARGET_LUFS)
+        if label == "chaitime":
+            cost["sound_s"] = time.perf_counter() - started
+        master(folder / "sound.flac", folder / "chaitime.mp3")
+        spent = cpu_s() - cpu
+        row = measures(folder / "chaitime.mp3", conv, clean, reference)
+        row["CPU s"], row["plan"] = spent, describe(each)
+        rows.append((label, row))
     if tracks:  # the sound stage from the separate tracks (levelled, ducked, mixed), as ingest --track does
         paths = {}
         for speaker, x in tracks.items():
@@ -167,7 +208,7 @@ def run_case(name: str, conv: rv.Conversation, clean: np.ndarray, folder: Path, 
         sound.apply(folder / "mix.flac", plan, 1, folder / "tsound.flac", folder / "tsound.s16", target_lufs=loudness.MONO_TARGET_LUFS)
         master(folder / "tsound.flac", folder / "tracks.mp3")
         row = measures(folder / "tracks.mp3", conv, clean, reference)
-        row["plan"] = f"from the tracks: denoise={plan.denoise}"
+        row["plan"], row["CPU s"] = f"from the tracks: {describe(plan)}", float("nan")
         rows.append(("chaitime+trk", row))
     cost["words"] = len(reference.split())
     return rows, cost
@@ -176,21 +217,40 @@ def run_case(name: str, conv: rv.Conversation, clean: np.ndarray, folder: Path, 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--turns", type=int, default=24, help="turns per case (24: ~3 minutes, ~330 words)")
-    parser.add_argument("--cases", default="abcd", help="which cases to run, by letter")
+    parser.add_argument("--cases", default="abcde", help="which cases to run, by letter")
+    parser.add_argument("--save", type=Path, help="write every row's figures to this JSON file")
+    parser.add_argument("--before", type=Path, help="a --save file of an older tree: its chaitime rows join each table as HEAD ...")
+    parser.add_argument("--table", type=Path, help="print the tables of a --save file instead of running")
+    parser.add_argument("--only-chaitime", action="store_true", help="only the raw input and chaitime's rows, no ffmpeg-only chains")
     args = parser.parse_args()
     if not MEDIA.is_dir():
         sys.exit(f"{MEDIA} is absent: the benchmark needs the shared real voices")
-    keys = ("diff_db", "I", "LRA", "TP", "SIG", "BAK", "OVRL", "PESQ", "STOI", "WER%")
+    before = json.loads(args.before.read_text()) if args.before else {}
+    saved = json.loads(args.table.read_text()) if args.table else {}
     for name, (conv, clean, tracks) in cases(args.turns).items():
-        if name[0] not in args.cases:
+        if name[0] not in args.cases or (args.table and name not in saved):
             continue
-        with tempfile.TemporaryDirectory() as tmp:
-            rows, cost = run_case(name, conv, clean, Path(tmp), tracks)
-        print(f"\n== {name} ({conv.duration_s:.0f} s); sound stage {cost['sound_s']:.2f} s vs mastering {cost['master_s']:.2f} s "
-              f"(x{cost['sound_s'] / cost['master_s']:.2f}), {conv.duration_s / cost['sound_s']:.0f}x realtime; WER over {cost['words']} words")
-        print(f"{'chain':12}" + "".join(f"{k:>8}" for k in keys))
-        for chain, m in rows:
-            print(f"{chain:12}" + "".join(f"{m[k]:8.2f}" for k in keys) + (f"  {m['plan']}" if "plan" in m else ""))
+        if not args.table:
+            with tempfile.TemporaryDirectory() as tmp:
+                rows, cost = run_case(name, conv, clean, Path(tmp), tracks, args.only_chaitime)
+            saved[name] = {"rows": rows, "cost": cost}
+        show(name, conv.duration_s, saved[name], before.get(name))
+    if args.save:
+        args.save.write_text(json.dumps(saved, indent=1, default=float) + "\n")
+
+
+def show(name: str, duration_s: float, result: dict, before: dict | None) -> None:
+    """One case's table; an older run's chaitime rows ("HEAD ...") before this one's."""
+    keys = ("diff_db", "I", "LRA", "TP", "SIG", "BAK", "OVRL", "PESQ", "STOI", "WER%", "CPU s")
+    rows, cost = list(result["rows"]), result["cost"]
+    if before:
+        at = next((i for i, (chain, _) in enumerate(rows) if chain == "chaitime"), len(rows))
+        rows[at:at] = [(f"HEAD {chain}", m) for chain, m in before["rows"] if chain.startswith("chaitime")]
+    print(f"\n== {name} ({duration_s:.0f} s); sound stage {cost['sound_s']:.2f} s vs mastering {cost['master_s']:.2f} s "
+          f"(x{cost['sound_s'] / cost['master_s']:.2f}), {duration_s / cost['sound_s']:.0f}x realtime; WER over {cost['words']} words")
+    print(f"{'chain':17}" + "".join(f"{k:>8}" for k in keys))
+    for chain, m in rows:
+        print(f"{chain:17}" + "".join(f"{m.get(k, float('nan')):8.2f}" for k in keys) + (f"  {m['plan']}" if "plan" in m else ""), flush=True)
 
 
 if __name__ == "__main__":
