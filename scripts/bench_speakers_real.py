@@ -28,7 +28,7 @@ Usage: python scripts/bench_speakers_real.py [--media ../shared/media] [--only t
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import importlib
 import subprocess
 import sys
 import tempfile
@@ -38,6 +38,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "scripts"))
+from gitbase import package_at  # noqa: E402
+
 SHARED = ROOT.parent / "shared"
 BASE = "46d575f"  # the speaker code before issue 26
 CACHE = Path(tempfile.gettempdir()) / "chaitime-bench-speakers-real"
@@ -56,25 +59,10 @@ class Case:
 
 
 def baseline():
-    """chaitime.speakers as it was at BASE, as the package chaitime._speakers_base (its relative
-    imports of the rest of chaitime resolve to today's package; its own modules to BASE's)."""
-    folder = CACHE / f"base-{BASE}" / "_speakers_base"
-    folder.mkdir(parents=True, exist_ok=True)
-    names = subprocess.run(["git", "-C", str(ROOT), "ls-tree", "--name-only", f"{BASE}:src/chaitime/speakers/"],
-                           capture_output=True, text=True, check=True).stdout.split()
-    for name in (n for n in names if n.endswith(".py")):
-        source = subprocess.run(["git", "-C", str(ROOT), "show", f"{BASE}:src/chaitime/speakers/{name}"],
-                                capture_output=True, text=True, check=True).stdout
-        (folder / name).write_text(source)
-    data = folder / "data"
-    if not data.exists():
-        data.symlink_to(ROOT / "src" / "chaitime" / "speakers" / "data")
-    spec = importlib.util.spec_from_file_location("chaitime._speakers_base", folder / "__init__.py",
-                                                  submodule_search_locations=[str(folder)])
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    importlib.import_module("chaitime._speakers_base.names")
+    """chaitime.speakers as it was at BASE, as a package of its own (its relative imports of the rest
+    of chaitime resolve to today's package; its own modules to BASE's; the weights linked in)."""
+    module = package_at(BASE, "speakers", CACHE, links=("data",))
+    importlib.import_module(f"{module.__name__}.names")
     return module
 
 
@@ -218,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     import chaitime.speakers.names as new_names
 
     old = baseline()
-    old_names = sys.modules["chaitime._speakers_base.names"]
+    old_names = sys.modules[f"{old.__name__}.names"]
     only = set(args.only.split(",")) if args.only else None
     rows, totals = [], {"before": [0, 0, 0, 0.0, 0, 0], "after": [0, 0, 0, 0.0, 0, 0]}
     for case in cases(args.media, only):
